@@ -1,0 +1,164 @@
+// ClientStore: the field office's local SQLite store (WAL). It holds the country register, survey
+// answers, good-practice entries, an append-only change log of every edit, and the outbox of sealed
+// change-sets waiting for the server. Every edit is one transaction that updates the current value
+// and appends to the change log, so a crash at any point leaves either the whole edit or none of it.
+// One ClientStore per process; not thread-safe. Several processes may open the same file (SQLite
+// locking with a busy timeout serializes them).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mnr/changeset.h"
+#include "mnr/credential.h"
+#include "mnr/field.h"
+#include "mnr/messages.h"
+#include "mnr/sqlite.h"
+#include "mnr/status.h"
+#include "mnr/survey_schema.h"
+
+namespace mnr::client {
+
+struct Country {
+  std::string code;
+  std::string name;
+  std::string income_group;  // high|upper_middle|lower_middle|low
+  std::string region;
+};
+
+struct Identity {
+  std::string device_id;                 // random, fixed at init; names this store's edits
+  std::string device_name;
+  std::vector<std::string> countries;    // the countries this store may write
+  std::optional<Credential> credential;  // bound by init --credentials; needed to sync or bundle
+};
+
+struct AnswerRow {
+  std::string country;
+  std::string indicator;
+  AnswerValue value;
+  std::string version;  // OperationVersion of the edit that set it
+};
+
+// An answer edit as given by a user (CLI, CSV row, questionnaire); nullopt value = clear.
+struct AnswerEdit {
+  std::string country;
+  std::string indicator;
+  std::optional<AnswerValue> value;
+};
+
+struct PracticeEntry {
+  std::string id;  // random hex, fixed at creation
+  std::string country;
+  int capability = 0;
+  std::string kind;   // good_practice|challenge|lesson_learned
+  std::string title;
+  std::string text;
+  std::string lang;   // BCP 47 primary tag: en, fr, es, ar, ...
+};
+
+struct LogEntry {
+  std::int64_t seq = 0;
+  HlcTime hlc = 0;
+  std::string author;  // device id, or another device's / a coordinator's for pulled changes
+  std::string field;
+  std::optional<std::string> old_value;
+  std::optional<std::string> new_value;
+  std::string origin;  // "local" | "server"
+};
+
+struct SyncState {
+  std::int64_t unsynced_edits = 0;     // local change-log rows not yet cut into a change-set
+  std::int64_t outbox_unacked = 0;     // sealed change-sets the server has not acknowledged
+  std::optional<std::int64_t> last_sync_at;  // Unix seconds of the last completed sync
+  std::string last_sync_result;        // human sentence
+};
+
+struct OutboxEntry {
+  std::uint64_t seq = 0;
+  std::string id;      // change-set id (content address)
+  std::string sealed;  // envelope.h
+  std::int64_t ops = 0;
+};
+
+class ClientStore {
+ public:
+  // Creates a new store at `path` (refuses an existing file). `countries` is the write scope; with a
+  // credential, the scope is the credential's.
+  static Result<std::unique_ptr<ClientStore>> Create(const std::string& path,
+                                                     const std::vector<std::string>& countries,
+                                                     const std::string& device_name,
+                                                     const std::optional<Credential>& credential);
+  // Opens an existing store, migrating its schema forward if it is older (never backward).
+  static Result<std::unique_ptr<ClientStore>> Open(const std::string& path);
+
+  const Identity& identity() const { return identity_; }
+  const SurveySchema& schema() const { return *schema_; }
+  Db& db() { return *db_; }
+
+  // OK if this store may write `country`: a valid code inside the scope (an auditor may write none; a
+  // coordinator credential without countries may write all). The error names the scope.
+  Status CheckWritable(std::string_view country) const;
+  // Every check ApplyAnswers makes on one edit (scope, indicator in the schema, note size and UTF-8),
+  // without writing; lets an importer report each bad row before applying any.
+  Status CheckAnswerEdit(const AnswerEdit& e) const;
+
+  // Binds a store created with --country to a credential; its scope must cover the store's countries.
+  Status BindCredential(const Credential& c);
+
+  // Replaces or adds register rows (whole file in one transaction; validated first).
+  Status ImportCountries(const std::vector<Country>& rows);
+  Result<std::vector<Country>> Countries();
+
+  // Validates every edit (country in scope, indicator in schema, note size and UTF-8) before writing
+  // any; then applies all in one transaction. An edit equal to the current value writes nothing.
+  // Returns the number of fields that changed.
+  Result<int> ApplyAnswers(const std::vector<AnswerEdit>& edits);
+  Result<std::vector<AnswerRow>> Answers(const std::optional<std::string>& country = std::nullopt);
+
+  // Good-practice entries; each attribute is its own field, a removal is a tombstone.
+  Result<std::string> AddPractice(const PracticeEntry& e);  // returns the new id
+  Status EditPractice(const std::string& id, const std::map<std::string, std::string>& attrs);
+  Status RemovePractice(const std::string& id);
+  Result<std::vector<PracticeEntry>> Practices(const std::optional<std::string>& country = std::nullopt);
+  Result<std::optional<PracticeEntry>> FindPractice(const std::string& id);
+
+  // Change log, newest first; `field_prefix` filters ("answer/Q01/c11_child_helpline").
+  Result<std::vector<LogEntry>> Log(const std::optional<std::string>& field_prefix, std::size_t limit);
+  Result<SyncState> State();
+
+  // A small key/value area for resumable UI state (questionnaire position) and sync bookkeeping.
+  Result<std::optional<std::string>> GetMeta(const std::string& key);
+  Status SetMeta(const std::string& key, const std::string& value);
+
+  // --- sync (client/sync_client.cc, bundle) ---
+  // Cuts every unsynced local edit into change-sets of at most limits::kOpsPerChangeSet operations,
+  // signs and seals each with the bound credential, and appends them to the outbox, all in one
+  // transaction. Returns how many were cut. Requires a credential.
+  Result<int> CutChangeSets();
+  Result<std::vector<OutboxEntry>> Outbox(bool unacked_only);
+  // The server holds every change-set with seq <= `through`.
+  Status MarkAckedThrough(std::uint64_t through);
+  // Pull bookkeeping: the server store id and cursor last applied.
+  Result<std::pair<std::string, std::uint64_t>> PullCursor();
+  // Applies one chunk of the server's merged state and moves the cursor, in one transaction. A field
+  // with a local edit not yet acknowledged keeps the local value (it will be merged on the server).
+  // Pulled changes are appended to the change log with origin "server".
+  Status ApplyPulled(const std::vector<PulledField>& fields, const std::string& store_id,
+                     std::uint64_t cursor);
+  Status RecordSync(const std::string& result_sentence);
+
+ private:
+  ClientStore() = default;
+  Status CheckPracticeAttr(const std::string& attr, const std::string& value) const;
+  std::unique_ptr<Db> db_;
+  Identity identity_;
+  const SurveySchema* schema_ = nullptr;
+};
+
+}  // namespace mnr::client

@@ -1,0 +1,14 @@
+// mnr-client subcommands implemented outside main.cc. Each takes the arguments after the subcommand
+// name and returns the process exit code (0 ok, 1 failure, 2 usage; sync has more, see sync_client.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mnr::client {
+
+int SurveyCommand(const std::vector<std::string>& args);   // client/survey.cc
+int SyncCommand(const std::vector<std::string>& args);     // client/sync_client.cc
+int BundleCommand(const std::vector<std::string>& args);   // client/sync_client.cc
+
+}  // namespace mnr::client

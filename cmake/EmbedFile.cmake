@@ -1,0 +1,5 @@
+file(READ ${IN} hex HEX)
+string(LENGTH "${hex}" hexlen)
+math(EXPR len "${hexlen} / 2")
+string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," body "${hex}")
+file(WRITE ${OUT} "#include <string_view>\nnamespace mnr::embedded {\nstatic const char k_${NAME}[] = {${body} 0};\nstd::string_view ${NAME}() { return {k_${NAME}, ${len}}; }\n}\n")

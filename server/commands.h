@@ -1,0 +1,12 @@
+// mnr-server subcommands implemented outside main.cc. Each takes the arguments after the subcommand
+// name and returns the process exit code (0 ok, 1 failure, 2 usage).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mnr::server {
+
+int RunCommand(const std::vector<std::string>& args);  // server/sync_server.cc: `mnr-server run`
+
+}  // namespace mnr::server

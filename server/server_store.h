@@ -1,0 +1,162 @@
+// ServerStore: the reconciliation server's SQLite store (DIR/server.db, WAL) and key material
+// (DIR/ca.key, DIR/server.key, DIR/sealing.key, mode 0600). It holds the country register, the
+// credential register, every accepted change-set exactly as received, every operation, the merged
+// state (one winner per field), conflicts and resolutions. Opened by `mnr-server run` and by the admin
+// commands at the same time: every write is one IMMEDIATE transaction and waits on a busy timeout.
+// One ServerStore per thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mnr/credential.h"
+#include "mnr/envelope.h"
+#include "mnr/field.h"
+#include "mnr/messages.h"
+#include "mnr/sqlite.h"
+#include "mnr/status.h"
+#include "mnr/survey_schema.h"
+
+namespace mnr::server {
+
+struct Country {
+  std::string code;
+  std::string name;
+  std::string income_group;  // high|upper_middle|lower_middle|low
+  std::string region;
+};
+
+// OK if `c` can enter the register: a valid code, a name, a known income group, text limits.
+Status ValidateCountry(const Country& c);
+
+struct CredentialRecord {
+  std::string id;
+  Role role = Role::kField;
+  std::string name;
+  std::vector<std::string> countries;
+  std::string certificate_pem;
+  std::string fingerprint;
+  std::int64_t issued_at = 0;
+  std::int64_t expires_at = 0;
+  std::optional<std::int64_t> revoked_at;
+};
+
+struct ServerPaths {
+  std::string dir;
+  std::string db() const { return dir + "/server.db"; }
+  std::string ca_cert() const { return dir + "/ca.crt"; }
+  std::string ca_key() const { return dir + "/ca.key"; }
+  std::string server_cert() const { return dir + "/server.crt"; }
+  std::string server_key() const { return dir + "/server.key"; }
+  std::string sealing_key() const { return dir + "/sealing.key"; }
+};
+
+// What happened to one change-set offered to the server (by network or bundle).
+struct IntakeOutcome {
+  std::string changeset_id;
+  std::uint64_t seq = 0;
+  bool duplicate = false;           // already stored; nothing changed
+  std::uint64_t acked_through = 0;  // for the change-set's device
+  int fields_changed = 0;
+  int conflicts_opened = 0;
+};
+
+// A refusal with the wire code to send and a reason a person can act on.
+struct Refusal {
+  RefusalCode code;
+  std::string reason;
+};
+
+struct PullBatch {
+  std::vector<PulledField> fields;
+  std::uint64_t next_cursor = 0;
+  bool more = false;
+};
+
+struct Conflict {
+  std::int64_t id = 0;
+  std::string field;
+  struct Candidate {
+    std::string version;
+    std::optional<std::string> value;
+    std::string author;       // device id or coordinator
+    std::string credential;   // credential id that signed it
+    HlcTime hlc = 0;
+  };
+  std::vector<Candidate> candidates;  // every concurrent value, oldest first
+  std::string winner_version;         // what last-writer-wins chose meanwhile
+  bool resolved = false;
+  std::optional<std::string> resolved_by, reason, resolution_version;
+};
+
+class ServerStore {
+ public:
+  // Creates DIR (refuses an existing one): store, CA, server TLS certificate for localhost, 127.0.0.1
+  // and `hosts`, sealing key pair. `address` is the HOST:PORT written into credentials.
+  static Status Init(const std::string& dir, const std::vector<std::string>& hosts, const std::string& address);
+  static Result<std::unique_ptr<ServerStore>> Open(const std::string& dir);
+
+  const ServerPaths& paths() const { return paths_; }
+  const SurveySchema& schema() const { return *schema_; }
+  Db& db() { return *db_; }
+  std::string store_id();
+  Result<std::string> SealingPrivateKey();
+
+  Status ImportCountries(const std::vector<Country>& rows);
+  Result<std::vector<Country>> Countries();
+
+  // Issues a new credential (a key pair and a certificate from the CA) and records it.
+  Result<Credential> IssueCredential(Role role, const std::vector<std::string>& countries,
+                                     const std::string& name, std::int64_t lifetime_seconds);
+  Status RevokeCredential(const std::string& id);
+  Result<std::optional<CredentialRecord>> FindCredential(const std::string& id);
+  Result<std::vector<CredentialRecord>> Credentials();
+  // OK if the credential exists, is not revoked and has not expired at `now`; else a Refusal reason.
+  Status CheckCredentialUsable(const CredentialRecord& c, std::int64_t now);
+
+  // The single entry point for a change-set, online or from a bundle: opens the envelope, checks the
+  // signer's credential (and, online, that it is the connection's credential), verifies the signature,
+  // checks scope and the schema version, then stores and merges it in one transaction. Idempotent: a
+  // change-set already stored is a duplicate and changes nothing. On refusal nothing is stored.
+  // `connection` is null for a bundle import.
+  struct Intake {
+    std::optional<IntakeOutcome> outcome;
+    std::optional<Refusal> refusal;
+  };
+  Intake ReceiveChangeSet(std::string_view sealed, const CredentialRecord* connection, std::int64_t now);
+
+  std::uint64_t AckedThrough(const std::string& device_id);
+
+  // Merged state changed after `cursor`, limited to `countries` (empty = all, for coordinators).
+  Result<PullBatch> PullSince(const std::vector<std::string>& countries, std::uint64_t cursor, std::size_t limit);
+
+  Result<std::vector<Conflict>> Conflicts(bool open_only);
+  Result<std::optional<Conflict>> FindConflict(std::int64_t id);
+  // Records a coordinator's choice as a new operation that descends from every candidate, so it wins
+  // and syncs back to the devices. `value` nullopt clears the field.
+  Status ResolveConflict(std::int64_t id, const std::optional<std::string>& value, const std::string& who,
+                         const std::string& reason);
+
+  // SHA-256 over the merged state in canonical order: equal for equal sets of change-sets, whatever
+  // their arrival order or repetition.
+  Result<std::string> StateHash();
+
+  // Current merged answers (field key, decoded value) for aggregation.
+  struct MergedAnswer {
+    std::string country;
+    std::string indicator;
+    AnswerValue value;
+  };
+  Result<std::vector<MergedAnswer>> MergedAnswers();
+
+ private:
+  ServerStore() = default;
+  ServerPaths paths_;
+  std::unique_ptr<Db> db_;
+  const SurveySchema* schema_ = nullptr;
+};
+
+}  // namespace mnr::server

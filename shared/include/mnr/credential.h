@@ -1,0 +1,40 @@
+// Credentials: one file (.mnrcred, JSON, mode 0600) that gives one device or person an identity:
+// its certificate and private key, the CA certificate that both sides trust, the server's address
+// and the server's sealing public key. The server keeps the authoritative register; the file is what
+// travels to the device.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mnr/status.h"
+
+namespace mnr {
+
+enum class Role { kField, kCoordinator, kAuditor };
+std::string_view RoleName(Role r);
+std::optional<Role> ParseRole(std::string_view s);
+
+struct Credential {
+  std::string id;                      // the certificate's common name; stable, "cred-<hex>"
+  Role role = Role::kField;
+  std::string name;                    // human label ("Q01 office laptop")
+  std::vector<std::string> countries;  // field: the countries it may write
+  std::string server_address;          // HOST:PORT
+  std::string certificate_pem;
+  std::string private_key_pem;         // secret: never logged
+  std::string ca_certificate_pem;
+  std::string sealing_public_key;      // raw 32 bytes (base64 in the file)
+  std::int64_t expires_at = 0;         // Unix seconds
+};
+
+std::string CredentialToJson(const Credential& c);
+Result<Credential> CredentialFromJson(std::string_view json, std::string_view origin);
+Result<Credential> LoadCredential(const std::string& path);
+// Written atomically with mode 0600; refuses to overwrite an existing file.
+Status SaveCredential(const std::string& path, const Credential& c);
+
+}  // namespace mnr

@@ -1,0 +1,35 @@
+// The sealed change-set: the one format a change-set travels in, in the client's outbox, over the
+// network and in a USB bundle. Sign-then-compress-then-seal:
+//   sealed = crypto::Seal(zstd(cereal{body, signature}), server sealing key)
+// where body = SerializeChangeSet(cs) and signature = Ed25519(device key, body).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mnr/changeset.h"
+#include "mnr/status.h"
+
+namespace mnr {
+
+Result<std::string> SealChangeSet(std::string_view body, std::string_view device_private_pem,
+                                  std::string_view server_sealing_public);
+
+struct OpenedChangeSet {
+  std::string id;         // ChangeSetId(body)
+  std::string body;       // canonical bytes, exactly as signed
+  std::string signature;
+  ChangeSet changeset;
+};
+// Decrypts and parses; does not check the signature (the caller looks up the signer's certificate
+// by changeset.credential_id and calls VerifyChangeSetSignature).
+Result<OpenedChangeSet> OpenChangeSet(std::string_view sealed, std::string_view server_sealing_private);
+Status VerifyChangeSetSignature(const OpenedChangeSet& opened, std::string_view certificate_pem);
+
+// A bundle file (.mnrb) for a USB stick: the magic "MNRBNDL1", then one frame (frame.h) per sealed
+// change-set, then an end frame carrying the count, so a truncated copy is detected.
+std::string EncodeBundle(const std::vector<std::string>& sealed_changesets);
+Result<std::vector<std::string>> DecodeBundle(std::string_view bytes);
+
+}  // namespace mnr

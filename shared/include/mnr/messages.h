@@ -1,0 +1,149 @@
+// Protocol messages (docs/protocol.md is the reference; keep the two in step). Each message is the
+// payload of one frame, serialized with cereal's portable binary archive.
+#pragma once
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <cstdint>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mnr/bounded_archive.h"
+#include "mnr/frame.h"
+#include "mnr/hlc.h"
+#include "mnr/limits.h"
+#include "mnr/status.h"
+
+namespace mnr {
+
+inline constexpr std::uint32_t kProtocolVersion = 1;
+
+// Reasons in a Refused message; numbers reach the wire (do not change, never reuse).
+enum class RefusalCode : std::uint16_t {
+  kProtocol = 1,         // malformed frame or message, or one out of order
+  kVersion = 2,          // protocol or schema version not supported
+  kCredential = 3,       // unknown, revoked or expired credential
+  kScope = 4,            // a change-set touches a country outside the credential
+  kRole = 5,             // the role may not do this
+  kBadChangeSet = 6,     // does not open, parse or verify
+  kSequence = 7,         // device sequence number reused with other content
+  kInternal = 8,         // the server failed; retry later
+};
+
+struct Hello {
+  static constexpr MessageType kType = MessageType::kHello;
+  std::uint32_t protocol = kProtocolVersion;
+  std::uint32_t schema_version = 0;
+  std::string device_id;
+  std::string software;
+  template <class A> void serialize(A& a) { a(protocol, schema_version, device_id, software); }
+};
+
+struct Welcome {
+  static constexpr MessageType kType = MessageType::kWelcome;
+  std::uint32_t protocol = kProtocolVersion;
+  std::string store_id;        // changes if the server store is ever recreated: stale cursors reset
+  std::string credential_id;
+  std::string role;
+  std::vector<std::string> countries;
+  std::uint64_t acked_through = 0;  // every change-set of this device with seq <= this is stored
+  HlcTime server_time = 0;
+  template <class A> void serialize(A& a) {
+    a(protocol, store_id, credential_id, role, countries, acked_through, server_time);
+  }
+};
+
+struct Push {
+  static constexpr MessageType kType = MessageType::kPush;
+  std::string sealed;  // envelope.h
+  template <class A> void serialize(A& a) { a(sealed); }
+};
+
+struct Ack {
+  static constexpr MessageType kType = MessageType::kAck;
+  std::string changeset_id;
+  std::uint64_t seq = 0;
+  bool duplicate = false;  // already stored before this push; nothing changed
+  std::uint64_t acked_through = 0;
+  template <class A> void serialize(A& a) { a(changeset_id, seq, duplicate, acked_through); }
+};
+
+struct Refused {
+  static constexpr MessageType kType = MessageType::kRefused;
+  std::uint16_t code = 0;
+  std::string reason;
+  template <class A> void serialize(A& a) { a(code, reason); }
+};
+
+struct Pull {
+  static constexpr MessageType kType = MessageType::kPull;
+  std::string store_id;  // empty or different from Welcome.store_id: start from 0
+  std::uint64_t cursor = 0;
+  template <class A> void serialize(A& a) { a(store_id, cursor); }
+};
+
+struct PulledField {
+  std::string field;
+  std::optional<std::string> value;
+  std::string version;  // OperationVersion of the winning edit
+  HlcTime hlc = 0;
+  template <class A> void serialize(A& a) { a(field, value, version, hlc); }
+};
+
+struct PullChunk {
+  static constexpr MessageType kType = MessageType::kPullChunk;
+  std::vector<PulledField> fields;  // at most limits::kPullChunkFields, in server order
+  std::uint64_t cursor = 0;         // where to resume if the link drops after this chunk
+  template <class A> void save(A& a) const { a(cursor, fields); }
+  template <class A> void load(A& a) {
+    a(cursor);
+    cereal::size_type n = 0;
+    a(cereal::make_size_tag(n));
+    if (n > limits::kPullChunkFields) throw cereal::Exception("too many fields in one chunk");
+    fields.resize(static_cast<std::size_t>(n));
+    for (auto& f : fields) a(f);
+  }
+};
+
+struct PullEnd {
+  static constexpr MessageType kType = MessageType::kPullEnd;
+  std::uint64_t cursor = 0;
+  template <class A> void serialize(A& a) { a(cursor); }
+};
+
+struct Bye {
+  static constexpr MessageType kType = MessageType::kBye;
+  template <class A> void serialize(A&) {}
+};
+
+template <class M>
+std::string EncodeMessage(const M& m) {
+  std::ostringstream os;
+  {
+    cereal::PortableBinaryOutputArchive ar(os);
+    ar(const_cast<M&>(m));
+  }
+  return EncodeFrame(M::kType, os.str());
+}
+
+// Decodes a payload already known to be of type M::kType; any cereal failure (a short or lying
+// length) becomes InvalidArgument. Lengths inside are bounded by the frame's own size.
+template <class M>
+Result<M> DecodeMessage(std::string_view payload) {
+  try {
+    BoundedInputArchive ar(payload);
+    M m;
+    ar(m);
+    if (ar.remaining() != 0) return Status::InvalidArgument("trailing bytes after message");
+    return m;
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("malformed ") + std::string(MessageTypeName(M::kType)) +
+                                   " message: " + e.what());
+  }
+}
+
+}  // namespace mnr

@@ -1,0 +1,72 @@
+// The MNR survey schema: 6 domains, 21 capabilities and their indicators, loaded from the versioned
+// data file schemas/mnr-survey-v<N>.json. The binaries embed the file they were built with; a newer
+// file can be loaded at run time. Immutable once loaded; safe to share between threads.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mnr/status.h"
+
+namespace mnr {
+
+enum class Answer { kYes, kPartial, kNo, kUnknown };
+
+// "yes", "partial", "no", "unknown".
+std::string_view AnswerName(Answer a);
+// Accepts exactly the four names above; nothing else (no case folding: data must be unambiguous).
+std::optional<Answer> ParseAnswer(std::string_view s);
+
+struct Label {
+  std::string en;
+  std::string fr;
+  const std::string& In(std::string_view lang) const { return lang == "fr" ? fr : en; }
+};
+
+struct Domain {
+  int id = 0;
+  Label label;
+};
+
+struct Capability {
+  int id = 0;
+  int domain = 0;
+  Label label;
+};
+
+struct Indicator {
+  std::string id;          // stable; never renamed once released
+  int capability = 0;
+  Label label;
+  std::string answer_type;  // "yes_partial_no_unknown"
+};
+
+class SurveySchema {
+ public:
+  // Parses and validates a schema document; `origin` names it in error messages.
+  static Result<SurveySchema> Parse(std::string_view json, std::string_view origin);
+  // The schema compiled into this binary (schemas/mnr-survey-v1.json at build time).
+  static const SurveySchema& Embedded();
+  // Loads FILE if given, else the embedded schema; a file older than the embedded one is refused.
+  static Result<SurveySchema> Load(const std::optional<std::string>& file);
+
+  int version() const { return version_; }
+  const std::vector<Domain>& domains() const { return domains_; }
+  const std::vector<Capability>& capabilities() const { return capabilities_; }
+  const std::vector<Indicator>& indicators() const { return indicators_; }  // in questionnaire order
+  const Indicator* FindIndicator(std::string_view id) const;
+  const Capability* FindCapability(int id) const;
+  const Domain* FindDomain(int id) const;
+
+ private:
+  int version_ = 0;
+  std::vector<Domain> domains_;
+  std::vector<Capability> capabilities_;
+  std::vector<Indicator> indicators_;
+  std::map<std::string, std::size_t, std::less<>> by_id_;
+};
+
+}  // namespace mnr

@@ -1,0 +1,147 @@
+#include "mnr/connection.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <array>
+
+#include "mnr/crypto.h"
+#include "mnr/limits.h"
+
+namespace mnr {
+
+using asio::experimental::as_tuple_t;
+using default_token = as_tuple_t<asio::use_awaitable_t<>>;
+
+Connection::Connection(TlsStream stream, std::chrono::milliseconds io_timeout)
+    : stream_(std::move(stream)), io_timeout_(io_timeout) {}
+
+asio::awaitable<void> Connection::Watchdog() {
+  asio::steady_timer timer(stream_.get_executor());
+  while (!closed_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline_ <= now) {
+      timed_out_ = true;
+      Close();
+      co_return;
+    }
+    timer.expires_at(std::min(deadline_, now + std::chrono::milliseconds(250)));
+    auto [ec] = co_await timer.async_wait(default_token{});
+    if (ec == asio::error::operation_aborted) co_return;
+  }
+}
+
+Status Connection::LinkError(const asio::error_code& ec, std::string_view what) const {
+  if (timed_out_) {
+    return Status::Unavailable(std::string(what) + ": no progress for " + std::to_string(io_timeout_.count() / 1000) +
+                               " s (timed out)");
+  }
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+    return Status::Unavailable(std::string(what) + ": the peer closed the connection");
+  }
+  return Status::Unavailable(std::string(what) + ": " + ec.message());
+}
+
+asio::awaitable<Status> Connection::Handshake(asio::ssl::stream_base::handshake_type type) {
+  Arm();
+  auto [ec] = co_await stream_.async_handshake(type, default_token{});
+  deadline_ = std::chrono::steady_clock::time_point::max();
+  if (ec) {
+    // A certificate the peer does not accept shows up here; say so rather than "handshake failed".
+    Status s = LinkError(ec, "TLS handshake");
+    if (ec.category() == asio::error::get_ssl_category()) {
+      s = Status::Refused("TLS handshake refused: " + ec.message());
+    }
+    co_return s;
+  }
+  co_return Status::OK();
+}
+
+asio::awaitable<Result<Frame>> Connection::ReadFrame() {
+  std::array<unsigned char, kFrameHeaderBytes> header{};
+  Arm();
+  auto [ec, n] = co_await asio::async_read(stream_, asio::buffer(header), default_token{});
+  if (ec) co_return LinkError(ec, "reading a frame");
+  auto h = DecodeFrameHeader(header, limits::kFrameBytes);
+  if (!h.ok()) co_return h.status();
+  Frame f{h->type, std::string(h->length, '\0')};
+  if (h->length > 0) {
+    Arm();
+    auto [ec2, n2] = co_await asio::async_read(stream_, asio::buffer(f.payload), default_token{});
+    if (ec2) co_return LinkError(ec2, "reading a frame");
+  }
+  deadline_ = std::chrono::steady_clock::time_point::max();
+  co_return f;
+}
+
+asio::awaitable<Status> Connection::WriteFrame(std::string bytes) {
+  Arm();
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), default_token{});
+  deadline_ = std::chrono::steady_clock::time_point::max();
+  if (ec) co_return LinkError(ec, "sending a frame");
+  co_return Status::OK();
+}
+
+asio::awaitable<void> Connection::Shutdown() {
+  if (closed_) co_return;
+  deadline_ = std::chrono::steady_clock::now() + std::min(io_timeout_, std::chrono::milliseconds(2000));
+  co_await stream_.async_shutdown(default_token{});
+  Close();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  asio::error_code ignored;
+  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.lowest_layer().close(ignored);
+}
+
+std::string Connection::PeerCommonName() {
+  X509* cert = SSL_get1_peer_certificate(stream_.native_handle());
+  if (!cert) return {};
+  char buf[256] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof buf);
+  X509_free(cert);
+  return buf;
+}
+
+std::string Connection::PeerFingerprint() {
+  X509* cert = SSL_get1_peer_certificate(stream_.native_handle());
+  if (!cert) return {};
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(cert, &der);
+  std::string out;
+  if (len > 0) out = crypto::Sha256Hex(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)));
+  OPENSSL_free(der);
+  X509_free(cert);
+  return out;
+}
+
+Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(bool server, const std::string& ca_pem,
+                                                          const std::string& cert_pem, const std::string& key_pem) {
+  try {
+    auto ctx = std::make_shared<asio::ssl::context>(server ? asio::ssl::context::tls_server : asio::ssl::context::tls_client);
+    SSL_CTX* native = ctx->native_handle();
+    if (SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION) != 1) {
+      return Status::IOError("cannot restrict TLS to version 1.3");
+    }
+    ctx->set_options(asio::ssl::context::no_compression);
+    ctx->add_certificate_authority(asio::buffer(ca_pem));
+    ctx->use_certificate_chain(asio::buffer(cert_pem));
+    ctx->use_private_key(asio::buffer(key_pem), asio::ssl::context::pem);
+    ctx->set_verify_mode(server ? (asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert) : asio::ssl::verify_peer);
+    if (server) {
+      // Session tickets would let a revoked client resume without a full handshake; revocation is
+      // checked per connection, so keep every connection a full handshake.
+      SSL_CTX_set_num_tickets(native, 0);
+      SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    }
+    return ctx;
+  } catch (const std::system_error& e) {
+    return Status::InvalidArgument(std::string("TLS setup: ") + e.what() + " (is the credential file intact?)");
+  }
+}
+
+}  // namespace mnr

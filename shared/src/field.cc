@@ -1,0 +1,103 @@
+#include "mnr/field.h"
+
+#include <vector>
+
+namespace mnr {
+namespace {
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t p = s.find(sep, start);
+    if (p == std::string_view::npos) {
+      parts.push_back(s.substr(start));
+      return parts;
+    }
+    parts.push_back(s.substr(start, p - start));
+    start = p + 1;
+  }
+}
+
+bool IsIdentifier(std::string_view s, std::size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsValidCountryCode(std::string_view code) {
+  if (code.size() < 2 || code.size() > 8) return false;
+  for (char c : code) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+bool IsValidPracticeKind(std::string_view kind) {
+  return kind == "good_practice" || kind == "challenge" || kind == "lesson_learned";
+}
+
+bool IsValidPracticeAttr(std::string_view attr) {
+  return attr == "capability" || attr == "kind" || attr == "title" || attr == "text" || attr == "lang" ||
+         attr == "deleted";
+}
+
+std::string FieldKey::ToString() const {
+  return kind == Kind::kAnswer ? AnswerField(country, indicator) : PracticeField(country, practice_id, attr);
+}
+
+std::string AnswerField(std::string_view country, std::string_view indicator) {
+  return "answer/" + std::string(country) + "/" + std::string(indicator);
+}
+
+std::string PracticeField(std::string_view country, std::string_view entry_id, std::string_view attr) {
+  return "practice/" + std::string(country) + "/" + std::string(entry_id) + "/" + std::string(attr);
+}
+
+Result<FieldKey> ParseField(std::string_view key) {
+  const auto parts = Split(key, '/');
+  FieldKey f;
+  if (parts.size() == 3 && parts[0] == "answer") {
+    f.kind = FieldKey::Kind::kAnswer;
+    f.country = std::string(parts[1]);
+    f.indicator = std::string(parts[2]);
+    if (!IsIdentifier(f.indicator, 64)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad indicator id");
+  } else if (parts.size() == 4 && parts[0] == "practice") {
+    f.kind = FieldKey::Kind::kPractice;
+    f.country = std::string(parts[1]);
+    f.practice_id = std::string(parts[2]);
+    f.attr = std::string(parts[3]);
+    if (!IsIdentifier(f.practice_id, 64)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad entry id");
+    if (!IsValidPracticeAttr(f.attr)) return Status::InvalidArgument("field \"" + std::string(key) + "\": unknown attribute");
+  } else {
+    return Status::InvalidArgument("field \"" + std::string(key).substr(0, 100) + "\": not an answer or practice key");
+  }
+  if (!IsValidCountryCode(f.country)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad country code");
+  return f;
+}
+
+std::string EncodeAnswer(const AnswerValue& v) {
+  std::string s(AnswerName(v.answer));
+  if (!v.note.empty()) {
+    s += '\n';
+    s += v.note;
+  }
+  return s;
+}
+
+Result<AnswerValue> DecodeAnswer(std::string_view encoded) {
+  const std::size_t nl = encoded.find('\n');
+  const std::string_view word = encoded.substr(0, nl);
+  auto a = ParseAnswer(word);
+  if (!a) return Status::InvalidArgument("answer value \"" + std::string(word.substr(0, 20)) + "\" is not yes|partial|no|unknown");
+  AnswerValue v;
+  v.answer = *a;
+  if (nl != std::string_view::npos) v.note = std::string(encoded.substr(nl + 1));
+  return v;
+}
+
+}  // namespace mnr

@@ -1,0 +1,175 @@
+#include "mnr/sqlite.h"
+
+#include <sqlite3.h>
+
+namespace mnr {
+namespace {
+
+Status SqliteError(sqlite3* db, std::string_view context) {
+  std::string msg = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+  const int code = db ? sqlite3_errcode(db) : SQLITE_NOMEM;
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Status::Corruption(msg);
+  if (code == SQLITE_CONSTRAINT) return Status::InvalidArgument(msg);
+  return Status::IOError(msg);
+}
+
+std::string Excerpt(std::string_view sql) {
+  std::string s(sql.substr(0, 80));
+  for (char& c : s) if (c == '\n') c = ' ';
+  return s;
+}
+
+}  // namespace
+
+Statement::Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+
+Statement& Statement::operator=(Statement&& o) noexcept {
+  if (this != &o) {
+    if (stmt_) sqlite3_finalize(stmt_);
+    db_ = o.db_;
+    stmt_ = o.stmt_;
+    o.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+Statement::~Statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement& Statement::Bind(int i, std::int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+
+Statement& Statement::Bind(int i, std::string_view text) {
+  sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+
+Statement& Statement::Bind(int i, const std::optional<std::string>& text_or_null) {
+  return text_or_null ? Bind(i, std::string_view(*text_or_null)) : BindNull(i);
+}
+
+Statement& Statement::BindBlob(int i, std::string_view bytes) {
+  sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::BindNull(int i) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
+
+Result<bool> Statement::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(db_, Excerpt(sqlite3_sql(stmt_)));
+}
+
+Status Statement::Run() {
+  for (;;) {
+    auto r = Step();
+    if (!r.ok()) return r.status();
+    if (!*r) return Status::OK();
+  }
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::string Statement::Text(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  if (!p) return {};
+  return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+std::optional<std::string> Statement::OptText(int col) const {
+  if (IsNull(col)) return std::nullopt;
+  return Text(col);
+}
+
+std::string Statement::Blob(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  if (!p) return {};
+  return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create) {
+  sqlite3* raw = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &raw, flags, nullptr) != SQLITE_OK) {
+    Status s = raw ? SqliteError(raw, path) : Status::IOError(path + ": cannot open");
+    if (raw && !create && sqlite3_errcode(raw) == SQLITE_CANTOPEN) {
+      s = Status::NotFound(path + ": no such store (create it with init)");
+    }
+    sqlite3_close(raw);
+    return s;
+  }
+  std::unique_ptr<Db> db(new Db(raw, path));
+  sqlite3_busy_timeout(raw, 15000);
+  sqlite3_extended_result_codes(raw, 0);
+  // journal_mode is checked: WAL is what makes readers and the live server coexist.
+  auto st = db->Prepare("PRAGMA journal_mode=WAL");
+  if (!st.ok()) return st.status().With(path);
+  auto row = st->Step();
+  if (!row.ok()) return row.status().With(path);
+  if (!*row || st->Text(0) != "wal") return Status::IOError(path + ": cannot switch to WAL mode");
+  MNR_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").With(path));
+  return db;
+}
+
+Db::~Db() { sqlite3_close_v2(db_); }
+
+Status Db::Exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string s(sql);
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    Status st = SqliteError(db_, Excerpt(sql));
+    sqlite3_free(err);
+    return st;
+  }
+  return Status::OK();
+}
+
+Result<Statement> Db::Prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, Excerpt(sql));
+  }
+  return Statement(db_, stmt);
+}
+
+std::int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+
+int Db::Changes() const { return sqlite3_changes(db_); }
+
+Result<int> Db::UserVersion() {
+  auto st = Prepare("PRAGMA user_version");
+  if (!st.ok()) return st.status();
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  return static_cast<int>(st->Int(0));
+}
+
+Transaction::Transaction(Db& db) : db_(db), begin_(db.Exec("BEGIN IMMEDIATE")) {}
+
+Transaction::~Transaction() {
+  if (begin_.ok() && !done_) (void)db_.Exec("ROLLBACK");
+}
+
+Status Transaction::Commit() {
+  if (!begin_.ok()) return begin_;
+  Status s = db_.Exec("COMMIT");
+  if (s.ok()) done_ = true;
+  return s;
+}
+
+}  // namespace mnr

@@ -1,0 +1,523 @@
+// mnr-server: the reconciliation server's command line. Every subcommand has --help and exits 0 on
+// success, 1 on failure, 2 on misuse; errors go to stderr as "mnr-server: ...".
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mnr/cli.h"
+#include "mnr/credential.h"
+#include "mnr/csv.h"
+#include "mnr/envelope.h"
+#include "mnr/field.h"
+#include "mnr/file_util.h"
+#include "mnr/hlc.h"
+#include "mnr/limits.h"
+#include "server/aggregate.h"
+#include "server/commands.h"
+#include "server/server_store.h"
+
+namespace mnr::server {
+namespace {
+
+constexpr const char* kProgram = "mnr-server";
+constexpr std::size_t kBundleBytes = std::size_t{1} << 30;
+
+int Failure(const Status& s) { return cli::Fail(kProgram, s); }
+
+int Usage(const std::string& message) {
+  std::cerr << kProgram << ": " << message << "\n";
+  return cli::kExitUsage;
+}
+
+std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string FormatDay(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+std::string Join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+// Prints rows as left-aligned columns separated by two spaces.
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+cli::Parser& WithData(cli::Parser& p) {
+  return p.Option("data", "DIR", "the server store directory", true);
+}
+
+Result<std::unique_ptr<ServerStore>> OpenStore(const cli::Args& a) { return ServerStore::Open(*a.Get("data")); }
+
+int InitCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-server init --data DIR [--host NAME]... [--address HOST:PORT]",
+                "Creates a new server store in DIR (which must not exist): the SQLite store, a certificate\n"
+                "authority, the server's TLS certificate (valid for localhost, 127.0.0.1 and each --host) and\n"
+                "the key pair that devices seal their change-sets to. Private keys are written with mode 0600.");
+  WithData(p)
+      .Option("host", "NAME", "an extra DNS name or IP address for the server certificate", false, true)
+      .Option("address", "HOST:PORT", "the address written into credentials (default localhost:7443)");
+  cli::Args a;
+  if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
+  const std::string dir = *a.Get("data");
+  Status s = ServerStore::Init(dir, a.GetAll("host"), a.GetOr("address", "localhost:7443"));
+  if (!s.ok()) return Failure(s);
+  auto store = ServerStore::Open(dir);
+  if (!store.ok()) return Failure(store.status());
+  std::cout << "created server store " << (*store)->store_id() << " in " << dir << "\n"
+            << "next: mnr-server countries import --data " << dir << " COUNTRIES.csv\n";
+  return cli::kExitOk;
+}
+
+int CountriesCommand(const std::vector<std::string>& argv) {
+  const std::string group_help =
+      "usage: mnr-server countries import --data DIR FILE.csv\n"
+      "       mnr-server countries list --data DIR\n\n"
+      "The country register: codes, names, income groups (high, upper_middle, lower_middle, low) and regions.\n";
+  if (argv.empty()) return Usage("countries needs an action: import or list (see --help)");
+  if (argv[0] == "--help" || argv[0] == "-h") {
+    std::cout << group_help;
+    return cli::kExitOk;
+  }
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (argv[0] == "import") {
+    cli::Parser p("mnr-server countries import --data DIR FILE.csv",
+                  "Adds or replaces register rows from a CSV file with the header code,name,income_group,region.\n"
+                  "The whole file is checked first and applied in one transaction: one bad line changes nothing.");
+    WithData(p).Positional("FILE.csv", "the country file");
+    cli::Args a;
+    if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
+    const std::string file = a.positional()[0];
+    auto text = ReadFile(file, limits::kImportFileBytes);
+    if (!text.ok()) return Failure(text.status());
+    auto records = ParseCsv(*text, file);
+    if (!records.ok()) return Failure(records.status());
+    if (records->empty()) return Failure(Status::InvalidArgument(file + ": empty; expected the header code,name,income_group,region"));
+    const std::vector<std::string> expected = {"code", "name", "income_group", "region"};
+    const auto& header = records->front();
+    if (header.fields != expected) {
+      return Failure(Status::InvalidArgument(file + ":" + std::to_string(header.line) + ": header is \"" +
+                                             Join(header.fields, ",") + "\", expected \"code,name,income_group,region\""));
+    }
+    std::vector<Country> rows;
+    std::map<std::string, std::size_t> line_of;
+    for (std::size_t i = 1; i < records->size(); ++i) {
+      const auto& r = (*records)[i];
+      const std::string where = file + ":" + std::to_string(r.line);
+      if (r.fields.size() != expected.size()) {
+        return Failure(Status::InvalidArgument(where + ": expected 4 fields (code,name,income_group,region), found " +
+                                               std::to_string(r.fields.size())));
+      }
+      Country c{r.fields[0], r.fields[1], r.fields[2], r.fields[3]};
+      if (Status s = ValidateCountry(c); !s.ok()) return Failure(s.With(where));
+      if (auto [it, fresh] = line_of.emplace(c.code, r.line); !fresh) {
+        return Failure(Status::InvalidArgument(where + ": country " + c.code + " already given on line " + std::to_string(it->second)));
+      }
+      rows.push_back(std::move(c));
+    }
+    auto store = OpenStore(a);
+    if (!store.ok()) return Failure(store.status());
+    if (Status s = (*store)->ImportCountries(rows); !s.ok()) return Failure(s.With(file));
+    std::cout << rows.size() << " countries imported\n";
+    return cli::kExitOk;
+  }
+  if (argv[0] == "list") {
+    cli::Parser p("mnr-server countries list --data DIR", "Prints the country register as CSV.");
+    WithData(p);
+    cli::Args a;
+    if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
+    auto store = OpenStore(a);
+    if (!store.ok()) return Failure(store.status());
+    auto countries = (*store)->Countries();
+    if (!countries.ok()) return Failure(countries.status());
+    std::cout << CsvLine({"code", "name", "income_group", "region"});
+    for (const auto& c : *countries) std::cout << CsvLine({c.code, c.name, c.income_group, c.region});
+    return cli::kExitOk;
+  }
+  return Usage("unknown countries action \"" + argv[0] + "\" (import or list)");
+}
+
+int IssueCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-server issue --data DIR --role field|coordinator|auditor [--country CODE]... --name TEXT --out FILE.mnrcred [--days N]",
+                "Issues a credential for one device or person: a key pair, a certificate from the store's CA, the\n"
+                "CA certificate, the server address and the server's sealing key, in one file (mode 0600).\n"
+                "A field credential names the countries it may write. Prints the credential id.");
+  WithData(p)
+      .Option("role", "ROLE", "field, coordinator or auditor", true)
+      .Option("country", "CODE", "a country the credential may write (field: at least one)", false, true)
+      .Option("name", "TEXT", "a label for the holder, e.g. \"Q01 office laptop\"", true)
+      .Option("out", "FILE", "the credential file to write (must not exist)", true)
+      .Option("days", "N", "validity in days (default 730)");
+  cli::Args a;
+  if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
+  auto role = ParseRole(*a.Get("role"));
+  if (!role) return Usage("--role must be field, coordinator or auditor, not \"" + *a.Get("role") + "\"");
+  long long days = 0;
+  try {
+    std::size_t used = 0;
+    const std::string d = a.GetOr("days", "730");
+    days = std::stoll(d, &used);
+    if (used != d.size()) throw std::invalid_argument(d);
+  } catch (const std::exception&) {
+    return Usage("--days must be a whole number of days");
+  }
+  if (days < 1 || days > 7300) return Usage("--days must be between 1 and 7300");
+  const std::vector<std::string> countries = a.GetAll("country");
+  if (*role == Role::kField && countries.empty()) return Usage("a field credential needs at least one --country CODE");
+  const std::string out = *a.Get("out");
+  if (FileExists(out)) return Failure(Status::AlreadyExists(out + " already exists; choose another --out (a credential file is never overwritten)"));
+  auto store = OpenStore(a);
+  if (!store.ok()) return Failure(store.status());
+  auto cred = (*store)->IssueCredential(*role, countries, *a.Get("name"), days * 24 * 3600);
+  if (!cred.ok()) return Failure(cred.status());
+  if (Status s = SaveCredential(out, *cred); !s.ok()) {
+    // A credential nobody holds must not stay usable.
+    (void)(*store)->RevokeCredential(cred->id);
+    return Failure(s.With("credential " + cred->id + " was revoked again because its file could not be written"));
+  }
+  std::cout << cred->id << "\n";
+  return cli::kExitOk;
+}
+
+int RevokeCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-server revoke --data DIR ID",
+                "Revokes a credential: from now on its change-sets and connections are refused. Works while\n"
+                "`mnr-server run` is serving.");
+  WithData(p).Positional("ID", "the credential id (cred-...)");
+  cli::Args a;
+  if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
+  const std::string id = a.positional()[0];
+  auto store = OpenStore(a);
+  if (!store.ok()) return Failure(store.status());
+  auto before = (*store)->FindCredential(id);
+  if (!before.ok()) return Failure(before.status());
+  if (*before && (*before)->revoked_at) {
+    std::cout << id << " was already revoked on " << FormatDay(*(*before)->revoked_at) << "\n";
+    return cli::kExitOk;
+  }
+  if (Status s = (*store)->RevokeCredential(id); !s.ok()) return Failure(s);
+  std::cout << "revoked " << id << "\n";
+  return cli::kExitOk;
+}
+
+int CredentialsCommand(const std::vector<std::string>& argv) {
+  if (argv.empty()) return Usage("credentials needs an action: list (see --help)");
+  if (argv[0] == "--help" || argv[0] == "-h") {
+    std::cout << "usage: mnr-server credentials list --data DIR\n\nThe credential register.\n";
+    return cli::kExitOk;
+  }
+  if (argv[0] != "list") return Usage("unknown credentials action \"" + argv[0] + "\" (list)");
+  cli::Parser p("mnr-server credentials list --data DIR",
+                "Lists every credential issued: id, role, name, countries, expiry and status (active, revoked, expired).");
+  WithData(p);
+  cli::Args a;
+  if (auto rc = cli::ParseOrExit(p, std::vector<std::string>(argv.begin() + 1, argv.end()), kProgram, a)) return *rc;
+  auto store = OpenStore(a);
+  if (!store.ok()) return Failure(store.status());
+  auto creds = (*store)->Credentials();
+  if (!creds.ok()) return Failure(creds.status());
+  const std::int64_t now = Now();
+  std::vector<std::vector<std::string>> rows = {{"ID", "ROLE", "NAME", "COUNTRIES", "EXPIRES", "STATUS"}};
+  for (const auto& c : *creds) {
+    std::string status = c.revoked_at ? "revoked" : (now >= c.expires_at ? "expired" : "active");
+    rows.push_back({c.id, std::string(RoleName(c.role)), c.name, c.countries.empty() ? "-" : Join(c.countries, ","),
+                    FormatDay(c.expires_at), status});
+  }
+  PrintTable(rows);
+  return cli::kExitOk;
+}
+
+int ImportBundleCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-server import-bundle --data DIR FILE.mnrb",
+                "Applies the change-sets of a USB bundle (made by `mnr-client bundle`) exactly as an online sync\n"
+                "would: each is verified, checked against its credential and merged; one already present changes\n"
+                "nothing. Exits 1 if any change-set was refused.");
+  WithData(p).Positional("FILE.mnrb", "the bundle file");
+  cli::Args a;
+  if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
+  const std::string file = a.positional()[0];
+  auto bytes = ReadFile(file, kBundleBytes);
+  if (!bytes.ok()) return Failure(bytes.status());
+  auto sealed = DecodeBundle(*bytes);
+  if (!sealed.ok()) return Failure(sealed.status().With(file));
+  auto store = OpenStore(a);
+  if (!store.ok()) return Failure(store.status());
+  int applied = 0, present = 0, refused = 0;
+  for (std::size_t i = 0; i < sealed->size(); ++i) {
+    auto in = (*store)->ReceiveChangeSet((*sealed)[i], nullptr, Now());
+    if (in.refusal) {
+      ++refused;
+      std::cerr << kProgram << ": " << file << ": change-set " << (i + 1) << " of " << sealed->size()
+                << " refused: " << in.refusal->reason << "\n";
+    } else if (in.outcome->duplicate) {
+      ++present;
+    } else {
+      ++applied;
+    }
+  }
+  std::cout << applied << " applied, " << present << " already present, " << refused << " refused\n";
+  return refused ? cli::kExitFailure : cli::kExitOk;
+}
+
+std::string DescribeValue(const std::string& field, const std::optional<std::string>& value, bool with_note) {
+  if (!value) return "(cleared)";
+  auto fk = ParseField(field);
+  if (fk.ok() && fk->kind == FieldKey::Kind::kAnswer) {
+    auto v = DecodeAnswer(*value);
+    if (!v.ok()) return "(unreadable)";
+    std::string out(AnswerName(v->answer));
+    if (with_note && !v->note.empty()) out += " -- note: " + v->note;
+    return out;
+  }
+  return with_note ? *value : "(" + std::to_string(value->size()) + " bytes of text)";
+}
+
+int ConflictsCommand(const std::vector<std::string>& argv) {
+  if (argv.empty()) return Usage("conflicts needs an action: list, show or resolve (see --help)");
+  if (argv[0] == "--help" || argv[0] == "-h") {
+    std::cout << "usage: mnr-server conflicts list --data DIR [--all]\n"
+                 "       mnr-server conflicts show --data DIR ID\n"
+                 "       mnr-server conflicts resolve --data DIR ID --value VALUE [--note TEXT] --reason TEXT [--by NAME]\n\n"
+                 "Conflicts: edits of one field made on devices that had not seen each other, with different values.\n"
+                 "Last writer wins meanwhile; a resolution is a new edit that supersedes every candidate and syncs\n"
+                 "back to the devices.\n";
+    return cli::kExitOk;
+  }
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  auto parse_id = [](const std::string& s) -> std::optional<std::int64_t> {
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoll(s);
+  };
+  if (argv[0] == "list") {
+    cli::Parser p("mnr-server conflicts list --data DIR [--all]", "Lists open conflicts (with --all, resolved ones too).");
+    WithData(p).Flag("all", "include resolved conflicts");
+    cli::Args a;
+    if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
+    auto store = OpenStore(a);
+    if (!store.ok()) return Failure(store.status());
+    auto conflicts = (*store)->Conflicts(!a.Has("all"));
+    if (!conflicts.ok()) return Failure(conflicts.status());
+    if (conflicts->empty()) {
+      std::cout << (a.Has("all") ? "no conflicts\n" : "no open conflicts\n");
+      return cli::kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows = {{"ID", "STATUS", "FIELD", "CANDIDATES"}};
+    for (const auto& c : *conflicts) {
+      std::vector<std::string> values;
+      for (const auto& cand : c.candidates) values.push_back(DescribeValue(c.field, cand.value, false));
+      rows.push_back({std::to_string(c.id), c.resolved ? "resolved" : "open", c.field, Join(values, " | ")});
+    }
+    PrintTable(rows);
+    return cli::kExitOk;
+  }
+  if (argv[0] == "show") {
+    cli::Parser p("mnr-server conflicts show --data DIR ID", "Shows every candidate of a conflict, with its notes.");
+    WithData(p).Positional("ID", "the conflict id (see conflicts list)");
+    cli::Args a;
+    if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
+    auto id = parse_id(a.positional()[0]);
+    if (!id) return Usage("conflict ID must be a number, not \"" + a.positional()[0] + "\"");
+    auto store = OpenStore(a);
+    if (!store.ok()) return Failure(store.status());
+    auto c = (*store)->FindConflict(*id);
+    if (!c.ok()) return Failure(c.status());
+    if (!*c) return Failure(Status::NotFound("no conflict " + a.positional()[0] + " (see `mnr-server conflicts list --all`)"));
+    const Conflict& k = **c;
+    std::cout << "conflict " << k.id << " (" << (k.resolved ? "resolved" : "open") << ") on " << k.field << "\n";
+    for (std::size_t i = 0; i < k.candidates.size(); ++i) {
+      const auto& cand = k.candidates[i];
+      std::cout << "  candidate " << (i + 1) << ": " << DescribeValue(k.field, cand.value, true) << "\n"
+                << "    by " << cand.author << (cand.credential.empty() ? "" : " (credential " + cand.credential + ")")
+                << " at " << HybridClock::Format(cand.hlc) << "\n"
+                << "    version " << cand.version << (cand.version == k.winner_version ? "  <- current value" : "") << "\n";
+    }
+    if (k.resolved) {
+      std::cout << "  resolved by " << k.resolved_by.value_or("?");
+      if (k.reason) std::cout << ": " << *k.reason;
+      std::cout << "\n  resolution version " << k.resolution_version.value_or("?") << "\n";
+    } else {
+      std::cout << "  resolve with: mnr-server conflicts resolve --data " << *a.Get("data") << " " << k.id
+                << " --value VALUE --reason TEXT\n";
+    }
+    return cli::kExitOk;
+  }
+  if (argv[0] == "resolve") {
+    cli::Parser p("mnr-server conflicts resolve --data DIR ID --value VALUE [--note TEXT] --reason TEXT [--by NAME]",
+                  "Records the chosen value as a new edit that supersedes every candidate; it wins and syncs back\n"
+                  "to the devices. For an answer, VALUE is yes, partial, no, unknown or clear (with an optional\n"
+                  "--note); for a good-practice field VALUE is the text itself.");
+    WithData(p)
+        .Positional("ID", "the conflict id (see conflicts list)")
+        .Option("value", "VALUE", "the chosen value", true)
+        .Option("note", "TEXT", "the answer's note")
+        .Option("reason", "TEXT", "why this value was chosen (kept with the resolution)", true)
+        .Option("by", "NAME", "who resolves (default $USER)");
+    cli::Args a;
+    if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
+    auto id = parse_id(a.positional()[0]);
+    if (!id) return Usage("conflict ID must be a number, not \"" + a.positional()[0] + "\"");
+    std::string by = a.GetOr("by", "");
+    if (by.empty()) {
+      const char* user = std::getenv("USER");
+      if (user == nullptr || *user == '\0') return Usage("--by NAME is required when $USER is not set");
+      by = user;
+    }
+    auto store = OpenStore(a);
+    if (!store.ok()) return Failure(store.status());
+    auto c = (*store)->FindConflict(*id);
+    if (!c.ok()) return Failure(c.status());
+    if (!*c) return Failure(Status::NotFound("no conflict " + a.positional()[0] + " (see `mnr-server conflicts list`)"));
+    auto fk = ParseField((*c)->field);
+    if (!fk.ok()) return Failure(fk.status());
+    const std::string raw = *a.Get("value");
+    std::optional<std::string> value;
+    if (fk->kind == FieldKey::Kind::kAnswer) {
+      if (raw == "clear") {
+        if (a.Has("note")) return Usage("--note cannot go with --value clear");
+      } else {
+        auto answer = ParseAnswer(raw);
+        if (!answer) return Usage("--value must be yes, partial, no, unknown or clear for an answer, not \"" + raw + "\"");
+        value = EncodeAnswer(AnswerValue{*answer, a.GetOr("note", "")});
+      }
+    } else {
+      if (a.Has("note")) return Usage("--note applies to answers only");
+      value = raw;
+    }
+    if (Status s = (*store)->ResolveConflict(*id, value, by, *a.Get("reason")); !s.ok()) return Failure(s);
+    auto after = (*store)->FindConflict(*id);
+    std::cout << "conflict " << *id << " resolved: " << (*c)->field << " = " << DescribeValue((*c)->field, value, false);
+    if (after.ok() && *after && (*after)->resolution_version) std::cout << " (version " << *(*after)->resolution_version << ")";
+    std::cout << "\n";
+    return cli::kExitOk;
+  }
+  return Usage("unknown conflicts action \"" + argv[0] + "\" (list, show or resolve)");
+}
+
+int StateCommand(const std::vector<std::string>& argv) {
+  if (argv.empty()) return Usage("state needs an action: hash (see --help)");
+  if (argv[0] == "--help" || argv[0] == "-h") {
+    std::cout << "usage: mnr-server state hash --data DIR\n\nFacts about the merged state.\n";
+    return cli::kExitOk;
+  }
+  if (argv[0] != "hash") return Usage("unknown state action \"" + argv[0] + "\" (hash)");
+  cli::Parser p("mnr-server state hash --data DIR",
+                "Prints the SHA-256 of the merged state (every field's winner and every conflict) in canonical\n"
+                "order: the same set of change-sets gives the same hash whatever their arrival order.");
+  WithData(p);
+  cli::Args a;
+  if (auto rc = cli::ParseOrExit(p, std::vector<std::string>(argv.begin() + 1, argv.end()), kProgram, a)) return *rc;
+  auto store = OpenStore(a);
+  if (!store.ok()) return Failure(store.status());
+  auto h = (*store)->StateHash();
+  if (!h.ok()) return Failure(h.status());
+  std::cout << *h << "\n";
+  return cli::kExitOk;
+}
+
+int AggregateCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-server aggregate --data DIR --format csv [--out FILE]",
+                "Prints the global aggregate of the merged answers: for every indicator and the groups all, high\n"
+                "and lmic (upper_middle + lower_middle + low), the counts of yes, partial, no and unknown among\n"
+                "the countries of the register, and the share of yes.");
+  WithData(p)
+      .Option("format", "FORMAT", "output format: csv (the default)")
+      .Option("out", "FILE", "write to FILE (atomically) instead of stdout");
+  cli::Args a;
+  if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
+  if (a.GetOr("format", "csv") != "csv") return Usage("--format must be csv");
+  auto store = OpenStore(a);
+  if (!store.ok()) return Failure(store.status());
+  auto countries = (*store)->Countries();
+  if (!countries.ok()) return Failure(countries.status());
+  auto answers = (*store)->MergedAnswers();
+  if (!answers.ok()) return Failure(answers.status());
+  const std::string csv = AggregateCsv(Aggregate((*store)->schema(), *countries, *answers));
+  if (auto out = a.Get("out")) {
+    if (Status s = WriteFileAtomic(*out, csv); !s.ok()) return Failure(s);
+    return cli::kExitOk;
+  }
+  std::cout << csv;
+  return cli::kExitOk;
+}
+
+const char* kTopHelp =
+    "usage: mnr-server COMMAND [ARGS] (each command has --help)\n\n"
+    "The MNR reconciliation server: merges the change-sets of many field offices deterministically.\n\n"
+    "commands:\n"
+    "  init              create a server store, its CA and keys\n"
+    "  countries         import or list the country register\n"
+    "  issue             issue a credential file for a device or person\n"
+    "  revoke            revoke a credential\n"
+    "  credentials list  list the credential register\n"
+    "  run               serve devices over mutual TLS\n"
+    "  import-bundle     apply a USB bundle of change-sets\n"
+    "  conflicts         list, show and resolve conflicts\n"
+    "  state hash        print the hash of the merged state\n"
+    "  aggregate         print the aggregate of the merged answers\n\n"
+    "exit status: 0 success, 1 failure, 2 misuse\n";
+
+}  // namespace
+}  // namespace mnr::server
+
+int main(int argc, char** argv) {
+  using namespace mnr::server;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kTopHelp;
+    return mnr::cli::kExitUsage;
+  }
+  const std::string cmd = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << kTopHelp;
+    return mnr::cli::kExitOk;
+  }
+  if (cmd == "--version") {
+    std::cout << "mnr-server " << MNR_VERSION << "\n";
+    return mnr::cli::kExitOk;
+  }
+  static const std::map<std::string, int (*)(const std::vector<std::string>&)> kCommands = {
+      {"init", InitCommand},
+      {"countries", CountriesCommand},
+      {"issue", IssueCommand},
+      {"revoke", RevokeCommand},
+      {"credentials", CredentialsCommand},
+      {"run", RunCommand},
+      {"import-bundle", ImportBundleCommand},
+      {"conflicts", ConflictsCommand},
+      {"state", StateCommand},
+      {"aggregate", AggregateCommand},
+  };
+  auto it = kCommands.find(cmd);
+  if (it == kCommands.end()) return Usage("unknown command \"" + cmd + "\" (see mnr-server --help)");
+  return it->second(rest);
+}

@@ -1,0 +1,1081 @@
+#include "server/server_store.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
+
+#include "mnr/address.h"
+#include "mnr/changeset.h"
+#include "mnr/crypto.h"
+#include "mnr/field.h"
+#include "mnr/file_util.h"
+#include "mnr/hlc.h"
+#include "mnr/limits.h"
+#include "mnr/utf8.h"
+#include "server/merge.h"
+
+namespace mnr::embedded {
+std::string_view server_store_v1();
+}
+
+namespace mnr::server {
+
+using Intake = ServerStore::Intake;
+
+namespace {
+
+constexpr int kStoreVersion = 1;
+constexpr std::int64_t kTenYears = 10LL * 365 * 24 * 3600;
+// Certificates start a little in the past so a device whose clock runs a few minutes behind the
+// server's can use a credential issued a moment ago.
+constexpr std::int64_t kClockSlack = 300;
+constexpr std::size_t kKeyFileBytes = 64 * 1024;
+constexpr std::size_t kDeviceIdBytes = 128;
+constexpr std::size_t kShortAttrBytes = 1024;
+
+std::int64_t WallClock() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string FormatDate(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+Result<std::optional<std::string>> GetMeta(Db& db, std::string_view key) {
+  auto st = db.Prepare("SELECT value FROM meta WHERE key = ?");
+  if (!st.ok()) return st.status();
+  st->Bind(1, key);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(st->Text(0));
+}
+
+Status SetMeta(Db& db, std::string_view key, std::string_view value) {
+  auto st = db.Prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  if (!st.ok()) return st.status();
+  st->Bind(1, key).Bind(2, value);
+  return st->Run();
+}
+
+Result<std::uint64_t> GetMetaNumber(Db& db, std::string_view key) {
+  auto v = GetMeta(db, key);
+  if (!v.ok()) return v.status();
+  if (!*v) return std::uint64_t{0};
+  try {
+    return static_cast<std::uint64_t>(std::stoull(**v));
+  } catch (const std::exception&) {
+    return Status::Corruption("meta value '" + std::string(key) + "' is not a number: " + **v);
+  }
+}
+
+std::string JoinCountries(const std::vector<std::string>& codes) {
+  std::string out;
+  for (const auto& c : codes) {
+    if (!out.empty()) out += ',';
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitCountries(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    std::size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool IsIpAddress(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+Status CheckLabel(std::string_view s, std::string_view what, std::size_t max_bytes) {
+  if (s.empty()) return Status::InvalidArgument(std::string(what) + " is empty");
+  MNR_RETURN_IF_ERROR(CheckText(s, what, max_bytes));
+  if (HasControl(s)) return Status::InvalidArgument(std::string(what) + " contains a control character (tab, newline, ...)");
+  return Status::OK();
+}
+
+Status CheckAddress(const std::string& address) {
+  auto hp = ParseHostPort(address);
+  if (!hp.ok()) return hp.status().With("server address (--address HOST:PORT)");
+  return CheckLabel(address, "server address", 255);
+}
+
+std::string CountryOfField(const std::string& field) {
+  auto parsed = ParseField(field);
+  return parsed.ok() ? parsed->country : std::string();
+}
+
+Result<Role> RoleFromText(const std::string& s) {
+  auto r = ParseRole(s);
+  if (!r) return Status::Corruption("credential register holds an unknown role '" + s + "'");
+  return *r;
+}
+
+Result<CredentialRecord> ReadCredentialRow(const Statement& st) {
+  CredentialRecord c;
+  c.id = st.Text(0);
+  auto role = RoleFromText(st.Text(1));
+  if (!role.ok()) return role.status();
+  c.role = *role;
+  c.name = st.Text(2);
+  c.countries = SplitCountries(st.Text(3));
+  c.certificate_pem = st.Text(4);
+  c.fingerprint = st.Text(5);
+  c.issued_at = st.Int(6);
+  c.expires_at = st.Int(7);
+  if (!st.IsNull(8)) c.revoked_at = st.Int(8);
+  return c;
+}
+
+constexpr const char* kCredentialColumns =
+    "id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, revoked_at";
+
+// Validates the value an operation writes, by field kind. Free text is never echoed in the error.
+Status CheckOpValue(const FieldKey& key, const std::optional<std::string>& value) {
+  if (!value) return Status::OK();
+  if (key.kind == FieldKey::Kind::kAnswer) {
+    auto decoded = DecodeAnswer(*value);
+    if (!decoded.ok()) return decoded.status();
+    return CheckText(decoded->note, "note", limits::kNoteBytes);
+  }
+  if (key.attr == "kind" && !IsValidPracticeKind(*value)) {
+    return Status::InvalidArgument("practice kind must be good_practice, challenge or lesson_learned");
+  }
+  std::size_t max = key.attr == "text" ? limits::kPracticeTextBytes
+                    : key.attr == "title" ? limits::kPracticeTitleBytes
+                                          : kShortAttrBytes;
+  return CheckText(*value, "practice " + key.attr, max);
+}
+
+Status CheckDeviceId(const std::string& id) {
+  if (id.empty() || id.size() > kDeviceIdBytes) return Status::InvalidArgument("device id is empty or too long");
+  for (char c : id) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return Status::InvalidArgument("device id holds a character outside printable ASCII");
+  }
+  if (id.rfind("coordinator:", 0) == 0) return Status::InvalidArgument("device id may not start with 'coordinator:'");
+  return Status::OK();
+}
+
+Intake Refuse(RefusalCode code, std::string reason) {
+  Intake in;
+  in.refusal = Refusal{code, std::move(reason)};
+  return in;
+}
+
+struct StoredOp {
+  merge::Op op;
+  std::string credential;  // empty for a resolution
+  std::optional<std::int64_t> resolution_id;
+};
+
+Result<std::vector<StoredOp>> LoadFieldOps(Db& db, const std::string& field) {
+  auto st = db.Prepare(
+      "SELECT o.version, o.value, o.hlc, o.author, o.parents, c.credential_id, o.resolution_id "
+      "FROM ops o LEFT JOIN changesets c ON c.id = o.changeset_id WHERE o.field = ?");
+  if (!st.ok()) return st.status();
+  st->Bind(1, field);
+  std::vector<StoredOp> ops;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    StoredOp s;
+    s.op.version = st->Text(0);
+    s.op.value = st->OptText(1);
+    s.op.hlc = static_cast<HlcTime>(st->Int(2));
+    s.op.author = st->Text(3);
+    try {
+      auto parents = nlohmann::json::parse(st->Text(4));
+      for (const auto& p : parents) s.op.parents.push_back(p.get<std::string>());
+    } catch (const std::exception& e) {
+      return Status::Corruption("parents of " + field + " version " + s.op.version + " are not a JSON list: " + e.what());
+    }
+    s.credential = st->Text(5);
+    if (!st->IsNull(6)) s.resolution_id = st->Int(6);
+    ops.push_back(std::move(s));
+  }
+  return ops;
+}
+
+Result<Conflict> ReadConflictRow(Db& db, const Statement& st) {
+  Conflict c;
+  c.id = st.Int(0);
+  c.field = st.Text(1);
+  try {
+    auto cands = nlohmann::json::parse(st.Text(2));
+    for (const auto& j : cands) {
+      Conflict::Candidate cand;
+      cand.version = j.at("version").get<std::string>();
+      if (!j.at("value").is_null()) cand.value = j.at("value").get<std::string>();
+      cand.author = j.at("author").get<std::string>();
+      cand.credential = j.at("credential").get<std::string>();
+      cand.hlc = j.at("hlc").get<HlcTime>();
+      c.candidates.push_back(std::move(cand));
+    }
+  } catch (const std::exception& e) {
+    return Status::Corruption("conflict " + std::to_string(c.id) + " has unreadable candidates: " + e.what());
+  }
+  c.resolved = st.Text(3) == "resolved";
+  c.resolved_by = st.OptText(4);
+  c.reason = st.OptText(5);
+  c.resolution_version = st.OptText(6);
+  auto w = db.Prepare("SELECT version FROM fields WHERE field = ?");
+  if (!w.ok()) return w.status();
+  w->Bind(1, c.field);
+  auto row = w->Step();
+  if (!row.ok()) return row.status();
+  if (*row) c.winner_version = w->Text(0);
+  return c;
+}
+
+constexpr const char* kConflictColumns = "id, field, candidates, status, resolved_by, reason, resolution_version";
+
+}  // namespace
+
+Status ValidateCountry(const Country& c) {
+  if (!IsValidCountryCode(c.code)) {
+    return Status::InvalidArgument("country code '" + c.code + "' is not 2 to 8 capital letters or digits");
+  }
+  MNR_RETURN_IF_ERROR(CheckLabel(c.name, "country name", limits::kNameBytes).With(c.code));
+  static const std::set<std::string, std::less<>> kGroups = {"high", "upper_middle", "lower_middle", "low"};
+  if (!kGroups.count(c.income_group)) {
+    return Status::InvalidArgument(c.code + ": income group '" + c.income_group +
+                                   "' is not one of high, upper_middle, lower_middle, low");
+  }
+  if (!c.region.empty()) MNR_RETURN_IF_ERROR(CheckLabel(c.region, "region", limits::kNameBytes).With(c.code));
+  return Status::OK();
+}
+
+Status ServerStore::Init(const std::string& dir_in, const std::vector<std::string>& hosts, const std::string& address) {
+  std::string dir = dir_in;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (dir.empty()) return Status::InvalidArgument("no data directory given");
+  struct stat sb;
+  if (::lstat(dir.c_str(), &sb) == 0) {
+    return Status::AlreadyExists(dir + " already exists; a server store is only created in a new directory "
+                                       "(choose another --data, or remove the old one deliberately)");
+  }
+  MNR_RETURN_IF_ERROR(CheckAddress(address));
+  std::vector<std::string> dns = {"localhost"}, ips = {"127.0.0.1"};
+  for (const auto& h : hosts) {
+    MNR_RETURN_IF_ERROR(CheckLabel(h, "--host", 253));
+    if (h.find_first_of(" ,/") != std::string::npos) return Status::InvalidArgument("--host '" + h + "' is not a host name or IP address");
+    auto& list = IsIpAddress(h) ? ips : dns;
+    if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);
+  }
+
+  // Everything is built in a sibling directory and renamed into place at the end, so a failure
+  // (or a crash) never leaves a half-made store behind under DIR.
+  std::string tmp = dir + ".init-" + crypto::HexEncode(crypto::RandomBytes(6));
+  if (::mkdir(tmp.c_str(), 0700) != 0) {
+    return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno) + " (does the parent directory exist?)");
+  }
+  ServerPaths p{tmp};
+  auto build = [&]() -> Status {
+    const std::int64_t now = WallClock();
+    const std::string store_id = crypto::HexEncode(crypto::RandomBytes(16));
+    auto ca_key = crypto::GenerateSigningKey();
+    if (!ca_key.ok()) return ca_key.status().With("generating the CA key");
+    auto ca_cert = crypto::CreateCaCertificate(*ca_key, "mnr-sync CA " + store_id.substr(0, 8), now - kClockSlack, now + kTenYears);
+    if (!ca_cert.ok()) return ca_cert.status().With("creating the CA certificate");
+    auto server_key = crypto::GenerateSigningKey();
+    if (!server_key.ok()) return server_key.status().With("generating the server key");
+    crypto::CertificateRequest req;
+    req.common_name = "server";
+    req.dns_names = dns;
+    req.ip_addresses = ips;
+    req.not_before = now - kClockSlack;
+    req.not_after = now + kTenYears;
+    req.server = true;
+    auto server_cert = crypto::IssueCertificate(*ca_cert, ca_key->private_pem, server_key->public_pem, req);
+    if (!server_cert.ok()) return server_cert.status().With("issuing the server certificate");
+    auto sealing = crypto::GenerateSealingKey();
+    if (!sealing.ok()) return sealing.status().With("generating the sealing key");
+
+    MNR_RETURN_IF_ERROR(WriteFileAtomic(p.ca_key(), ca_key->private_pem, 0600));
+    MNR_RETURN_IF_ERROR(WriteFileAtomic(p.server_key(), server_key->private_pem, 0600));
+    MNR_RETURN_IF_ERROR(WriteFileAtomic(p.sealing_key(), crypto::Base64Encode(sealing->private_key) + "\n", 0600));
+    MNR_RETURN_IF_ERROR(WriteFileAtomic(p.ca_cert(), *ca_cert, 0644));
+    MNR_RETURN_IF_ERROR(WriteFileAtomic(p.server_cert(), *server_cert, 0644));
+
+    auto db = Db::Open(p.db(), true);
+    if (!db.ok()) return db.status();
+    Transaction tx(**db);
+    MNR_RETURN_IF_ERROR(tx.status());
+    MNR_RETURN_IF_ERROR((*db)->Exec(embedded::server_store_v1()).With("creating the server store schema"));
+    MNR_RETURN_IF_ERROR(SetMeta(**db, "store_id", store_id));
+    MNR_RETURN_IF_ERROR(SetMeta(**db, "server_address", address));
+    MNR_RETURN_IF_ERROR(SetMeta(**db, "sealing_public_key", crypto::Base64Encode(sealing->public_key)));
+    MNR_RETURN_IF_ERROR(SetMeta(**db, "hlc", "0"));
+    MNR_RETURN_IF_ERROR(SetMeta(**db, "state_seq", "0"));
+    MNR_RETURN_IF_ERROR(SetMeta(**db, "created_at", std::to_string(now)));
+    MNR_RETURN_IF_ERROR((*db)->Exec("PRAGMA user_version = " + std::to_string(kStoreVersion)));
+    return tx.Commit();
+  };
+  Status s = build();
+  if (s.ok() && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0) {
+    s = Status::IOError("cannot move the new store into " + dir + ": " + std::strerror(errno));
+  }
+  if (!s.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(tmp, ec);
+    return s.With("init " + dir);
+  }
+  std::string parent = std::filesystem::path(dir).parent_path().string();
+  int fd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir) {
+  std::unique_ptr<ServerStore> s(new ServerStore());
+  s->paths_.dir = dir;
+  if (!FileExists(s->paths_.db())) {
+    return Status::NotFound(dir + " is not a server store (no server.db); create one with `mnr-server init --data " + dir + "`");
+  }
+  auto db = Db::Open(s->paths_.db(), false);
+  if (!db.ok()) return db.status();
+  s->db_ = std::move(*db);
+  auto v = s->db_->UserVersion();
+  if (!v.ok()) return v.status();
+  if (*v > kStoreVersion) {
+    return Status::InvalidArgument(s->paths_.db() + " has store version " + std::to_string(*v) +
+                                   ", newer than this mnr-server understands (" + std::to_string(kStoreVersion) +
+                                   "); upgrade mnr-server");
+  }
+  if (*v != kStoreVersion) return Status::Corruption(s->paths_.db() + " is not an mnr-server store (user_version " + std::to_string(*v) + ")");
+  s->schema_ = &SurveySchema::Embedded();
+  return s;
+}
+
+std::string ServerStore::store_id() {
+  auto v = GetMeta(*db_, "store_id");
+  return v.ok() && *v ? **v : std::string();
+}
+
+Result<std::string> ServerStore::SealingPrivateKey() {
+  auto text = ReadFile(paths_.sealing_key(), kKeyFileBytes);
+  if (!text.ok()) return text.status();
+  std::string t = *text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  auto raw = crypto::Base64Decode(t);
+  if (!raw.ok() || raw->size() != 32) {
+    return Status::Corruption(paths_.sealing_key() + " does not hold a base64 X25519 private key (32 bytes)");
+  }
+  return *raw;
+}
+
+Status ServerStore::ImportCountries(const std::vector<Country>& rows) {
+  std::set<std::string> seen;
+  for (const auto& c : rows) {
+    MNR_RETURN_IF_ERROR(ValidateCountry(c));
+    if (!seen.insert(c.code).second) return Status::InvalidArgument("country " + c.code + " is listed twice");
+  }
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  auto st = db_->Prepare(
+      "INSERT INTO countries (code, name, income_group, region) VALUES (?, ?, ?, ?) "
+      "ON CONFLICT (code) DO UPDATE SET name = excluded.name, income_group = excluded.income_group, region = excluded.region");
+  if (!st.ok()) return st.status();
+  for (const auto& c : rows) {
+    st->Reset();
+    st->Bind(1, c.code).Bind(2, c.name).Bind(3, c.income_group).Bind(4, c.region);
+    MNR_RETURN_IF_ERROR(st->Run());
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<Country>> ServerStore::Countries() {
+  auto st = db_->Prepare("SELECT code, name, income_group, region FROM countries ORDER BY code");
+  if (!st.ok()) return st.status();
+  std::vector<Country> out;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Text(3)});
+  }
+  return out;
+}
+
+Result<Credential> ServerStore::IssueCredential(Role role, const std::vector<std::string>& countries_in,
+                                                const std::string& name, std::int64_t lifetime_seconds) {
+  MNR_RETURN_IF_ERROR(CheckLabel(name, "credential name", limits::kNameBytes));
+  if (lifetime_seconds <= 0 || lifetime_seconds > 20 * 365 * 24 * 3600LL) {
+    return Status::InvalidArgument("credential lifetime must be between 1 second and 20 years");
+  }
+  std::vector<std::string> countries;
+  for (const auto& c : countries_in) {
+    if (std::find(countries.begin(), countries.end(), c) == countries.end()) countries.push_back(c);
+  }
+  if (role == Role::kField && countries.empty()) {
+    return Status::InvalidArgument("a field credential needs at least one --country it may write");
+  }
+  auto registered = Countries();
+  if (!registered.ok()) return registered.status();
+  for (const auto& c : countries) {
+    bool known = std::any_of(registered->begin(), registered->end(), [&](const Country& r) { return r.code == c; });
+    if (!known) {
+      return Status::InvalidArgument("country '" + c + "' is not in the register (import it with `mnr-server countries import`)");
+    }
+  }
+  auto address = GetMeta(*db_, "server_address");
+  if (!address.ok()) return address.status();
+  auto sealing_b64 = GetMeta(*db_, "sealing_public_key");
+  if (!sealing_b64.ok()) return sealing_b64.status();
+  if (!*sealing_b64) return Status::Corruption("the store has no sealing public key");
+  auto sealing = crypto::Base64Decode(**sealing_b64);
+  if (!sealing.ok()) return sealing.status().With("sealing public key");
+  auto ca_cert = ReadFile(paths_.ca_cert(), kKeyFileBytes);
+  if (!ca_cert.ok()) return ca_cert.status();
+  auto ca_key = ReadFile(paths_.ca_key(), kKeyFileBytes);
+  if (!ca_key.ok()) return ca_key.status();
+
+  const std::int64_t now = WallClock();
+  Credential c;
+  c.id = "cred-" + crypto::HexEncode(crypto::RandomBytes(8));
+  c.role = role;
+  c.name = name;
+  c.countries = countries;
+  c.server_address = address->value_or("localhost:7443");
+  c.ca_certificate_pem = *ca_cert;
+  c.sealing_public_key = *sealing;
+  c.expires_at = now + lifetime_seconds;
+  auto key = crypto::GenerateSigningKey();
+  if (!key.ok()) return key.status().With("generating the credential key");
+  crypto::CertificateRequest req;
+  req.common_name = c.id;
+  req.not_before = now - kClockSlack;
+  req.not_after = c.expires_at;
+  req.client = true;
+  auto cert = crypto::IssueCertificate(*ca_cert, *ca_key, key->public_pem, req);
+  if (!cert.ok()) return cert.status().With("issuing the credential certificate");
+  auto info = crypto::InspectCertificate(*cert);
+  if (!info.ok()) return info.status();
+  c.certificate_pem = *cert;
+  c.private_key_pem = key->private_pem;
+
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  auto st = db_->Prepare(
+      "INSERT INTO credentials (id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, c.id).Bind(2, RoleName(role)).Bind(3, name).Bind(4, JoinCountries(countries));
+  st->Bind(5, c.certificate_pem).Bind(6, info->fingerprint).Bind(7, now).Bind(8, c.expires_at);
+  MNR_RETURN_IF_ERROR(st->Run());
+  MNR_RETURN_IF_ERROR(tx.Commit());
+  return c;
+}
+
+Status ServerStore::RevokeCredential(const std::string& id) {
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  auto found = FindCredential(id);
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound("no credential " + id + " in the register (see `mnr-server credentials list`)");
+  if ((*found)->revoked_at) return Status::OK();
+  auto st = db_->Prepare("UPDATE credentials SET revoked_at = ? WHERE id = ?");
+  if (!st.ok()) return st.status();
+  st->Bind(1, WallClock()).Bind(2, id);
+  MNR_RETURN_IF_ERROR(st->Run());
+  return tx.Commit();
+}
+
+Result<std::optional<CredentialRecord>> ServerStore::FindCredential(const std::string& id) {
+  auto st = db_->Prepare(std::string("SELECT ") + kCredentialColumns + " FROM credentials WHERE id = ?");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<CredentialRecord>();
+  auto c = ReadCredentialRow(*st);
+  if (!c.ok()) return c.status();
+  return std::optional<CredentialRecord>(std::move(*c));
+}
+
+Result<std::vector<CredentialRecord>> ServerStore::Credentials() {
+  auto st = db_->Prepare(std::string("SELECT ") + kCredentialColumns + " FROM credentials ORDER BY issued_at, id");
+  if (!st.ok()) return st.status();
+  std::vector<CredentialRecord> out;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    auto c = ReadCredentialRow(*st);
+    if (!c.ok()) return c.status();
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+Status ServerStore::CheckCredentialUsable(const CredentialRecord& c, std::int64_t now) {
+  if (c.revoked_at) {
+    return Status::Refused("credential " + c.id + " (" + c.name + ") was revoked on " + FormatDate(*c.revoked_at) +
+                           "; ask the coordinator for a new one");
+  }
+  if (now >= c.expires_at) {
+    return Status::Refused("credential " + c.id + " (" + c.name + ") expired on " + FormatDate(c.expires_at) +
+                           "; ask the coordinator for a new one");
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// Recomputes one field from all its stored ops: the winner (bumping state_seq if it changed) and the
+// conflict rows. Runs inside the caller's transaction.
+struct Recompute {
+  bool winner_changed = false;
+  int conflicts_opened = 0;
+};
+
+Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t& state_seq, std::int64_t now) {
+  auto stored = LoadFieldOps(db, field);
+  if (!stored.ok()) return stored.status();
+  if (stored->empty()) return Recompute{};
+  std::vector<merge::Op> ops;
+  for (const auto& s : *stored) ops.push_back(s.op);
+  merge::FieldMerge m = merge::MergeField(ops);
+  Recompute out;
+
+  const merge::Op& w = ops[m.winner];
+  auto cur = db.Prepare("SELECT version FROM fields WHERE field = ?");
+  if (!cur.ok()) return cur.status();
+  cur->Bind(1, field);
+  auto row = cur->Step();
+  if (!row.ok()) return row.status();
+  if (!*row || cur->Text(0) != w.version) {
+    ++state_seq;
+    auto up = db.Prepare(
+        "INSERT INTO fields (field, country, value, version, hlc, state_seq) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (field) DO UPDATE SET value = excluded.value, version = excluded.version, hlc = excluded.hlc, "
+        "state_seq = excluded.state_seq");
+    if (!up.ok()) return up.status();
+    up->Bind(1, field).Bind(2, CountryOfField(field)).Bind(3, w.value).Bind(4, w.version);
+    up->Bind(5, static_cast<std::int64_t>(w.hlc)).Bind(6, static_cast<std::int64_t>(state_seq));
+    MNR_RETURN_IF_ERROR(up->Run());
+    out.winner_changed = true;
+  }
+
+  struct Existing {
+    std::int64_t id;
+    std::string status;
+    std::optional<std::string> resolution_version;
+  };
+  std::map<std::string, Existing> existing;
+  auto ex = db.Prepare("SELECT id, candidate_key, status, resolution_version FROM conflicts WHERE field = ?");
+  if (!ex.ok()) return ex.status();
+  ex->Bind(1, field);
+  for (;;) {
+    auto r = ex->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    existing[ex->Text(1)] = Existing{ex->Int(0), ex->Text(2), ex->OptText(3)};
+  }
+
+  std::set<std::string> derived_keys;
+  for (const auto& set : m.conflicts) {
+    nlohmann::json cands = nlohmann::json::array();
+    std::vector<std::string> versions;
+    for (std::size_t i : set.candidates) {
+      const auto& s = (*stored)[i];
+      versions.push_back(s.op.version);
+      cands.push_back({{"version", s.op.version},
+                       {"value", s.op.value ? nlohmann::json(*s.op.value) : nlohmann::json(nullptr)},
+                       {"author", s.op.author},
+                       {"credential", s.credential},
+                       {"hlc", s.op.hlc}});
+    }
+    std::string key = merge::CandidateKey(versions);
+    derived_keys.insert(key);
+    std::string status = set.resolved_by ? "resolved" : "open";
+    std::optional<std::string> resolved_by, reason, resolution_version;
+    std::optional<std::int64_t> resolved_at;
+    if (set.resolved_by) {
+      const auto& settler = (*stored)[*set.resolved_by];
+      resolution_version = settler.op.version;
+      resolved_by = settler.op.author;
+      resolved_at = now;
+      if (settler.resolution_id) {
+        auto rs = db.Prepare("SELECT resolved_by, reason, created_at FROM resolutions WHERE id = ?");
+        if (!rs.ok()) return rs.status();
+        rs->Bind(1, *settler.resolution_id);
+        auto rr = rs->Step();
+        if (!rr.ok()) return rr.status();
+        if (*rr) {
+          resolved_by = rs->Text(0);
+          reason = rs->Text(1);
+          resolved_at = rs->Int(2);
+        }
+      }
+    }
+    std::string cands_json;
+    try {
+      cands_json = cands.dump();
+    } catch (const std::exception& e) {
+      return Status::Corruption("conflict candidates of " + field + " cannot be written: " + e.what());
+    }
+    auto it = existing.find(key);
+    if (it != existing.end()) {
+      if (it->second.status == status && it->second.resolution_version == resolution_version) {
+        // Candidate rows may still change (a late change-set names the credential); keep it current.
+        auto up = db.Prepare("UPDATE conflicts SET candidates = ? WHERE id = ?");
+        if (!up.ok()) return up.status();
+        up->Bind(1, cands_json).Bind(2, it->second.id);
+        MNR_RETURN_IF_ERROR(up->Run());
+        continue;
+      }
+      auto up = db.Prepare(
+          "UPDATE conflicts SET candidates = ?, status = ?, resolved_by = ?, reason = ?, resolution_version = ?, "
+          "resolved_at = ? WHERE id = ?");
+      if (!up.ok()) return up.status();
+      up->Bind(1, cands_json).Bind(2, status).Bind(3, resolved_by).Bind(4, reason).Bind(5, resolution_version);
+      if (resolved_at) up->Bind(6, *resolved_at); else up->BindNull(6);
+      up->Bind(7, it->second.id);
+      MNR_RETURN_IF_ERROR(up->Run());
+      continue;
+    }
+    auto ins = db.Prepare(
+        "INSERT INTO conflicts (field, candidate_key, candidates, status, opened_seq, resolved_by, reason, "
+        "resolution_version, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, field).Bind(2, key).Bind(3, cands_json).Bind(4, status).Bind(5, static_cast<std::int64_t>(state_seq));
+    ins->Bind(6, resolved_by).Bind(7, reason).Bind(8, resolution_version);
+    if (resolved_at) ins->Bind(9, *resolved_at); else ins->BindNull(9);
+    MNR_RETURN_IF_ERROR(ins->Run());
+    if (!set.resolved_by) ++out.conflicts_opened;
+  }
+  // A candidate set that no longer exists (it grew, or merged with another) is gone from the derived
+  // state; its row goes too, so the table stays a function of the ops.
+  for (const auto& [key, e] : existing) {
+    if (derived_keys.count(key)) continue;
+    auto del = db.Prepare("DELETE FROM conflicts WHERE id = ?");
+    if (!del.ok()) return del.status();
+    del->Bind(1, e.id);
+    MNR_RETURN_IF_ERROR(del->Run());
+  }
+  return out;
+}
+
+}  // namespace
+
+ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const CredentialRecord* connection,
+                                                  std::int64_t now) {
+  auto key = SealingPrivateKey();
+  if (!key.ok()) return Refuse(RefusalCode::kInternal, "the server cannot read its sealing key: " + key.status().message());
+  auto opened = OpenChangeSet(sealed, *key);
+  if (!opened.ok()) {
+    return Refuse(RefusalCode::kBadChangeSet,
+                  "the change-set does not open (not sealed to this server, damaged or malformed): " + opened.status().message());
+  }
+  const ChangeSet& cs = opened->changeset;
+  const std::string what = "change-set " + std::to_string(cs.seq) + " of device " + cs.device_id;
+
+  auto cred = FindCredential(cs.credential_id);
+  if (!cred.ok()) return Refuse(RefusalCode::kInternal, cred.status().message());
+  if (!*cred) {
+    return Refuse(RefusalCode::kCredential, what + " is signed by credential '" + cs.credential_id +
+                                                "', which this server never issued");
+  }
+  const CredentialRecord& signer = **cred;
+  Status usable = CheckCredentialUsable(signer, now);
+  if (!usable.ok()) return Refuse(RefusalCode::kCredential, usable.message());
+  if (connection != nullptr && connection->id != signer.id) {
+    return Refuse(RefusalCode::kCredential, what + " is signed by credential " + signer.id +
+                                                ", but this connection authenticated as " + connection->id);
+  }
+  Status sig = VerifyChangeSetSignature(*opened, signer.certificate_pem);
+  if (!sig.ok()) {
+    return Refuse(RefusalCode::kBadChangeSet, what + ": the signature does not verify against credential " + signer.id +
+                                                  " (" + sig.message() + ")");
+  }
+  if (signer.role != Role::kField) {
+    return Refuse(RefusalCode::kRole, what + " is signed by a " + std::string(RoleName(signer.role)) +
+                                          " credential; only field credentials submit answers (coordinators resolve "
+                                          "conflicts with `mnr-server conflicts resolve`)");
+  }
+  if (cs.schema_version > static_cast<std::uint32_t>(schema_->version())) {
+    return Refuse(RefusalCode::kVersion, what + " was made with survey schema version " + std::to_string(cs.schema_version) +
+                                             ", newer than this server's (" + std::to_string(schema_->version()) +
+                                             "); upgrade the server first");
+  }
+  Status dev = CheckDeviceId(cs.device_id);
+  if (!dev.ok()) return Refuse(RefusalCode::kBadChangeSet, what + ": " + dev.message());
+  if (cs.seq == 0 || cs.seq > static_cast<std::uint64_t>(INT64_MAX)) {
+    return Refuse(RefusalCode::kBadChangeSet, what + ": sequence numbers start at 1");
+  }
+  for (const auto& op : cs.ops) {
+    auto fk = ParseField(op.field);
+    if (!fk.ok()) return Refuse(RefusalCode::kBadChangeSet, what + ": " + fk.status().message());
+    if (fk->kind == FieldKey::Kind::kAnswer && schema_->FindIndicator(fk->indicator) == nullptr) {
+      return Refuse(RefusalCode::kBadChangeSet, what + " writes " + op.field + ", but indicator '" + fk->indicator +
+                                                    "' is not in survey schema version " + std::to_string(schema_->version()));
+    }
+    if (fk->kind == FieldKey::Kind::kPractice && !IsValidPracticeAttr(fk->attr)) {
+      return Refuse(RefusalCode::kBadChangeSet, what + " writes " + op.field + ", which is not a practice attribute");
+    }
+    if (std::find(signer.countries.begin(), signer.countries.end(), fk->country) == signer.countries.end()) {
+      return Refuse(RefusalCode::kScope, what + " writes " + op.field + " of country " + fk->country + ", but credential " +
+                                             signer.id + " may write only " + JoinCountries(signer.countries) +
+                                             "; nothing of it was stored");
+    }
+    if (op.author != cs.device_id) {
+      return Refuse(RefusalCode::kBadChangeSet, what + " holds an edit of " + op.field + " authored by '" + op.author +
+                                                    "'; a device submits only its own edits");
+    }
+    if (op.hlc == 0 || op.hlc > static_cast<HlcTime>(INT64_MAX)) {
+      return Refuse(RefusalCode::kBadChangeSet, what + ": the edit of " + op.field + " has an impossible timestamp");
+    }
+    Status v = CheckOpValue(*fk, op.new_value);
+    if (!v.ok()) return Refuse(RefusalCode::kBadChangeSet, what + ": the new value of " + op.field + " is invalid: " + v.message());
+    for (const auto& p : op.parents) {
+      if (p.empty() || p.size() > 256 || !IsValidUtf8(p)) {
+        return Refuse(RefusalCode::kBadChangeSet, what + ": the edit of " + op.field + " names a malformed parent version");
+      }
+    }
+  }
+
+  auto internal = [&](const Status& s) { return Refuse(RefusalCode::kInternal, "the server could not store " + what + ": " + s.message()); };
+  Transaction tx(*db_);
+  if (!tx.status().ok()) return internal(tx.status());
+
+  auto prior = db_->Prepare("SELECT id FROM changesets WHERE id = ? OR (device_id = ? AND seq = ?)");
+  if (!prior.ok()) return internal(prior.status());
+  prior->Bind(1, opened->id).Bind(2, cs.device_id).Bind(3, static_cast<std::int64_t>(cs.seq));
+  bool duplicate = false;
+  for (;;) {
+    auto row = prior->Step();
+    if (!row.ok()) return internal(row.status());
+    if (!*row) break;
+    if (prior->Text(0) == opened->id) {
+      duplicate = true;
+    } else {
+      return Refuse(RefusalCode::kSequence, what + " reuses sequence number " + std::to_string(cs.seq) +
+                                                " with other content than the change-set stored under it (" +
+                                                prior->Text(0).substr(0, 16) + "...)");
+    }
+  }
+  IntakeOutcome outcome;
+  outcome.changeset_id = opened->id;
+  outcome.seq = cs.seq;
+  if (duplicate) {
+    outcome.duplicate = true;
+    outcome.acked_through = AckedThrough(cs.device_id);
+    return Intake{outcome, std::nullopt};
+  }
+
+  auto bound = db_->Prepare("SELECT credential_id FROM devices WHERE device_id = ?");
+  if (!bound.ok()) return internal(bound.status());
+  bound->Bind(1, cs.device_id);
+  auto brow = bound->Step();
+  if (!brow.ok()) return internal(brow.status());
+  if (*brow && bound->Text(0) != signer.id) {
+    return Refuse(RefusalCode::kCredential, "device " + cs.device_id + " belongs to credential " + bound->Text(0) +
+                                                "; its change-sets cannot be signed by " + signer.id);
+  }
+  if (!*brow) {
+    auto ins = db_->Prepare("INSERT INTO devices (device_id, credential_id) VALUES (?, ?)");
+    if (!ins.ok()) return internal(ins.status());
+    ins->Bind(1, cs.device_id).Bind(2, signer.id);
+    if (Status s = ins->Run(); !s.ok()) return internal(s);
+  }
+
+  auto ins_cs = db_->Prepare(
+      "INSERT INTO changesets (id, device_id, seq, credential_id, body, signature, received_at, source) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins_cs.ok()) return internal(ins_cs.status());
+  ins_cs->Bind(1, opened->id).Bind(2, cs.device_id).Bind(3, static_cast<std::int64_t>(cs.seq)).Bind(4, signer.id);
+  ins_cs->BindBlob(5, opened->body).BindBlob(6, opened->signature).Bind(7, now).Bind(8, connection ? "network" : "bundle");
+  if (Status s = ins_cs->Run(); !s.ok()) return internal(s);
+
+  auto meta_hlc = GetMetaNumber(*db_, "hlc");
+  if (!meta_hlc.ok()) return internal(meta_hlc.status());
+  HybridClock clock(*meta_hlc);
+  std::set<std::string> touched;
+  auto find_op = db_->Prepare("SELECT value FROM ops WHERE field = ? AND version = ?");
+  if (!find_op.ok()) return internal(find_op.status());
+  auto ins_op = db_->Prepare(
+      "INSERT INTO ops (field, version, value, old_value, hlc, author, parents, changeset_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins_op.ok()) return internal(ins_op.status());
+  for (const auto& op : cs.ops) {
+    const std::string version = OperationVersion(op);
+    find_op->Reset();
+    find_op->Bind(1, op.field).Bind(2, version);
+    auto row = find_op->Step();
+    if (!row.ok()) return internal(row.status());
+    if (*row) {
+      // The same edit delivered again inside another change-set: already merged. The same version with
+      // another value cannot come from an honest device and would make the merge depend on arrival.
+      if (find_op->OptText(0) != op.new_value) {
+        return Refuse(RefusalCode::kBadChangeSet, what + " holds edit " + version + " of " + op.field +
+                                                      " with another value than the one already stored");
+      }
+      continue;
+    }
+    nlohmann::json parents = op.parents;
+    ins_op->Reset();
+    ins_op->Bind(1, op.field).Bind(2, version).Bind(3, op.new_value).Bind(4, op.old_value);
+    ins_op->Bind(5, static_cast<std::int64_t>(op.hlc)).Bind(6, op.author).Bind(7, parents.dump()).Bind(8, opened->id);
+    if (Status s = ins_op->Run(); !s.ok()) return internal(s);
+    clock.Observe(op.hlc);
+    touched.insert(op.field);
+  }
+
+  auto seq = GetMetaNumber(*db_, "state_seq");
+  if (!seq.ok()) return internal(seq.status());
+  std::uint64_t state_seq = *seq;
+  for (const auto& field : touched) {
+    auto r = RecomputeField(*db_, field, state_seq, now);
+    if (!r.ok()) return internal(r.status());
+    outcome.fields_changed += r->winner_changed ? 1 : 0;
+    outcome.conflicts_opened += r->conflicts_opened;
+  }
+  if (Status s = SetMeta(*db_, "state_seq", std::to_string(state_seq)); !s.ok()) return internal(s);
+  if (Status s = SetMeta(*db_, "hlc", std::to_string(clock.last())); !s.ok()) return internal(s);
+  outcome.acked_through = AckedThrough(cs.device_id);
+  if (Status s = tx.Commit(); !s.ok()) return internal(s);
+  return Intake{outcome, std::nullopt};
+}
+
+std::uint64_t ServerStore::AckedThrough(const std::string& device_id) {
+  auto st = db_->Prepare("SELECT seq FROM changesets WHERE device_id = ? ORDER BY seq");
+  if (!st.ok()) return 0;
+  st->Bind(1, device_id);
+  std::uint64_t n = 0;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok() || !*row) break;
+    if (static_cast<std::uint64_t>(st->Int(0)) != n + 1) break;
+    ++n;
+  }
+  return n;
+}
+
+Result<PullBatch> ServerStore::PullSince(const std::vector<std::string>& countries, std::uint64_t cursor,
+                                         std::size_t limit) {
+  if (limit == 0) limit = limits::kPullChunkFields;
+  std::string sql = "SELECT field, value, version, hlc, state_seq FROM fields WHERE state_seq > ?";
+  if (!countries.empty()) {
+    sql += " AND country IN (";
+    for (std::size_t i = 0; i < countries.size(); ++i) sql += i ? ", ?" : "?";
+    sql += ")";
+  }
+  sql += " ORDER BY state_seq LIMIT ?";
+  auto st = db_->Prepare(sql);
+  if (!st.ok()) return st.status();
+  int i = 1;
+  st->Bind(i++, static_cast<std::int64_t>(std::min<std::uint64_t>(cursor, INT64_MAX)));
+  for (const auto& c : countries) st->Bind(i++, c);
+  st->Bind(i, static_cast<std::int64_t>(limit + 1));
+  PullBatch batch;
+  batch.next_cursor = cursor;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (batch.fields.size() == limit) {
+      batch.more = true;
+      break;
+    }
+    PulledField f;
+    f.field = st->Text(0);
+    f.value = st->OptText(1);
+    f.version = st->Text(2);
+    f.hlc = static_cast<HlcTime>(st->Int(3));
+    batch.next_cursor = static_cast<std::uint64_t>(st->Int(4));
+    batch.fields.push_back(std::move(f));
+  }
+  return batch;
+}
+
+Result<std::vector<Conflict>> ServerStore::Conflicts(bool open_only) {
+  std::string sql = std::string("SELECT ") + kConflictColumns + " FROM conflicts";
+  if (open_only) sql += " WHERE status = 'open'";
+  sql += " ORDER BY id";
+  auto st = db_->Prepare(sql);
+  if (!st.ok()) return st.status();
+  std::vector<Conflict> out;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    auto c = ReadConflictRow(*db_, *st);
+    if (!c.ok()) return c.status();
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+Result<std::optional<Conflict>> ServerStore::FindConflict(std::int64_t id) {
+  auto st = db_->Prepare(std::string("SELECT ") + kConflictColumns + " FROM conflicts WHERE id = ?");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Conflict>();
+  auto c = ReadConflictRow(*db_, *st);
+  if (!c.ok()) return c.status();
+  return std::optional<Conflict>(std::move(*c));
+}
+
+Status ServerStore::ResolveConflict(std::int64_t id, const std::optional<std::string>& value, const std::string& who,
+                                    const std::string& reason) {
+  MNR_RETURN_IF_ERROR(CheckLabel(who, "resolver name (--by)", limits::kNameBytes));
+  if (reason.empty()) return Status::InvalidArgument("a resolution needs a --reason");
+  MNR_RETURN_IF_ERROR(CheckText(reason, "reason", limits::kNoteBytes));
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  auto found = FindConflict(id);
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound("no conflict " + std::to_string(id) + " (see `mnr-server conflicts list`)");
+  const Conflict& c = **found;
+  if (c.resolved) {
+    return Status::InvalidArgument("conflict " + std::to_string(id) + " on " + c.field + " is already resolved (by " +
+                                   c.resolved_by.value_or("?") + ")");
+  }
+  auto fk = ParseField(c.field);
+  if (!fk.ok()) return fk.status();
+  MNR_RETURN_IF_ERROR(CheckOpValue(*fk, value).With("resolution of conflict " + std::to_string(id) + " on " + c.field));
+
+  auto meta_hlc = GetMetaNumber(*db_, "hlc");
+  if (!meta_hlc.ok()) return meta_hlc.status();
+  HybridClock clock(*meta_hlc);
+  for (const auto& cand : c.candidates) clock.Observe(cand.hlc);
+  const HlcTime hlc = clock.Now();
+  const std::string author = "coordinator:" + who;
+  const std::string version = OperationVersion(hlc, author);
+  const std::int64_t now = WallClock();
+
+  auto res = db_->Prepare(
+      "INSERT INTO resolutions (field, version, resolved_by, reason, conflict_id, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+  if (!res.ok()) return res.status();
+  res->Bind(1, c.field).Bind(2, version).Bind(3, who).Bind(4, reason).Bind(5, id).Bind(6, now);
+  MNR_RETURN_IF_ERROR(res->Run());
+  const std::int64_t resolution_id = db_->LastInsertRowId();
+
+  std::optional<std::string> old_value;
+  auto cur = db_->Prepare("SELECT value FROM fields WHERE field = ?");
+  if (!cur.ok()) return cur.status();
+  cur->Bind(1, c.field);
+  auto row = cur->Step();
+  if (!row.ok()) return row.status();
+  if (*row) old_value = cur->OptText(0);
+
+  nlohmann::json parents = nlohmann::json::array();
+  for (const auto& cand : c.candidates) parents.push_back(cand.version);
+  auto ins = db_->Prepare(
+      "INSERT INTO ops (field, version, value, old_value, hlc, author, parents, resolution_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, c.field).Bind(2, version).Bind(3, value).Bind(4, old_value).Bind(5, static_cast<std::int64_t>(hlc));
+  ins->Bind(6, author).Bind(7, parents.dump()).Bind(8, resolution_id);
+  MNR_RETURN_IF_ERROR(ins->Run());
+
+  auto seq = GetMetaNumber(*db_, "state_seq");
+  if (!seq.ok()) return seq.status();
+  std::uint64_t state_seq = *seq;
+  auto r = RecomputeField(*db_, c.field, state_seq, now);
+  if (!r.ok()) return r.status();
+  MNR_RETURN_IF_ERROR(SetMeta(*db_, "state_seq", std::to_string(state_seq)));
+  MNR_RETURN_IF_ERROR(SetMeta(*db_, "hlc", std::to_string(clock.last())));
+  return tx.Commit();
+}
+
+Result<std::string> ServerStore::StateHash() {
+  // Canonical text of the merged state; values are escaped so that no two states share a text.
+  auto escape = [](const std::optional<std::string>& v) {
+    if (!v) return std::string("\\N");
+    std::string out;
+    for (char ch : *v) {
+      switch (ch) {
+        case '\\': out += "\\\\"; break;
+        case '\t': out += "\\t"; break;
+        case '\n': out += "\\n"; break;
+        default: out += ch;
+      }
+    }
+    return out;
+  };
+  std::vector<std::string> lines;
+  {
+    auto st = db_->Prepare("SELECT field, version, value FROM fields");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      lines.push_back(st->Text(0) + "\t" + st->Text(1) + "\t" + escape(st->OptText(2)) + "\n");
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string text;
+  for (const auto& l : lines) text += l;
+  text += "--- conflicts\n";
+  std::vector<std::tuple<std::string, std::string, std::string>> conflicts;
+  {
+    auto st = db_->Prepare("SELECT field, candidate_key, status FROM conflicts");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      std::string key = st->Text(1);
+      std::replace(key.begin(), key.end(), '\n', ' ');
+      conflicts.emplace_back(st->Text(0), key, st->Text(2));
+    }
+  }
+  std::sort(conflicts.begin(), conflicts.end());
+  for (const auto& [field, key, status] : conflicts) text += field + "\t" + key + "\t" + status + "\n";
+  return crypto::Sha256Hex(text);
+}
+
+Result<std::vector<ServerStore::MergedAnswer>> ServerStore::MergedAnswers() {
+  auto st = db_->Prepare("SELECT field, value FROM fields WHERE field LIKE 'answer/%' AND value IS NOT NULL ORDER BY field");
+  if (!st.ok()) return st.status();
+  std::vector<MergedAnswer> out;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const std::string field = st->Text(0);
+    auto fk = ParseField(field);
+    if (!fk.ok() || fk->kind != FieldKey::Kind::kAnswer) continue;
+    auto v = DecodeAnswer(st->Text(1));
+    if (!v.ok()) return v.status().With("merged value of " + field);
+    out.push_back({fk->country, fk->indicator, std::move(*v)});
+  }
+  return out;
+}
+
+}  // namespace mnr::server

@@ -1,0 +1,434 @@
+// `mnr-client survey`: the interactive questionnaire. Line-oriented on purpose: it must work on a
+// plain terminal and over a slow SSH link, and a script can drive it through a pseudo-terminal.
+// Every answer is saved by its own ApplyAnswers transaction the moment it is given, and the position
+// is stored before each prompt, so quitting, EOF or a lost terminal lose nothing and the next run
+// resumes at the indicator that was on screen.
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/client_store.h"
+#include "client/commands.h"
+#include "mnr/cli.h"
+#include "mnr/field.h"
+#include "mnr/limits.h"
+#include "mnr/survey_schema.h"
+#include "mnr/utf8.h"
+
+namespace mnr::client {
+namespace {
+
+constexpr std::string_view kProgram = "mnr-client survey";
+
+// Every user-facing string, in the two languages of the schema labels.
+struct Strings {
+  const char* domain;            // "Domain"
+  const char* capability;        // "Capability"
+  const char* of;                // "of"
+  const char* colon;             // ": " (French typography puts a space before the colon)
+  const char* current;           // "Current answer"
+  const char* not_answered;
+  const char* note;              // "Note"
+  const char* prompt;
+  const char* hint;
+  const char* note_prompt_keep;  // followed by the quoted current note
+  const char* note_prompt_none;
+  const char* note_prompt_new;
+  const char* saved;
+  const char* unchanged;
+  const char* first_already;
+  const char* resuming;          // "Resuming at capability"
+  const char* indicator;         // "indicator"
+  const char* quit;              // after q / EOF
+  const char* done;
+  const char* answered_of;       // "%d of %d indicators answered for %s"
+  const char* answers[4];        // yes, partial, no, unknown
+};
+
+constexpr Strings kEnglish = {
+    "Domain",
+    "Capability",
+    "of",
+    ": ",
+    "Current answer",
+    "not answered",
+    "Note",
+    "[y]es [p]artial [n]o [u]nknown [s]kip [b]ack [q]uit > ",
+    "Type y, p, n or u to answer, s to skip, b to go back, q to quit.",
+    "note (Enter = keep \"",
+    "\", - = none): ",
+    "note (Enter = none): ",
+    "Saved.",
+    "Unchanged.",
+    "Already at the first indicator.",
+    "Resuming at capability",
+    "indicator",
+    "Stopped; every answer given is saved. Run the same command to resume here.",
+    "End of the questionnaire.",
+    "%d of %d indicators answered for %s",
+    {"yes", "partial", "no", "unknown"},
+};
+
+constexpr Strings kFrench = {
+    "Domaine",
+    "Capacité",
+    "sur",
+    " : ",
+    "Réponse actuelle",
+    "sans réponse",
+    "Note",
+    "[y] oui [p] partiel [n] non [u] inconnu [s] passer [b] retour [q] quitter > ",
+    "Tapez y (ou o), p, n ou u pour répondre, s pour passer, b pour revenir, q pour quitter.",
+    "note (Entrée = garder « ",
+    " », - = aucune) : ",
+    "note (Entrée = aucune) : ",
+    "Enregistré.",
+    "Inchangé.",
+    "Déjà au premier indicateur.",
+    "Reprise à la capacité",
+    "indicateur",
+    "Arrêt ; toutes les réponses données sont enregistrées. Relancez la même commande pour reprendre "
+    "ici.",
+    "Fin du questionnaire.",
+    "%d indicateurs sur %d renseignés pour %s",
+    {"oui", "partiel", "non", "inconnu"},
+};
+
+const char* AnswerWord(const Strings& s, Answer a) { return s.answers[static_cast<int>(a)]; }
+
+std::string Trim(std::string_view s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+// Shows at most `max` characters of a note's first line (counted in code points, so an accented
+// note is not cut sooner than an English one, and never in the middle of a character).
+std::string Preview(std::string_view note, std::size_t max) {
+  bool cut = false;
+  if (auto nl = note.find('\n'); nl != std::string_view::npos) {
+    note = note.substr(0, nl);
+    cut = true;
+  }
+  std::size_t chars = 0, end = 0;
+  for (; end < note.size(); ++end) {
+    if ((static_cast<unsigned char>(note[end]) & 0xC0) == 0x80) continue;
+    if (chars == max) {
+      cut = true;
+      break;
+    }
+    ++chars;
+  }
+  std::string out(note.substr(0, end));
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+  return cut ? out + "..." : out;
+}
+
+enum class Key { kAnswer, kSkip, kBack, kQuit, kInvalid };
+
+struct Choice {
+  Key key = Key::kInvalid;
+  Answer answer = Answer::kUnknown;
+};
+
+Choice ParseChoice(const std::string& line) {
+  std::string k;
+  for (char c : Trim(line)) k += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  // English words and initials; the French initials o(ui), i(nconnu), r(etour) do not collide.
+  if (k == "y" || k == "yes" || k == "o" || k == "oui") return {Key::kAnswer, Answer::kYes};
+  if (k == "p" || k == "partial" || k == "partiel") return {Key::kAnswer, Answer::kPartial};
+  if (k == "n" || k == "no" || k == "non") return {Key::kAnswer, Answer::kNo};
+  if (k == "u" || k == "unknown" || k == "i" || k == "inconnu") return {Key::kAnswer, Answer::kUnknown};
+  if (k == "s" || k == "skip" || k == "passer") return {Key::kSkip};
+  if (k == "b" || k == "back" || k == "r" || k == "retour") return {Key::kBack};
+  if (k == "q" || k == "quit" || k == "quitter") return {Key::kQuit};
+  return {};
+}
+
+// Reads one line; false on EOF (or a lost terminal), which the questionnaire treats as quit.
+bool ReadLine(std::string& line) {
+  if (!std::getline(std::cin, line)) return false;
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return true;
+}
+
+std::string PositionKey(const std::string& country) { return "survey.position." + country; }
+
+class Questionnaire {
+ public:
+  Questionnaire(ClientStore& store, std::string country, std::string lang)
+      : store_(store), schema_(store.schema()), country_(std::move(country)), lang_(std::move(lang)),
+        s_(lang_ == "fr" ? kFrench : kEnglish) {}
+
+  int Run() {
+    Status st = LoadAnswers();
+    if (!st.ok()) return cli::Fail(kProgram, st);
+    const auto& inds = schema_.indicators();
+    if (inds.empty()) return cli::Fail(kProgram, Status::NotFound("the survey schema has no indicators"));
+
+    std::size_t i = 0;
+    auto pos = store_.GetMeta(PositionKey(country_));
+    if (!pos.ok()) return cli::Fail(kProgram, pos.status());
+    if (*pos && !(*pos)->empty()) {
+      for (std::size_t k = 0; k < inds.size(); ++k) {
+        if (inds[k].id == **pos) i = k;
+      }
+      if (i > 0) {
+        const Capability* cap = schema_.FindCapability(inds[i].capability);
+        std::cout << s_.resuming << " " << inds[i].capability;
+        if (cap) std::cout << " (" << cap->label.In(lang_) << ")";
+        std::cout << ", " << s_.indicator << " " << inds[i].id << ".\n";
+      }
+    }
+
+    while (i < inds.size()) {
+      const Indicator& ind = inds[i];
+      // Stored before the prompt: a lost terminal resumes at the indicator that was on screen.
+      st = store_.SetMeta(PositionKey(country_), ind.id);
+      if (!st.ok()) return cli::Fail(kProgram, st);
+      ShowHeadings(ind);
+      ShowIndicator(i, ind);
+
+      Choice choice;
+      bool eof = false;
+      while (true) {
+        std::cout << s_.prompt << std::flush;
+        std::string line;
+        if (!ReadLine(line)) {
+          eof = true;
+          break;
+        }
+        choice = ParseChoice(line);
+        if (choice.key != Key::kInvalid) break;
+        std::cout << s_.hint << "\n";
+      }
+      if (eof) {
+        std::cout << "\n";
+        return Stop();
+      }
+      switch (choice.key) {
+        case Key::kQuit:
+          return Stop();
+        case Key::kSkip:
+          ++i;
+          continue;
+        case Key::kBack:
+          if (i == 0) {
+            std::cout << s_.first_already << "\n";
+          } else {
+            --i;
+          }
+          continue;
+        case Key::kAnswer: {
+          bool stop = false;
+          st = AskNoteAndSave(ind, choice.answer, stop);
+          if (!st.ok()) return cli::Fail(kProgram, st);
+          if (stop) {
+            std::cout << "\n";
+            return Stop();
+          }
+          ++i;
+          continue;
+        }
+        case Key::kInvalid:
+          break;
+      }
+    }
+
+    // Completed: the next run starts from the beginning again (for a review pass).
+    st = store_.SetMeta(PositionKey(country_), "");
+    if (!st.ok()) return cli::Fail(kProgram, st);
+    std::cout << "\n" << s_.done << "\n";
+    return Summary();
+  }
+
+ private:
+  Status LoadAnswers() {
+    auto rows = store_.Answers(country_);
+    if (!rows.ok()) return rows.status();
+    current_.clear();
+    for (auto& r : *rows) current_[r.indicator] = r.value;
+    return Status::OK();
+  }
+
+  void ShowHeadings(const Indicator& ind) {
+    const Capability* cap = schema_.FindCapability(ind.capability);
+    const int domain = cap ? cap->domain : 0;
+    if (domain != shown_domain_) {
+      const Domain* d = schema_.FindDomain(domain);
+      std::cout << "\n== " << s_.domain << " " << domain << s_.colon << (d ? d->label.In(lang_) : "")
+                << " ==\n";
+      shown_domain_ = domain;
+      shown_capability_ = 0;
+    }
+    if (ind.capability != shown_capability_) {
+      std::cout << "\n-- " << s_.capability << " " << ind.capability << " " << s_.of << " "
+                << schema_.capabilities().size() << s_.colon << (cap ? cap->label.In(lang_) : "")
+                << " --\n";
+      shown_capability_ = ind.capability;
+    }
+  }
+
+  void ShowIndicator(std::size_t i, const Indicator& ind) {
+    std::cout << "\n(" << (i + 1) << "/" << schema_.indicators().size() << ") " << ind.id << "\n"
+              << "  " << ind.label.In(lang_) << "\n";
+    auto it = current_.find(ind.id);
+    if (it == current_.end()) {
+      std::cout << "  " << s_.current << s_.colon << s_.not_answered << "\n";
+      return;
+    }
+    std::cout << "  " << s_.current << s_.colon << AnswerWord(s_, it->second.answer) << "\n";
+    if (!it->second.note.empty()) {
+      std::cout << "  " << s_.note << s_.colon;
+      // Multi-line notes stay readable: continuation lines are indented under the first.
+      for (char c : it->second.note) {
+        std::cout << c;
+        if (c == '\n') std::cout << "    ";
+      }
+      std::cout << "\n";
+    }
+  }
+
+  // Asks for the note, then saves. `stop` is set on EOF at the note prompt: the answer chosen is
+  // still saved (with the note kept), since losing it would be the worse surprise.
+  Status AskNoteAndSave(const Indicator& ind, Answer answer, bool& stop) {
+    auto it = current_.find(ind.id);
+    const std::string old_note = it == current_.end() ? "" : it->second.note;
+    while (true) {
+      if (old_note.empty()) {
+        std::cout << s_.note_prompt_new << std::flush;
+      } else {
+        std::cout << s_.note_prompt_keep << Preview(old_note, 40) << s_.note_prompt_none
+                  << std::flush;
+      }
+      std::string line;
+      std::string note = old_note;
+      if (!ReadLine(line)) {
+        stop = true;
+      } else {
+        const std::string typed = Trim(line);
+        if (typed == "-") {
+          note.clear();
+        } else if (!typed.empty()) {
+          note = typed;
+        }
+      }
+      // A note the store would refuse (bad UTF-8 from a misconfigured terminal, too long) is
+      // asked again rather than ending the session.
+      Status valid = CheckText(note, "note", limits::kNoteBytes);
+      if (valid.ok()) {
+        AnswerValue v;
+        v.answer = answer;
+        v.note = note;
+        auto changed = store_.ApplyAnswers({AnswerEdit{country_, ind.id, v}});
+        if (changed.ok()) {
+          current_[ind.id] = v;
+          std::cout << (*changed > 0 ? s_.saved : s_.unchanged) << "\n";
+          return Status::OK();
+        }
+        if (changed.status().code() != Status::Code::kInvalidArgument) {
+          return changed.status().With("saving " + ind.id + " for " + country_);
+        }
+        valid = changed.status();
+      }
+      std::cerr << kProgram << ": " << valid.message() << "\n";
+      if (stop) return Status::OK();
+    }
+  }
+
+  int Stop() {
+    std::cout << s_.quit << "\n";
+    return Summary();
+  }
+
+  int Summary() {
+    Status st = LoadAnswers();
+    if (!st.ok()) return cli::Fail(kProgram, st);
+    int counts[4] = {0, 0, 0, 0};
+    int answered = 0;
+    for (const auto& ind : schema_.indicators()) {
+      auto it = current_.find(ind.id);
+      if (it == current_.end()) continue;
+      ++answered;
+      ++counts[static_cast<int>(it->second.answer)];
+    }
+    char head[160];
+    std::snprintf(head, sizeof head, s_.answered_of, answered,
+                  static_cast<int>(schema_.indicators().size()), country_.c_str());
+    std::cout << head << " (";
+    for (int k = 0; k < 4; ++k) {
+      std::cout << (k ? ", " : "") << s_.answers[k] << " " << counts[k];
+    }
+    std::cout << ")\n";
+    return cli::kExitOk;
+  }
+
+  ClientStore& store_;
+  const SurveySchema& schema_;
+  const std::string country_;
+  const std::string lang_;
+  const Strings& s_;
+  std::map<std::string, AnswerValue> current_;
+  int shown_domain_ = -1;
+  int shown_capability_ = -1;
+};
+
+}  // namespace
+
+int SurveyCommand(const std::vector<std::string>& args) {
+  cli::Parser p("mnr-client survey --db PATH [--lang en|fr] [--country CODE]",
+                "Answers the MNR survey in the terminal, capability by capability. Each indicator shows\n"
+                "its label and current answer; type y, p, n or u (then an optional note), s to skip,\n"
+                "b to go back, q to quit. Every answer is saved the moment it is given, and the next\n"
+                "run resumes where the last one stopped. End of input (Ctrl-D) also quits.");
+  p.Option("db", "PATH", "the client store (made by mnr-client init)", true)
+      .Option("lang", "en|fr", "language of labels and prompts (default en)")
+      .Option("country", "CODE",
+              "the country to answer for; needed only when the store may write several")
+      .Epilog("exit status: 0 stopped or finished (answers saved), 1 failure, 2 usage");
+  cli::Args a;
+  if (auto code = cli::ParseOrExit(p, args, kProgram, a)) return *code;
+
+  const std::string lang = a.GetOr("lang", "en");
+  if (lang != "en" && lang != "fr") {
+    std::cerr << kProgram << ": --lang must be en or fr, not \"" << lang << "\"\n";
+    return cli::kExitUsage;
+  }
+
+  auto store = ClientStore::Open(*a.Get("db"));
+  if (!store.ok()) return cli::Fail(kProgram, store.status());
+  const std::vector<std::string>& scope = (*store)->identity().countries;
+
+  std::string country;
+  if (auto c = a.Get("country")) {
+    country = *c;
+    bool in_scope = false;
+    for (const auto& s : scope) in_scope |= s == country;
+    if (!in_scope) {
+      std::string list;
+      for (const auto& s : scope) list += (list.empty() ? "" : ", ") + s;
+      return cli::Fail(kProgram, Status::Refused("country " + country + " is outside this store's scope (" +
+                                                 list + "); pick one of those with --country"));
+    }
+  } else if (scope.size() == 1) {
+    country = scope.front();
+  } else if (scope.empty()) {
+    return cli::Fail(kProgram, Status::NotFound("the store at " + *a.Get("db") +
+                                                " may write no country; re-create it with init --country"));
+  } else {
+    std::string list;
+    for (const auto& s : scope) list += (list.empty() ? "" : ", ") + s;
+    std::cerr << kProgram << ": this store may write several countries (" << list
+              << "); choose one with --country CODE\n";
+    return cli::kExitUsage;
+  }
+
+  return Questionnaire(**store, country, lang).Run();
+}
+
+}  // namespace mnr::client

@@ -104,7 +104,7 @@ class Server {
   asio::awaitable<void> Serve(Connection& conn, SessionLog& log) {
     Status hs = co_await conn.Handshake(asio::ssl::stream_base::server);
     if (!hs.ok()) {
-      log.result = "handshake-failed";
+      log.result = "handshake-failed:" + hs.message();
       co_return;
     }
     const std::string cred_id = conn.PeerCommonName();

@@ -74,7 +74,7 @@ asio::awaitable<Result<Frame>> Connection::ReadFrame() {
   co_return f;
 }
 
-asio::awaitable<Status> Connection::WriteFrame(std::string bytes) {
+asio::awaitable<Status> Connection::WriteFrame(const std::string& bytes) {
   Arm();
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), default_token{});
   deadline_ = std::chrono::steady_clock::time_point::max();

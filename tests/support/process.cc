@@ -163,6 +163,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (std::getenv("MNR_KEEP_TEST_DIRS")) return;  // for a post-mortem of a failing test
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

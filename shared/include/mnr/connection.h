@@ -31,10 +31,15 @@ class Connection {
   asio::awaitable<Status> Handshake(asio::ssl::stream_base::handshake_type type);
   // Reads one whole frame; refuses a length above limits::kFrameBytes before reading the payload.
   asio::awaitable<Result<Frame>> ReadFrame();
-  asio::awaitable<Status> WriteFrame(std::string bytes);
+  // `bytes` must stay alive until the returned awaitable completes (callers co_await at once).
+  asio::awaitable<Status> WriteFrame(const std::string& bytes);
+  // Callers pass a named message, never a temporary: g++ 12 can destroy a temporary that spans a
+  // co_await twice, so every co_await expression in this project holds only lvalues.
   template <class M>
   asio::awaitable<Status> Send(const M& m) {
-    co_return co_await WriteFrame(EncodeMessage(m));
+    const std::string bytes = EncodeMessage(m);
+    Status s = co_await WriteFrame(bytes);
+    co_return s;
   }
   // TLS close_notify (bounded by the deadline), then the socket.
   asio::awaitable<void> Shutdown();

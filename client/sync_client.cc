@@ -1,0 +1,305 @@
+// `mnr-client sync` and `mnr-client bundle`: the two ways a field office's change-sets reach the
+// server. Both cut unsynced edits into sealed change-sets first, so the outbox is the single source
+// of what is still owed; sync then pushes what the server has not acknowledged and pulls the merged
+// state, resuming from the server's acknowledgement after any drop.
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "client/client_store.h"
+#include "client/commands.h"
+#include "mnr/address.h"
+#include "mnr/cli.h"
+#include "mnr/connection.h"
+#include "mnr/envelope.h"
+#include "mnr/file_util.h"
+
+namespace mnr::client {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+using asio::experimental::as_tuple_t;
+using default_token = as_tuple_t<asio::use_awaitable_t<>>;
+
+constexpr const char* kSyncProgram = "mnr-client sync";
+constexpr const char* kBundleProgram = "mnr-client bundle";
+
+// Exit codes of `sync` (documented in --help and the README).
+constexpr int kExitSynced = 0;
+constexpr int kExitUnreachable = 3;
+constexpr int kExitRefused = 4;
+constexpr int kExitNothingToDo = 5;  // only with --detailed-exit-codes; otherwise 0
+
+struct SyncOptions {
+  HostPort server;
+  std::chrono::milliseconds timeout{30000};
+  int attempts = 5;
+  std::chrono::milliseconds first_delay{1000};
+  bool progress = false;
+};
+
+struct SyncReport {
+  int pushed = 0;        // change-sets the server stored in this run
+  int already = 0;       // change-sets it already had (a bundle, an earlier cut link)
+  int pulled = 0;        // fields of merged state applied
+  std::optional<std::string> refusal;
+};
+
+// One attempt: connect, hello, push what is owed, pull. Returns OK when the attempt finished; an
+// Unavailable status when the link failed (the caller retries); Refused when the server said no.
+class SyncAttempt {
+ public:
+  SyncAttempt(ClientStore& store, const SyncOptions& opt, asio::ssl::context& tls, SyncReport& report)
+      : store_(store), opt_(opt), tls_(tls), report_(report) {}
+
+  asio::awaitable<Status> Run() {
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::resolver resolver(executor);
+    auto [rec, endpoints] = co_await resolver.async_resolve(opt_.server.host, opt_.server.port, default_token{});
+    if (rec) co_return Status::Unavailable("cannot resolve " + opt_.server.host + ": " + rec.message());
+    TlsStream stream(executor, tls_);
+    // SNI and the name the server certificate must carry.
+    SSL_set_tlsext_host_name(stream.native_handle(), opt_.server.host.c_str());
+    stream.set_verify_callback(asio::ssl::host_name_verification(opt_.server.host));
+    Connection conn(std::move(stream), opt_.timeout);
+    Status result = Status::OK();
+    co_await (Session(conn, endpoints, result) || conn.Watchdog());
+    conn.Close();
+    co_return result;
+  }
+
+ private:
+  asio::awaitable<void> Session(Connection& conn, asio::ip::tcp::resolver::results_type endpoints, Status& result) {
+    result = co_await Exchange(conn, endpoints);
+  }
+
+  asio::awaitable<Status> Exchange(Connection& conn, asio::ip::tcp::resolver::results_type endpoints) {
+    auto [cec, ep] = co_await asio::async_connect(conn.stream().lowest_layer(), endpoints, default_token{});
+    if (cec) co_return Status::Unavailable("cannot connect to " + opt_.server.host + ":" + opt_.server.port + ": " + cec.message());
+    Status hs = co_await conn.Handshake(asio::ssl::stream_base::client);
+    if (!hs.ok()) co_return hs;
+
+    Hello hello;
+    hello.schema_version = static_cast<std::uint32_t>(store_.schema().version());
+    hello.device_id = store_.identity().device_id;
+    hello.software = std::string("mnr-client ") + MNR_VERSION;
+    MNR_CO_RETURN_IF_ERROR(co_await conn.Send(hello));
+    auto frame = co_await conn.ReadFrame();
+    if (!frame.ok()) co_return frame.status();
+    if (frame->type == MessageType::kRefused) co_return RefusedStatus(frame->payload);
+    if (frame->type != MessageType::kWelcome) co_return Status::Corruption("server sent " + std::string(MessageTypeName(frame->type)) + " instead of Welcome");
+    auto welcome = DecodeMessage<Welcome>(frame->payload);
+    if (!welcome.ok()) co_return welcome.status();
+    MNR_CO_RETURN_IF_ERROR(store_.MarkAckedThrough(welcome->acked_through));
+
+    auto outbox = store_.Outbox(true);
+    if (!outbox.ok()) co_return outbox.status();
+    std::size_t sent = 0;
+    for (const auto& entry : *outbox) {
+      if (entry.seq <= welcome->acked_through) continue;
+      const Push push{entry.sealed};
+      MNR_CO_RETURN_IF_ERROR(co_await conn.Send(push));
+      auto reply = co_await conn.ReadFrame();
+      if (!reply.ok()) co_return reply.status();
+      if (reply->type == MessageType::kRefused) {
+        // Stop pushing (later change-sets build on this one) but still pull what others did.
+        report_.refusal = RefusedStatus(reply->payload).message();
+        break;
+      }
+      if (reply->type != MessageType::kAck) co_return Status::Corruption("server answered a push with " + std::string(MessageTypeName(reply->type)));
+      auto ack = DecodeMessage<Ack>(reply->payload);
+      if (!ack.ok()) co_return ack.status();
+      if (ack->changeset_id != entry.id) co_return Status::Corruption("server acknowledged change-set " + ack->changeset_id + ", not " + entry.id);
+      MNR_CO_RETURN_IF_ERROR(store_.MarkAckedThrough(ack->acked_through));
+      (ack->duplicate ? report_.already : report_.pushed) += 1;
+      ++sent;
+      Progress("pushed " + std::to_string(sent) + " change-set(s)");
+    }
+
+    auto cursor = store_.PullCursor();
+    if (!cursor.ok()) co_return cursor.status();
+    const std::string store_id = cursor->first == welcome->store_id ? cursor->first : welcome->store_id;
+    const std::uint64_t from = cursor->first == welcome->store_id ? cursor->second : 0;
+    const Pull pull{store_id, from};
+    MNR_CO_RETURN_IF_ERROR(co_await conn.Send(pull));
+    for (;;) {
+      auto reply = co_await conn.ReadFrame();
+      if (!reply.ok()) co_return reply.status();
+      if (reply->type == MessageType::kPullEnd) {
+        auto end = DecodeMessage<PullEnd>(reply->payload);
+        if (!end.ok()) co_return end.status();
+        MNR_CO_RETURN_IF_ERROR(store_.ApplyPulled({}, store_id, end->cursor));
+        break;
+      }
+      if (reply->type == MessageType::kRefused) co_return RefusedStatus(reply->payload);
+      if (reply->type != MessageType::kPullChunk) co_return Status::Corruption("unexpected " + std::string(MessageTypeName(reply->type)) + " during pull");
+      auto chunk = DecodeMessage<PullChunk>(reply->payload);
+      if (!chunk.ok()) co_return chunk.status();
+      MNR_CO_RETURN_IF_ERROR(store_.ApplyPulled(chunk->fields, store_id, chunk->cursor));
+      report_.pulled += static_cast<int>(chunk->fields.size());
+      Progress("pulled " + std::to_string(report_.pulled) + " field(s)");
+    }
+    const Bye bye;
+    (void)co_await conn.Send(bye);
+    co_await conn.Shutdown();
+    co_return Status::OK();
+  }
+
+  static Status RefusedStatus(std::string_view payload) {
+    auto r = DecodeMessage<Refused>(payload);
+    if (!r.ok()) return Status::Refused("the server refused (reason unreadable)");
+    return Status::Refused(r->reason);
+  }
+
+  void Progress(const std::string& what) const {
+    if (opt_.progress) std::cerr << "\r" << what << "   " << std::flush;
+  }
+
+  ClientStore& store_;
+  const SyncOptions& opt_;
+  asio::ssl::context& tls_;
+  SyncReport& report_;
+};
+
+Result<std::unique_ptr<ClientStore>> OpenBound(const std::string& db) {
+  auto store = ClientStore::Open(db);
+  if (!store.ok()) return store.status();
+  if (!(*store)->identity().credential) {
+    return Status::InvalidArgument(db + " is not bound to a credential; run `mnr-client init --db " + db +
+                                   " --credentials FILE.mnrcred` first");
+  }
+  return store;
+}
+
+}  // namespace
+
+int SyncCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-client sync --db PATH [--server HOST:PORT] [--retries N] [--retry-delay SECONDS] [--timeout SECONDS]",
+                "Pushes unsynced change-sets to the server, then pulls the merged state of this device's countries.\n"
+                "Safe to interrupt and to repeat: the next run sends only what the server has not acknowledged.");
+  p.Option("db", "PATH", "client store", true)
+      .Option("server", "HOST:PORT", "server address (default: the one in the credential)")
+      .Option("retries", "N", "attempts after a dropped or failed link, with doubling delays (default 4)")
+      .Option("retry-delay", "SECONDS", "delay before the first retry (default 1)")
+      .Option("timeout", "SECONDS", "give up on a link that makes no progress for this long (default 30)")
+      .Flag("detailed-exit-codes", "exit 5 instead of 0 when there was nothing to send or receive")
+      .Flag("quiet", "print nothing on success")
+      .Epilog("exit codes: 0 synced (or up to date), 1 local error, 2 usage, 3 could not reach or finish (everything\n"
+              "is kept for the next attempt), 4 refused by the server (the reason is printed), 5 nothing to do\n"
+              "(with --detailed-exit-codes).");
+  cli::Args args;
+  if (auto code = cli::ParseOrExit(p, argv, kSyncProgram, args)) return *code;
+  SyncOptions opt;
+  int retries = 4;
+  try {
+    if (auto v = args.Get("retries")) retries = std::stoi(*v);
+    if (auto v = args.Get("retry-delay")) opt.first_delay = std::chrono::milliseconds(static_cast<long>(std::stod(*v) * 1000));
+    if (auto v = args.Get("timeout")) opt.timeout = std::chrono::milliseconds(static_cast<long>(std::stod(*v) * 1000));
+  } catch (const std::exception&) {
+    std::cerr << kSyncProgram << ": --retries, --retry-delay and --timeout take numbers\n";
+    return cli::kExitUsage;
+  }
+  if (retries < 0 || retries > 100 || opt.timeout.count() <= 0 || opt.first_delay.count() < 0) {
+    std::cerr << kSyncProgram << ": --retries must be 0-100, --timeout positive, --retry-delay not negative\n";
+    return cli::kExitUsage;
+  }
+  opt.attempts = retries + 1;
+  auto store = OpenBound(*args.Get("db"));
+  if (!store.ok()) return cli::Fail(kSyncProgram, store.status());
+  const Credential& cred = *(*store)->identity().credential;
+  auto server = ParseHostPort(args.GetOr("server", cred.server_address));
+  if (!server.ok()) {
+    std::cerr << kSyncProgram << ": " << server.status().message() << "\n";
+    return cli::kExitUsage;
+  }
+  opt.server = *server;
+  opt.progress = isatty(STDERR_FILENO) && !args.Has("quiet");
+  auto cut = (*store)->CutChangeSets();
+  if (!cut.ok()) return cli::Fail(kSyncProgram, cut.status());
+  auto tls = MakeTlsContext(false, cred.ca_certificate_pem, cred.certificate_pem, cred.private_key_pem);
+  if (!tls.ok()) return cli::Fail(kSyncProgram, tls.status());
+
+  SyncReport report;
+  Status last = Status::OK();
+  auto delay = opt.first_delay;
+  for (int attempt = 1; attempt <= opt.attempts; ++attempt) {
+    asio::io_context io(1);
+    SyncAttempt sync(**store, opt, **tls, report);
+    asio::co_spawn(io, sync.Run(), [&](std::exception_ptr e, Status s) {
+      last = e ? Status::Unavailable("sync failed unexpectedly") : s;
+    });
+    io.run();
+    if (opt.progress) std::cerr << "\r" << std::string(40, ' ') << "\r";
+    if (last.ok() || last.code() != Status::Code::kUnavailable) break;
+    if (attempt < opt.attempts) {
+      std::cerr << kSyncProgram << ": " << last.message() << "; retrying in " << delay.count() / 1000.0 << " s (attempt "
+                << attempt + 1 << " of " << opt.attempts << ")\n";
+      std::this_thread::sleep_for(delay);
+      delay = std::min(delay * 2, std::chrono::milliseconds(60000));
+    }
+  }
+  const std::string summary = "pushed " + std::to_string(report.pushed) + " change-set(s)" +
+                              (report.already ? " (" + std::to_string(report.already) + " already on the server)" : "") +
+                              ", pulled " + std::to_string(report.pulled) + " field(s)";
+  if (!last.ok()) {
+    (void)(*store)->RecordSync("failed: " + last.message());
+    if (last.code() == Status::Code::kRefused) {
+      std::cerr << kSyncProgram << ": refused by the server: " << last.message() << "\n";
+      return kExitRefused;
+    }
+    if (last.code() == Status::Code::kUnavailable) {
+      std::cerr << kSyncProgram << ": could not finish: " << last.message() << " (" << summary
+                << " so far; everything else is kept for the next sync)\n";
+      return kExitUnreachable;
+    }
+    return cli::Fail(kSyncProgram, last);
+  }
+  if (report.refusal) {
+    (void)(*store)->RecordSync("refused: " + *report.refusal);
+    std::cerr << kSyncProgram << ": refused by the server: " << *report.refusal << " (" << summary << ")\n";
+    return kExitRefused;
+  }
+  const bool nothing = report.pushed == 0 && report.already == 0 && report.pulled == 0;
+  if (auto s = (*store)->RecordSync(nothing ? "up to date" : "synced: " + summary); !s.ok()) return cli::Fail(kSyncProgram, s);
+  if (!args.Has("quiet")) std::cout << (nothing ? "up to date" : "synced: " + summary) << "\n";
+  if (nothing && args.Has("detailed-exit-codes")) return kExitNothingToDo;
+  return kExitSynced;
+}
+
+int BundleCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-client bundle --db PATH --out FILE.mnrb [--force]",
+                "Writes every change-set the server has not acknowledged into one sealed bundle file, for a USB\n"
+                "stick when there is no link. The coordinator applies it with `mnr-server import-bundle`; a later\n"
+                "online sync sends none of it again.");
+  p.Option("db", "PATH", "client store", true)
+      .Option("out", "FILE.mnrb", "bundle file to write", true)
+      .Flag("force", "overwrite FILE if it exists");
+  cli::Args args;
+  if (auto code = cli::ParseOrExit(p, argv, kBundleProgram, args)) return *code;
+  const std::string out = *args.Get("out");
+  if (FileExists(out) && !args.Has("force")) {
+    return cli::Fail(kBundleProgram, Status::AlreadyExists(out + " exists; use --force to overwrite it"));
+  }
+  auto store = OpenBound(*args.Get("db"));
+  if (!store.ok()) return cli::Fail(kBundleProgram, store.status());
+  auto cut = (*store)->CutChangeSets();
+  if (!cut.ok()) return cli::Fail(kBundleProgram, cut.status());
+  auto outbox = (*store)->Outbox(true);
+  if (!outbox.ok()) return cli::Fail(kBundleProgram, outbox.status());
+  std::vector<std::string> sealed;
+  std::int64_t ops = 0;
+  for (const auto& e : *outbox) {
+    sealed.push_back(e.sealed);
+    ops += e.ops;
+  }
+  if (auto s = WriteFileAtomic(out, EncodeBundle(sealed), 0600); !s.ok()) return cli::Fail(kBundleProgram, s);
+  std::cout << "wrote " << sealed.size() << " change-set(s) with " << ops << " edit(s) to " << out
+            << "; apply it on the server with: mnr-server import-bundle --data DIR " << out << "\n";
+  return cli::kExitOk;
+}
+
+}  // namespace mnr::client

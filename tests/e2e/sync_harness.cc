@@ -1,0 +1,59 @@
+#include "tests/e2e/sync_harness.h"
+
+#include <stdexcept>
+
+namespace mnr::test {
+
+SyncHarness::SyncHarness(const std::vector<std::string>& extra_run_args) : run_args_(extra_run_args) {
+  data_ = dir_ / "server";
+  port_ = FreePort();
+  auto init = Run({ServerBin(), "init", "--data", data_, "--address", address()});
+  if (init.exit_code != 0) throw std::runtime_error("mnr-server init: " + init.err);
+  WriteText(dir_ / "countries.csv",
+            "code,name,income_group,region\nQ01,Placeholder Q01,high,europe_central_asia\n"
+            "Q02,Placeholder Q02,upper_middle,americas\nQ03,Placeholder Q03,low,africa\n");
+  auto imp = Run({ServerBin(), "countries", "import", "--data", data_, dir_ / "countries.csv"});
+  if (imp.exit_code != 0) throw std::runtime_error("mnr-server countries import: " + imp.err);
+  StartServer();
+}
+
+SyncHarness::~SyncHarness() { StopServer(); }
+
+void SyncHarness::StartServer() {
+  std::vector<std::string> argv = {ServerBin(), "run", "--data", data_, "--listen", address()};
+  argv.insert(argv.end(), run_args_.begin(), run_args_.end());
+  server_ = std::make_unique<Background>(argv, dir_ / "server.log");
+  if (!WaitForPort(port_, std::chrono::seconds(10))) throw std::runtime_error("server did not listen: " + log());
+}
+
+void SyncHarness::StopServer() { server_.reset(); }
+
+RunResult SyncHarness::Server(std::vector<std::string> args) const {
+  args.insert(args.begin(), ServerBin());
+  return Run(args);
+}
+
+RunResult SyncHarness::Client(std::vector<std::string> args) const {
+  args.insert(args.begin(), ClientBin());
+  return Run(args);
+}
+
+std::string SyncHarness::NewFieldStore(const std::string& name, const std::vector<std::string>& countries) {
+  std::vector<std::string> issue = {"issue", "--data", data_, "--role", "field", "--name", name, "--out", CredentialPath(name)};
+  for (const auto& c : countries) {
+    issue.push_back("--country");
+    issue.push_back(c);
+  }
+  auto r = Server(issue);
+  if (r.exit_code != 0) throw std::runtime_error("mnr-server issue: " + r.err);
+  const std::string db = dir_ / (name + ".db");
+  auto init = Client({"init", "--db", db, "--credentials", CredentialPath(name)});
+  if (init.exit_code != 0) throw std::runtime_error("mnr-client init: " + init.err);
+  return db;
+}
+
+RunResult SyncHarness::Sync(const std::string& db, const std::string& address_override) const {
+  return Client({"sync", "--db", db, "--server", address_override.empty() ? address() : address_override, "--retries", "0"});
+}
+
+}  // namespace mnr::test

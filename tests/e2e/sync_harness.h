@@ -1,0 +1,43 @@
+// A real mnr-server on loopback with a scratch data directory, and helpers to make field stores bound
+// to credentials it issued. Shared by the end-to-end sync tests.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+
+namespace mnr::test {
+
+class SyncHarness {
+ public:
+  // Initialises a server store with countries Q01 (high), Q02 (upper_middle), Q03 (low) and starts
+  // `mnr-server run` on a free loopback port.
+  explicit SyncHarness(const std::vector<std::string>& extra_run_args = {});
+  ~SyncHarness();
+
+  const TempDir& dir() const { return dir_; }
+  const std::string& data() const { return data_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  std::string log() const { return ReadText(dir_ / "server.log"); }
+
+  RunResult Server(std::vector<std::string> args) const;  // mnr-server ARGS (--data added where needed by caller)
+  RunResult Client(std::vector<std::string> args) const;  // mnr-client ARGS
+  // Issues a field credential for `countries` and creates a store bound to it; returns the db path.
+  std::string NewFieldStore(const std::string& name, const std::vector<std::string>& countries);
+  std::string CredentialPath(const std::string& name) const { return dir_ / (name + ".mnrcred"); }
+  RunResult Sync(const std::string& db, const std::string& address = "") const;
+  void StopServer();
+  void StartServer();
+
+ private:
+  TempDir dir_;
+  std::string data_;
+  int port_ = 0;
+  std::vector<std::string> run_args_;
+  std::unique_ptr<Background> server_;
+};
+
+}  // namespace mnr::test

@@ -119,6 +119,10 @@ class ClientStore {
   // any; then applies all in one transaction. An edit equal to the current value writes nothing.
   // Returns the number of fields that changed.
   Result<int> ApplyAnswers(const std::vector<AnswerEdit>& edits);
+  // Like ApplyAnswers, but an edit equal to the current value is recorded too, as a new version with
+  // the same value: a person answering again asserts the answer now, and that assertion must win
+  // over older concurrent edits made on other devices (mnr-client answer). Returns the edits recorded.
+  Result<int> ReaffirmAnswers(const std::vector<AnswerEdit>& edits);
   Result<std::vector<AnswerRow>> Answers(const std::optional<std::string>& country = std::nullopt);
 
   // Good-practice entries; each attribute is its own field, a removal is a tombstone.
@@ -128,7 +132,7 @@ class ClientStore {
   Result<std::vector<PracticeEntry>> Practices(const std::optional<std::string>& country = std::nullopt);
   Result<std::optional<PracticeEntry>> FindPractice(const std::string& id);
 
-  // Change log, newest first; `field_prefix` filters ("answer/Q01/c11_child_helpline").
+  // Change log, newest first; `field_prefix` filters ("answer/Q01/c11_child_helpline"); limit 0 = all.
   Result<std::vector<LogEntry>> Log(const std::optional<std::string>& field_prefix, std::size_t limit);
   Result<SyncState> State();
 
@@ -156,6 +160,7 @@ class ClientStore {
  private:
   ClientStore() = default;
   Status CheckPracticeAttr(const std::string& attr, const std::string& value) const;
+  Result<int> WriteAnswers(const std::vector<AnswerEdit>& edits, bool record_unchanged);
   std::unique_ptr<Db> db_;
   Identity identity_;
   const SurveySchema* schema_ = nullptr;

@@ -1,0 +1,927 @@
+#include "client/client_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "mnr/crypto.h"
+#include "mnr/envelope.h"
+#include "mnr/file_util.h"
+#include "mnr/limits.h"
+#include "mnr/utf8.h"
+
+namespace mnr::embedded {
+std::string_view client_store_v1();
+std::string_view client_store_v2();
+}  // namespace mnr::embedded
+
+namespace mnr::client {
+namespace {
+
+#define CS_CONCAT_INNER(a, b) a##b
+#define CS_CONCAT(a, b) CS_CONCAT_INNER(a, b)
+#define CS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                             \
+  if (!tmp.ok()) return tmp.status();            \
+  lhs = std::move(tmp).value()
+#define CS_ASSIGN_OR_RETURN(lhs, expr) CS_ASSIGN_OR_RETURN_IMPL(CS_CONCAT(cs_result_, __LINE__), lhs, expr)
+
+constexpr int kLatestVersion = 2;
+
+// The script that takes a store from version `to - 1` to `to`; version 1 is the whole initial DDL.
+std::string_view MigrationTo(int to) {
+  switch (to) {
+    case 1: return embedded::client_store_v1();
+    case 2: return embedded::client_store_v2();
+    default: return {};
+  }
+}
+
+// Meta keys that only this file may write: they carry the store's identity and its clocks.
+bool IsReservedMetaKey(std::string_view key) {
+  return key == "device_id" || key == "countries" || key == "credential" || key == "hlc" ||
+         key == "next_changeset_seq" || key == "pull_store_id" || key == "pull_cursor";
+}
+
+const char* const kPracticeAttrs[] = {"capability", "kind", "title", "text", "lang"};
+
+std::int64_t NowSeconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::vector<std::string> SplitComma(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const std::size_t p = s.find(',');
+    std::string_view part = s.substr(0, p);
+    if (!part.empty()) out.emplace_back(part);
+    if (p == std::string_view::npos) break;
+    s.remove_prefix(p + 1);
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> ParseU64(std::string_view s) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+// A lang attribute: a BCP 47 primary language subtag, 2 or 3 lowercase letters.
+bool IsValidLang(std::string_view lang) {
+  if (lang.size() < 2 || lang.size() > 3) return false;
+  return std::all_of(lang.begin(), lang.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+// The smallest string greater than every string that starts with `prefix` ("" if there is none).
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
+Result<std::optional<std::string>> MetaGet(Db& db, std::string_view key) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT value FROM meta WHERE key = ?"));
+  st.Bind(1, key);
+  CS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(st.Text(0));
+}
+
+Status MetaSet(Db& db, std::string_view key, std::string_view value) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  st.Bind(1, key).Bind(2, value);
+  return st.Run();
+}
+
+Result<std::uint64_t> MetaGetU64(Db& db, std::string_view key, std::uint64_t fallback) {
+  CS_ASSIGN_OR_RETURN(auto v, MetaGet(db, key));
+  if (!v) return fallback;
+  auto n = ParseU64(*v);
+  if (!n) return Status::Corruption("meta " + std::string(key) + " is not a number: \"" + v->substr(0, 40) + "\"");
+  return *n;
+}
+
+// The clock is read and written inside each write transaction, so two processes editing the same
+// store never issue the same timestamp.
+Result<HybridClock> LoadClock(Db& db) {
+  CS_ASSIGN_OR_RETURN(std::uint64_t last, MetaGetU64(db, "hlc", 0));
+  return HybridClock(last);
+}
+
+Status SaveClock(Db& db, const HybridClock& clock) { return MetaSet(db, "hlc", std::to_string(clock.last())); }
+
+Result<std::string> FieldVersion(Db& db, std::string_view field) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT version FROM field_versions WHERE field = ?"));
+  st.Bind(1, field);
+  CS_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.Text(0) : std::string();
+}
+
+Status SetFieldVersion(Db& db, std::string_view field, std::string_view version) {
+  CS_ASSIGN_OR_RETURN(Statement st,
+                      db.Prepare("INSERT INTO field_versions (field, version) VALUES (?, ?) "
+                                 "ON CONFLICT (field) DO UPDATE SET version = excluded.version"));
+  st.Bind(1, field).Bind(2, version);
+  return st.Run();
+}
+
+Status AppendChange(Db& db, HlcTime hlc, std::string_view author, std::string_view field,
+                    const std::optional<std::string>& old_value, const std::optional<std::string>& new_value,
+                    std::string_view origin, std::string_view parents) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO change_log (hlc, author, field, old_value, new_value, "
+                                               "origin, parents, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  st.Bind(1, static_cast<std::int64_t>(hlc))
+      .Bind(2, author)
+      .Bind(3, field)
+      .Bind(4, old_value)
+      .Bind(5, new_value)
+      .Bind(6, origin)
+      .Bind(7, parents)
+      .Bind(8, NowSeconds());
+  return st.Run();
+}
+
+// Records a local edit of `field` whose current value the caller has just written: a fresh timestamp,
+// the field's new version, and the log row that names the version it replaced as its parent.
+Status AppendLocal(Db& db, const std::string& device_id, HybridClock& clock, std::string_view field,
+                   const std::optional<std::string>& old_value, const std::optional<std::string>& new_value) {
+  const HlcTime hlc = clock.Now();
+  CS_ASSIGN_OR_RETURN(std::string parent, FieldVersion(db, field));
+  MNR_RETURN_IF_ERROR(SetFieldVersion(db, field, OperationVersion(hlc, device_id)));
+  return AppendChange(db, hlc, device_id, field, old_value, new_value, "local", parent);
+}
+
+Result<std::optional<std::string>> CurrentAnswer(Db& db, std::string_view country, std::string_view indicator) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT answer, note FROM answers WHERE country = ? AND indicator = ?"));
+  st.Bind(1, country).Bind(2, indicator);
+  CS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  auto answer = ParseAnswer(st.Text(0));
+  if (!answer) return Status::Corruption("stored answer for " + AnswerField(country, indicator) + " is \"" + st.Text(0) + "\"");
+  return std::optional<std::string>(EncodeAnswer(AnswerValue{*answer, st.Text(1)}));
+}
+
+// Writes (or, for nullopt, removes) the current value of an answer field.
+Status WriteAnswer(Db& db, std::string_view country, std::string_view indicator,
+                   const std::optional<AnswerValue>& value) {
+  if (!value) {
+    CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM answers WHERE country = ? AND indicator = ?"));
+    st.Bind(1, country).Bind(2, indicator);
+    return st.Run();
+  }
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO answers (country, indicator, answer, note) VALUES (?, ?, ?, ?) "
+                                               "ON CONFLICT (country, indicator) DO UPDATE SET "
+                                               "answer = excluded.answer, note = excluded.note"));
+  st.Bind(1, country).Bind(2, indicator).Bind(3, AnswerName(value->answer)).Bind(4, value->note);
+  return st.Run();
+}
+
+// Practice attributes as field values: a column at its default (0 or '') is an absent field, and
+// the tombstone `deleted` is "1" when set.
+Result<std::optional<std::string>> PracticeAttrValue(Db& db, std::string_view id, std::string_view attr) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT capability, kind, title, text, lang, deleted FROM practices WHERE id = ?"));
+  st.Bind(1, id);
+  CS_ASSIGN_OR_RETURN(bool row, st.Step());
+  std::optional<std::string> none;
+  if (!row) return none;
+  if (attr == "capability") return st.Int(0) == 0 ? none : std::optional<std::string>(std::to_string(st.Int(0)));
+  if (attr == "deleted") return st.Int(5) == 0 ? none : std::optional<std::string>("1");
+  int col = attr == "kind" ? 1 : attr == "title" ? 2 : attr == "text" ? 3 : attr == "lang" ? 4 : -1;
+  if (col < 0) return Status::InvalidArgument("unknown practice attribute \"" + std::string(attr) + "\"");
+  std::string v = st.Text(col);
+  return v.empty() ? none : std::optional<std::string>(std::move(v));
+}
+
+Status WritePracticeAttr(Db& db, std::string_view id, std::string_view country, std::string_view attr,
+                         const std::optional<std::string>& value) {
+  CS_ASSIGN_OR_RETURN(Statement ins, db.Prepare("INSERT OR IGNORE INTO practices (id, country) VALUES (?, ?)"));
+  ins.Bind(1, id).Bind(2, country);
+  MNR_RETURN_IF_ERROR(ins.Run());
+  // The column name comes from this fixed list, never from input.
+  const char* sql = nullptr;
+  if (attr == "capability") sql = "UPDATE practices SET capability = ? WHERE id = ?";
+  else if (attr == "kind") sql = "UPDATE practices SET kind = ? WHERE id = ?";
+  else if (attr == "title") sql = "UPDATE practices SET title = ? WHERE id = ?";
+  else if (attr == "text") sql = "UPDATE practices SET text = ? WHERE id = ?";
+  else if (attr == "lang") sql = "UPDATE practices SET lang = ? WHERE id = ?";
+  else if (attr == "deleted") sql = "UPDATE practices SET deleted = ? WHERE id = ?";
+  else return Status::InvalidArgument("unknown practice attribute \"" + std::string(attr) + "\"");
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  if (attr == "capability") {
+    std::int64_t cap = 0;
+    if (value) {
+      auto n = ParseU64(*value);
+      cap = n && *n <= 1000 ? static_cast<std::int64_t>(*n) : 0;
+    }
+    st.Bind(1, cap);
+  } else if (attr == "deleted") {
+    st.Bind(1, static_cast<std::int64_t>(value && *value == "1" ? 1 : 0));
+  } else {
+    st.Bind(1, value ? std::string_view(*value) : std::string_view());
+  }
+  st.Bind(2, id);
+  return st.Run();
+}
+
+PracticeEntry ReadPractice(const Statement& st) {
+  PracticeEntry e;
+  e.id = st.Text(0);
+  e.country = st.Text(1);
+  e.capability = static_cast<int>(st.Int(2));
+  e.kind = st.Text(3);
+  e.title = st.Text(4);
+  e.text = st.Text(5);
+  e.lang = st.Text(6);
+  return e;
+}
+
+constexpr const char* kPracticeColumns = "SELECT id, country, capability, kind, title, text, lang FROM practices ";
+
+Status RemoveStoreFiles(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path + suffix).c_str());
+  return Status::OK();
+}
+
+// Runs the scripts from version `from` + 1 to the latest, inside the caller's transaction.
+Status ApplyMigrations(Db& db, const std::string& path, int from) {
+  for (int v = from + 1; v <= kLatestVersion; ++v) {
+    MNR_RETURN_IF_ERROR(db.Exec(MigrationTo(v)).With(path + ": migrating the store to schema version " + std::to_string(v)));
+  }
+  CS_ASSIGN_OR_RETURN(int now, db.UserVersion());
+  if (now != kLatestVersion) return Status::Corruption(path + ": migration left schema version " + std::to_string(now));
+  return Status::OK();
+}
+
+Status Migrate(Db& db, const std::string& path) {
+  CS_ASSIGN_OR_RETURN(int version, db.UserVersion());
+  if (version > kLatestVersion) {
+    return Status::InvalidArgument(path + " has store schema version " + std::to_string(version) +
+                                   ", newer than this mnr-client understands (" + std::to_string(kLatestVersion) +
+                                   "); use a newer mnr-client");
+  }
+  if (version == kLatestVersion) return Status::OK();
+  Transaction tx(db);
+  MNR_RETURN_IF_ERROR(tx.status().With(path));
+  // Another process may have migrated the store while this one waited for the write lock.
+  CS_ASSIGN_OR_RETURN(version, db.UserVersion());
+  MNR_RETURN_IF_ERROR(ApplyMigrations(db, path, version));
+  return tx.Commit().With(path);
+}
+
+Result<Identity> LoadIdentity(Db& db, const std::string& path) {
+  Identity id;
+  CS_ASSIGN_OR_RETURN(auto device, MetaGet(db, "device_id"));
+  if (!device || device->empty()) return Status::Corruption(path + " is not an mnr-client store (it has no device id)");
+  id.device_id = *device;
+  CS_ASSIGN_OR_RETURN(auto name, MetaGet(db, "device_name"));
+  id.device_name = name.value_or("");
+  CS_ASSIGN_OR_RETURN(auto countries, MetaGet(db, "countries"));
+  id.countries = SplitComma(countries.value_or(""));
+  CS_ASSIGN_OR_RETURN(auto cred, MetaGet(db, "credential"));
+  if (cred) {
+    auto c = CredentialFromJson(*cred, path + " (bound credential)");
+    if (!c.ok()) return c.status();
+    id.credential = std::move(c).value();
+  }
+  return id;
+}
+
+std::vector<std::string> Dedupe(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& s : in) {
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  }
+  return out;
+}
+
+// True if a credential with `cred_countries` may write every one of `countries`; a coordinator's
+// empty list means every country.
+bool Covers(const Credential& c, const std::vector<std::string>& countries) {
+  if (c.role != Role::kField && c.countries.empty()) return true;
+  return std::all_of(countries.begin(), countries.end(), [&](const std::string& code) {
+    return std::find(c.countries.begin(), c.countries.end(), code) != c.countries.end();
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ClientStore>> ClientStore::Create(const std::string& path,
+                                                         const std::vector<std::string>& countries,
+                                                         const std::string& device_name,
+                                                         const std::optional<Credential>& credential) {
+  std::vector<std::string> scope = Dedupe(countries);
+  for (const auto& code : scope) {
+    if (!IsValidCountryCode(code)) {
+      return Status::InvalidArgument("\"" + code + "\" is not a country code (2 to 8 capital letters and digits, e.g. KE or X01)");
+    }
+  }
+  if (credential) {
+    if (!Covers(*credential, scope)) {
+      return Status::Refused("credential " + credential->id + " may write " + Join(credential->countries, ", ") +
+                             ", which does not cover " + Join(scope, ", "));
+    }
+    scope = credential->countries;
+  } else if (scope.empty()) {
+    return Status::InvalidArgument("a store needs at least one country it may write (--country CODE)");
+  }
+  MNR_RETURN_IF_ERROR(CheckText(device_name, "device name", limits::kNameBytes));
+  if (device_name.find_first_of("\r\n") != std::string::npos) {
+    return Status::InvalidArgument("device name must be one line");
+  }
+
+  // Created here with mode 0600 before SQLite sees it: the store will hold a credential's private key.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EEXIST) {
+      return Status::AlreadyExists(path + " already exists; open it, or choose another path for a new store");
+    }
+    return Status::IOError("cannot create " + path + ": " + std::strerror(err));
+  }
+  ::close(fd);
+
+  auto build = [&]() -> Result<std::unique_ptr<ClientStore>> {
+    std::unique_ptr<ClientStore> store(new ClientStore());
+    CS_ASSIGN_OR_RETURN(store->db_, Db::Open(path, true));
+    Db& db = *store->db_;
+    // Schema and identity in one transaction: a crash leaves an empty file, never a half store.
+    Transaction tx(db);
+    MNR_RETURN_IF_ERROR(tx.status());
+    MNR_RETURN_IF_ERROR(ApplyMigrations(db, path, 0));
+    MNR_RETURN_IF_ERROR(MetaSet(db, "device_id", crypto::HexEncode(crypto::RandomBytes(8))));
+    MNR_RETURN_IF_ERROR(MetaSet(db, "device_name", device_name));
+    MNR_RETURN_IF_ERROR(MetaSet(db, "countries", Join(scope, ",")));
+    if (credential) MNR_RETURN_IF_ERROR(MetaSet(db, "credential", CredentialToJson(*credential)));
+    MNR_RETURN_IF_ERROR(MetaSet(db, "hlc", "0"));
+    MNR_RETURN_IF_ERROR(MetaSet(db, "next_changeset_seq", "1"));
+    MNR_RETURN_IF_ERROR(MetaSet(db, "created_at", std::to_string(NowSeconds())));
+    MNR_RETURN_IF_ERROR(tx.Commit());
+    CS_ASSIGN_OR_RETURN(store->identity_, LoadIdentity(db, path));
+    store->schema_ = &SurveySchema::Embedded();
+    return store;
+  };
+  auto r = build();
+  if (!r.ok()) RemoveStoreFiles(path);
+  return r;
+}
+
+Result<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string& path) {
+  if (!FileExists(path)) {
+    return Status::NotFound("no client store at " + path + " (create one with: mnr-client init --db " + path +
+                            " --country CODE)");
+  }
+  std::unique_ptr<ClientStore> store(new ClientStore());
+  CS_ASSIGN_OR_RETURN(store->db_, Db::Open(path, false));
+  CS_ASSIGN_OR_RETURN(int version, store->db_->UserVersion());
+  if (version == 0) {
+    return Status::InvalidArgument(path + " is not an mnr-client store (if an init was interrupted, remove the file "
+                                          "and run init again)");
+  }
+  MNR_RETURN_IF_ERROR(Migrate(*store->db_, path));
+  CS_ASSIGN_OR_RETURN(store->identity_, LoadIdentity(*store->db_, path));
+  store->schema_ = &SurveySchema::Embedded();
+  return store;
+}
+
+Status ClientStore::CheckWritable(std::string_view country) const {
+  if (!IsValidCountryCode(country)) {
+    return Status::InvalidArgument("\"" + std::string(country) +
+                                   "\" is not a country code (2 to 8 capital letters and digits)");
+  }
+  const auto& c = identity_.credential;
+  if (c && c->role == Role::kAuditor) {
+    return Status::Refused("credential " + c->id + " is an auditor's: it may read but not edit");
+  }
+  if (identity_.countries.empty() && c && c->role == Role::kCoordinator) return Status::OK();
+  if (std::find(identity_.countries.begin(), identity_.countries.end(), country) == identity_.countries.end()) {
+    return Status::Refused("country " + std::string(country) + " is outside this device's scope (" +
+                           Join(identity_.countries, ", ") + ")");
+  }
+  return Status::OK();
+}
+
+Status ClientStore::CheckAnswerEdit(const AnswerEdit& e) const {
+  MNR_RETURN_IF_ERROR(CheckWritable(e.country));
+  if (!schema_->FindIndicator(e.indicator)) {
+    return Status::InvalidArgument("unknown indicator \"" + e.indicator.substr(0, 80) + "\" (not in survey schema v" +
+                                   std::to_string(schema_->version()) + ")");
+  }
+  if (e.value) MNR_RETURN_IF_ERROR(CheckText(e.value->note, "note", limits::kNoteBytes));
+  return Status::OK();
+}
+
+Status ClientStore::BindCredential(const Credential& c) {
+  if (!Covers(c, identity_.countries)) {
+    return Status::Refused("credential " + c.id + " may write " +
+                           (c.countries.empty() ? std::string("no country") : Join(c.countries, ", ")) +
+                           ", but this store holds " + Join(identity_.countries, ", ") +
+                           "; ask for a credential that covers them");
+  }
+  {
+    Transaction tx(*db_);
+    MNR_RETURN_IF_ERROR(tx.status());
+    MNR_RETURN_IF_ERROR(MetaSet(*db_, "credential", CredentialToJson(c)));
+    MNR_RETURN_IF_ERROR(MetaSet(*db_, "countries", Join(c.countries, ",")));
+    MNR_RETURN_IF_ERROR(tx.Commit());
+  }
+  // Stores are created 0600; this also covers a file that was copied or restored with wider rights.
+  for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((db_->path() + suffix).c_str(), 0600);
+  identity_.credential = c;
+  identity_.countries = c.countries;
+  return Status::OK();
+}
+
+Status ClientStore::ImportCountries(const std::vector<Country>& rows) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Country& c = rows[i];
+    const std::string where = "row " + std::to_string(i + 1) + " (" + c.code.substr(0, 20) + ")";
+    if (!IsValidCountryCode(c.code)) {
+      return Status::InvalidArgument(where + ": code is not 2 to 8 capital letters and digits");
+    }
+    MNR_RETURN_IF_ERROR(CheckText(c.name, "name", limits::kNameBytes).With(where));
+    if (c.name.empty()) return Status::InvalidArgument(where + ": name is empty");
+    if (c.income_group != "high" && c.income_group != "upper_middle" && c.income_group != "lower_middle" &&
+        c.income_group != "low") {
+      return Status::InvalidArgument(where + ": income_group \"" + c.income_group.substr(0, 40) +
+                                     "\" is not one of high, upper_middle, lower_middle, low");
+    }
+    MNR_RETURN_IF_ERROR(CheckText(c.region, "region", limits::kNameBytes).With(where));
+  }
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  for (const Country& c : rows) {
+    CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("INSERT INTO countries (code, name, income_group, region) VALUES (?, ?, ?, ?) "
+                                                   "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+                                                   "income_group = excluded.income_group, region = excluded.region"));
+    st.Bind(1, c.code).Bind(2, c.name).Bind(3, c.income_group).Bind(4, c.region);
+    MNR_RETURN_IF_ERROR(st.Run());
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<Country>> ClientStore::Countries() {
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT code, name, income_group, region FROM countries ORDER BY code"));
+  std::vector<Country> out;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(Country{st.Text(0), st.Text(1), st.Text(2), st.Text(3)});
+  }
+  return out;
+}
+
+Result<int> ClientStore::ApplyAnswers(const std::vector<AnswerEdit>& edits) { return WriteAnswers(edits, false); }
+
+Result<int> ClientStore::ReaffirmAnswers(const std::vector<AnswerEdit>& edits) { return WriteAnswers(edits, true); }
+
+Result<int> ClientStore::WriteAnswers(const std::vector<AnswerEdit>& edits, bool record_unchanged) {
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    Status s = CheckAnswerEdit(edits[i]);
+    if (!s.ok()) {
+      return edits.size() == 1 ? s
+                               : s.With("edit " + std::to_string(i + 1) + " (" + edits[i].country.substr(0, 20) + " " +
+                                        edits[i].indicator.substr(0, 80) + ")");
+    }
+  }
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
+  int changed = 0;
+  for (const AnswerEdit& e : edits) {
+    CS_ASSIGN_OR_RETURN(auto old_value, CurrentAnswer(*db_, e.country, e.indicator));
+    std::optional<std::string> new_value;
+    if (e.value) new_value = EncodeAnswer(*e.value);
+    if (old_value == new_value && !record_unchanged) continue;
+    MNR_RETURN_IF_ERROR(WriteAnswer(*db_, e.country, e.indicator, e.value));
+    MNR_RETURN_IF_ERROR(
+        AppendLocal(*db_, identity_.device_id, clock, AnswerField(e.country, e.indicator), old_value, new_value));
+    ++changed;
+  }
+  if (changed == 0) return 0;  // the transaction rolls back: nothing was written
+  MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
+  MNR_RETURN_IF_ERROR(tx.Commit());
+  return changed;
+}
+
+Result<std::vector<AnswerRow>> ClientStore::Answers(const std::optional<std::string>& country) {
+  std::string sql = "SELECT country, indicator, answer, note FROM answers";
+  if (country) sql += " WHERE country = ?";
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+  if (country) st.Bind(1, *country);
+  CS_ASSIGN_OR_RETURN(Statement ver, db_->Prepare("SELECT version FROM field_versions WHERE field = ?"));
+  std::vector<AnswerRow> out;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    AnswerRow a;
+    a.country = st.Text(0);
+    a.indicator = st.Text(1);
+    auto answer = ParseAnswer(st.Text(2));
+    if (!answer) return Status::Corruption("stored answer for " + a.country + " " + a.indicator + " is \"" + st.Text(2) + "\"");
+    a.value = AnswerValue{*answer, st.Text(3)};
+    ver.Reset();
+    ver.Bind(1, AnswerField(a.country, a.indicator));
+    CS_ASSIGN_OR_RETURN(bool has_version, ver.Step());
+    if (has_version) a.version = ver.Text(0);
+    out.push_back(std::move(a));
+  }
+  // Questionnaire order within a country; indicators unknown to this schema (pulled from a newer
+  // one) go last.
+  std::map<std::string_view, std::size_t> order;
+  for (const auto& ind : schema_->indicators()) order.emplace(ind.id, order.size());
+  auto rank = [&](const std::string& id) {
+    auto it = order.find(id);
+    return it == order.end() ? order.size() : it->second;
+  };
+  std::sort(out.begin(), out.end(), [&](const AnswerRow& x, const AnswerRow& y) {
+    if (x.country != y.country) return x.country < y.country;
+    const auto rx = rank(x.indicator), ry = rank(y.indicator);
+    if (rx != ry) return rx < ry;
+    return x.indicator < y.indicator;
+  });
+  return out;
+}
+
+Status ClientStore::CheckPracticeAttr(const std::string& attr, const std::string& value) const {
+  if (attr == "capability") {
+    auto n = ParseU64(value);
+    if (!n || *n > 1000 || !schema_->FindCapability(static_cast<int>(*n))) {
+      return Status::InvalidArgument("capability \"" + value.substr(0, 20) + "\" is not a capability number (1 to " +
+                                     std::to_string(schema_->capabilities().size()) + ")");
+    }
+  } else if (attr == "kind") {
+    if (!IsValidPracticeKind(value)) {
+      return Status::InvalidArgument("kind \"" + value.substr(0, 40) +
+                                     "\" is not one of good_practice, challenge, lesson_learned");
+    }
+  } else if (attr == "title") {
+    MNR_RETURN_IF_ERROR(CheckText(value, "title", limits::kPracticeTitleBytes));
+    if (value.empty()) return Status::InvalidArgument("title is empty");
+  } else if (attr == "text") {
+    MNR_RETURN_IF_ERROR(CheckText(value, "text", limits::kPracticeTextBytes));
+    if (value.empty()) return Status::InvalidArgument("text is empty");
+  } else if (attr == "lang") {
+    if (!IsValidLang(value)) {
+      return Status::InvalidArgument("lang \"" + value.substr(0, 20) +
+                                     "\" is not a language code (2 or 3 lowercase letters: en, fr, ar, ...)");
+    }
+  } else {
+    return Status::InvalidArgument("\"" + attr.substr(0, 40) +
+                                   "\" is not an attribute of a practice entry (capability, kind, title, text, lang)");
+  }
+  return Status::OK();
+}
+
+Result<std::string> ClientStore::AddPractice(const PracticeEntry& e) {
+  MNR_RETURN_IF_ERROR(CheckWritable(e.country));
+  const std::string lang = e.lang.empty() ? "en" : e.lang;
+  const std::map<std::string, std::string> attrs = {{"capability", std::to_string(e.capability)},
+                                                    {"kind", e.kind},
+                                                    {"title", e.title},
+                                                    {"text", e.text},
+                                                    {"lang", lang}};
+  for (const auto& [attr, value] : attrs) MNR_RETURN_IF_ERROR(CheckPracticeAttr(attr, value));
+  const std::string id = crypto::HexEncode(crypto::RandomBytes(8));
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
+  for (const char* attr : kPracticeAttrs) {
+    const std::string& value = attrs.at(attr);
+    MNR_RETURN_IF_ERROR(WritePracticeAttr(*db_, id, e.country, attr, value));
+    MNR_RETURN_IF_ERROR(
+        AppendLocal(*db_, identity_.device_id, clock, PracticeField(e.country, id, attr), std::nullopt, value));
+  }
+  MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
+  MNR_RETURN_IF_ERROR(tx.Commit());
+  return id;
+}
+
+Status ClientStore::EditPractice(const std::string& id, const std::map<std::string, std::string>& attrs) {
+  CS_ASSIGN_OR_RETURN(auto found, FindPractice(id));
+  if (!found) return Status::NotFound("no practice entry " + id.substr(0, 40) + " (see mnr-client practice list)");
+  MNR_RETURN_IF_ERROR(CheckWritable(found->country));
+  for (const auto& [attr, value] : attrs) MNR_RETURN_IF_ERROR(CheckPracticeAttr(attr, value));
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
+  bool changed = false;
+  for (const auto& [attr, value] : attrs) {
+    CS_ASSIGN_OR_RETURN(auto old_value, PracticeAttrValue(*db_, id, attr));
+    // Capability "07" and "7" are the same value; compare the canonical form.
+    const std::string canonical = attr == "capability" ? std::to_string(*ParseU64(value)) : value;
+    if (old_value == canonical) continue;
+    MNR_RETURN_IF_ERROR(WritePracticeAttr(*db_, id, found->country, attr, canonical));
+    MNR_RETURN_IF_ERROR(AppendLocal(*db_, identity_.device_id, clock, PracticeField(found->country, id, attr),
+                                    old_value, canonical));
+    changed = true;
+  }
+  if (!changed) return Status::OK();
+  MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
+  return tx.Commit();
+}
+
+Status ClientStore::RemovePractice(const std::string& id) {
+  CS_ASSIGN_OR_RETURN(auto found, FindPractice(id));
+  if (!found) return Status::NotFound("no practice entry " + id.substr(0, 40) + " (see mnr-client practice list)");
+  MNR_RETURN_IF_ERROR(CheckWritable(found->country));
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
+  MNR_RETURN_IF_ERROR(WritePracticeAttr(*db_, id, found->country, "deleted", "1"));
+  MNR_RETURN_IF_ERROR(AppendLocal(*db_, identity_.device_id, clock, PracticeField(found->country, id, "deleted"),
+                                  std::nullopt, std::string("1")));
+  MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
+  return tx.Commit();
+}
+
+Result<std::vector<PracticeEntry>> ClientStore::Practices(const std::optional<std::string>& country) {
+  std::string sql = std::string(kPracticeColumns) + "WHERE deleted = 0";
+  if (country) sql += " AND country = ?";
+  sql += " ORDER BY country, capability, title, id";
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+  if (country) st.Bind(1, *country);
+  std::vector<PracticeEntry> out;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadPractice(st));
+  }
+  return out;
+}
+
+Result<std::optional<PracticeEntry>> ClientStore::FindPractice(const std::string& id) {
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(std::string(kPracticeColumns) + "WHERE id = ? AND deleted = 0"));
+  st.Bind(1, id);
+  CS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<PracticeEntry>();
+  return std::optional<PracticeEntry>(ReadPractice(st));
+}
+
+Result<std::vector<LogEntry>> ClientStore::Log(const std::optional<std::string>& field_prefix, std::size_t limit) {
+  std::string sql = "SELECT seq, hlc, author, field, old_value, new_value, origin FROM change_log";
+  const bool filter = field_prefix && !field_prefix->empty();
+  const std::string end = filter ? PrefixEnd(*field_prefix) : std::string();
+  if (filter) sql += end.empty() ? " WHERE field >= ?" : " WHERE field >= ? AND field < ?";
+  sql += " ORDER BY seq DESC";
+  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+  if (filter) {
+    st.Bind(1, *field_prefix);
+    if (!end.empty()) st.Bind(2, end);
+  }
+  std::vector<LogEntry> out;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    LogEntry e;
+    e.seq = st.Int(0);
+    e.hlc = static_cast<HlcTime>(st.Int(1));
+    e.author = st.Text(2);
+    e.field = st.Text(3);
+    e.old_value = st.OptText(4);
+    e.new_value = st.OptText(5);
+    e.origin = st.Text(6);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<SyncState> ClientStore::State() {
+  SyncState s;
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(
+      "SELECT (SELECT COUNT(*) FROM change_log WHERE origin = 'local' AND "
+      "        seq > (SELECT COALESCE(MAX(last_log_seq), 0) FROM outbox)), "
+      "       (SELECT COUNT(*) FROM outbox WHERE acked = 0)"));
+  CS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) {
+    s.unsynced_edits = st.Int(0);
+    s.outbox_unacked = st.Int(1);
+  }
+  CS_ASSIGN_OR_RETURN(auto at, MetaGet(*db_, "last_sync_at"));
+  if (at) {
+    if (auto n = ParseU64(*at)) s.last_sync_at = static_cast<std::int64_t>(*n);
+  }
+  CS_ASSIGN_OR_RETURN(auto result, MetaGet(*db_, "last_sync_result"));
+  s.last_sync_result = result.value_or("");
+  return s;
+}
+
+Result<std::optional<std::string>> ClientStore::GetMeta(const std::string& key) { return MetaGet(*db_, key); }
+
+Status ClientStore::SetMeta(const std::string& key, const std::string& value) {
+  if (IsReservedMetaKey(key)) {
+    return Status::InvalidArgument("meta key \"" + key + "\" is managed by the store and cannot be set directly");
+  }
+  if (key.empty()) return Status::InvalidArgument("meta key is empty");
+  return MetaSet(*db_, key, value);
+}
+
+Result<int> ClientStore::CutChangeSets() {
+  if (!identity_.credential) {
+    return Status::InvalidArgument("this store is not bound to a credential; bind one with: mnr-client init --db " +
+                                   db_->path() + " --credentials FILE.mnrcred");
+  }
+  const Credential& cred = *identity_.credential;
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
+  CS_ASSIGN_OR_RETURN(std::uint64_t next_seq, MetaGetU64(*db_, "next_changeset_seq", 1));
+
+  struct Row {
+    std::int64_t seq;
+    Operation op;
+  };
+  std::vector<Row> rows;
+  {
+    CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(
+        "SELECT seq, hlc, author, field, old_value, new_value, parents FROM change_log "
+        "WHERE origin = 'local' AND seq > (SELECT COALESCE(MAX(last_log_seq), 0) FROM outbox) ORDER BY seq"));
+    for (;;) {
+      CS_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      Row r;
+      r.seq = st.Int(0);
+      r.op.hlc = static_cast<HlcTime>(st.Int(1));
+      r.op.author = st.Text(2);
+      r.op.field = st.Text(3);
+      r.op.old_value = st.OptText(4);
+      r.op.new_value = st.OptText(5);
+      if (std::string parents = st.Text(6); !parents.empty()) r.op.parents.push_back(std::move(parents));
+      rows.push_back(std::move(r));
+    }
+  }
+  if (rows.empty()) return 0;
+
+  // Every op is kept, even several of one field: the server keeps each for the field's history.
+  // A change-set closes at the op limit, or before its serialized size could pass the byte limit
+  // (practice texts are large); the estimate over-counts the per-op framing.
+  constexpr std::size_t kBudget = limits::kChangeSetBytes - 64 * 1024;
+  auto op_bytes = [](const Operation& op) {
+    std::size_t n = 64 + op.field.size() + op.author.size() + op.old_value.value_or("").size() +
+                    op.new_value.value_or("").size();
+    for (const auto& p : op.parents) n += p.size() + 8;
+    return n;
+  };
+  int cut = 0;
+  std::size_t i = 0;
+  while (i < rows.size()) {
+    ChangeSet cs;
+    cs.schema_version = static_cast<std::uint32_t>(schema_->version());
+    cs.device_id = identity_.device_id;
+    cs.credential_id = cred.id;
+    cs.seq = next_seq;
+    const std::int64_t first = rows[i].seq;
+    std::int64_t last = first;
+    std::size_t bytes = 0;
+    while (i < rows.size() && cs.ops.size() < limits::kOpsPerChangeSet) {
+      const std::size_t n = op_bytes(rows[i].op);
+      if (!cs.ops.empty() && bytes + n > kBudget) break;
+      bytes += n;
+      last = rows[i].seq;
+      cs.ops.push_back(std::move(rows[i].op));
+      ++i;
+    }
+    cs.created = clock.Now();
+    const std::string body = SerializeChangeSet(cs);
+    if (body.size() > limits::kChangeSetBytes) {
+      return Status::InvalidArgument("change-set " + std::to_string(cs.seq) + " would be " + std::to_string(body.size()) +
+                                     " bytes, over the limit of " + std::to_string(limits::kChangeSetBytes));
+    }
+    CS_ASSIGN_OR_RETURN(std::string sealed, SealChangeSet(body, cred.private_key_pem, cred.sealing_public_key));
+    CS_ASSIGN_OR_RETURN(Statement ins, db_->Prepare(
+        "INSERT INTO outbox (seq, id, sealed, first_log_seq, last_log_seq, ops, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    ins.Bind(1, static_cast<std::int64_t>(cs.seq))
+        .Bind(2, ChangeSetId(body))
+        .BindBlob(3, sealed)
+        .Bind(4, first)
+        .Bind(5, last)
+        .Bind(6, static_cast<std::int64_t>(cs.ops.size()))
+        .Bind(7, NowSeconds());
+    MNR_RETURN_IF_ERROR(ins.Run());
+    ++next_seq;
+    ++cut;
+  }
+  MNR_RETURN_IF_ERROR(MetaSet(*db_, "next_changeset_seq", std::to_string(next_seq)));
+  MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
+  MNR_RETURN_IF_ERROR(tx.Commit());
+  return cut;
+}
+
+Result<std::vector<OutboxEntry>> ClientStore::Outbox(bool unacked_only) {
+  std::string sql = "SELECT seq, id, sealed, ops FROM outbox";
+  if (unacked_only) sql += " WHERE acked = 0";
+  sql += " ORDER BY seq";
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+  std::vector<OutboxEntry> out;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    OutboxEntry e;
+    e.seq = static_cast<std::uint64_t>(st.Int(0));
+    e.id = st.Text(1);
+    e.sealed = st.Blob(2);
+    e.ops = st.Int(3);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Status ClientStore::MarkAckedThrough(std::uint64_t through) {
+  const std::int64_t bound =
+      through > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(through);
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("UPDATE outbox SET acked = 1 WHERE seq <= ? AND acked = 0"));
+  st.Bind(1, bound);
+  return st.Run();
+}
+
+Result<std::pair<std::string, std::uint64_t>> ClientStore::PullCursor() {
+  CS_ASSIGN_OR_RETURN(auto store_id, MetaGet(*db_, "pull_store_id"));
+  CS_ASSIGN_OR_RETURN(std::uint64_t cursor, MetaGetU64(*db_, "pull_cursor", 0));
+  return std::make_pair(store_id.value_or(""), cursor);
+}
+
+Status ClientStore::ApplyPulled(const std::vector<PulledField>& fields, const std::string& store_id,
+                                std::uint64_t cursor) {
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
+
+  // Fields with local edits the server has not acknowledged keep their local value: the server will
+  // merge those edits, and a later pull brings the merged result.
+  std::set<std::string, std::less<>> pending;
+  {
+    CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(
+        "SELECT DISTINCT field FROM change_log WHERE origin = 'local' AND "
+        "seq > (SELECT COALESCE(MAX(last_log_seq), 0) FROM outbox WHERE acked = 1)"));
+    for (;;) {
+      CS_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      pending.insert(st.Text(0));
+    }
+  }
+
+  for (const PulledField& f : fields) {
+    clock.Observe(f.hlc);
+    if (pending.count(f.field)) continue;
+    auto key = ParseField(f.field);
+    if (!key.ok()) return Status::Corruption("pulled " + key.status().message());
+    CS_ASSIGN_OR_RETURN(std::string current_version, FieldVersion(*db_, f.field));
+    if (current_version == f.version) continue;
+
+    std::optional<std::string> old_value;
+    if (key->kind == FieldKey::Kind::kAnswer) {
+      std::optional<AnswerValue> value;
+      if (f.value) {
+        auto decoded = DecodeAnswer(*f.value);
+        if (!decoded.ok()) return Status::Corruption("pulled field " + f.field + ": " + decoded.status().message());
+        value = std::move(decoded).value();
+      }
+      CS_ASSIGN_OR_RETURN(old_value, CurrentAnswer(*db_, key->country, key->indicator));
+      MNR_RETURN_IF_ERROR(WriteAnswer(*db_, key->country, key->indicator, value));
+    } else {
+      CS_ASSIGN_OR_RETURN(old_value, PracticeAttrValue(*db_, key->practice_id, key->attr));
+      MNR_RETURN_IF_ERROR(WritePracticeAttr(*db_, key->practice_id, key->country, key->attr, f.value));
+    }
+    MNR_RETURN_IF_ERROR(SetFieldVersion(*db_, f.field, f.version));
+    // Another device wrote what this store already had: the version moves, the history gains nothing.
+    if (old_value == f.value) continue;
+    const std::size_t at = f.version.find('@');
+    const std::string author = at == std::string::npos ? f.version : f.version.substr(at + 1);
+    MNR_RETURN_IF_ERROR(AppendChange(*db_, f.hlc, author, f.field, old_value, f.value, "server", current_version));
+  }
+  MNR_RETURN_IF_ERROR(MetaSet(*db_, "pull_store_id", store_id));
+  MNR_RETURN_IF_ERROR(MetaSet(*db_, "pull_cursor", std::to_string(cursor)));
+  MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
+  return tx.Commit();
+}
+
+Status ClientStore::RecordSync(const std::string& result_sentence) {
+  const std::int64_t now = NowSeconds();
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  MNR_RETURN_IF_ERROR(MetaSet(*db_, "last_sync_at", std::to_string(now)));
+  MNR_RETURN_IF_ERROR(MetaSet(*db_, "last_sync_result", result_sentence));
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("INSERT INTO sync_history (at, result) VALUES (?, ?)"));
+  st.Bind(1, now).Bind(2, result_sentence);
+  MNR_RETURN_IF_ERROR(st.Run());
+  return tx.Commit();
+}
+
+}  // namespace mnr::client

@@ -1,0 +1,338 @@
+// mnr-client init, countries, status, log.
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <iostream>
+#include <limits>
+#include <set>
+
+#include "client/cmd_common.h"
+#include "mnr/csv.h"
+#include "mnr/file_util.h"
+#include "mnr/limits.h"
+
+namespace mnr::client {
+namespace {
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
+
+std::string FormatTime(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string JoinCodes(const std::vector<std::string>& codes) {
+  std::string out;
+  for (const auto& c : codes) out += (out.empty() ? "" : ", ") + c;
+  return out;
+}
+
+std::string Scope(const Identity& id) {
+  if (!id.countries.empty()) return JoinCodes(id.countries);
+  return id.credential && id.credential->role == Role::kCoordinator ? "all countries" : "none";
+}
+
+int CountriesImport(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-client countries import --db PATH FILE.csv",
+                "Loads the country register from a CSV file with the header code,name,income_group,region.\n"
+                "The whole file is checked first; one bad row and nothing is imported. Existing codes are\n"
+                "updated.");
+  p.Option("db", "PATH", "the client store", true).Positional("FILE.csv", "the register to load");
+  cli::Args args;
+  if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
+  auto store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  const std::string file = args.positional()[0];
+  auto text = ReadFile(file, limits::kImportFileBytes);
+  if (!text.ok()) return Fail(text.status());
+  auto records = ParseCsv(*text, file);
+  if (!records.ok()) return Fail(records.status());
+  if (records->empty()) return Fail(Status::InvalidArgument(file + ": empty file (expected the header code,name,income_group,region)"));
+
+  const std::vector<std::string> expected = {"code", "name", "income_group", "region"};
+  const CsvRecord& header = records->front();
+  if (header.fields != expected) {
+    return Fail(Status::InvalidArgument(file + ":" + std::to_string(header.line) + ": header: expected " +
+                                        "code,name,income_group,region"));
+  }
+  std::vector<std::string> errors;
+  std::vector<client::Country> rows;
+  std::set<std::string> seen;
+  for (std::size_t i = 1; i < records->size(); ++i) {
+    const CsvRecord& r = (*records)[i];
+    const std::string at = file + ":" + std::to_string(r.line) + ": ";
+    if (r.fields.size() != expected.size()) {
+      errors.push_back(at + "row: has " + std::to_string(r.fields.size()) + " fields, the header has 4");
+      continue;
+    }
+    client::Country c{r.fields[0], r.fields[1], r.fields[2], r.fields[3]};
+    if (!IsValidCountryCode(c.code)) {
+      errors.push_back(at + "code: \"" + c.code.substr(0, 20) + "\" is not 2 to 8 capital letters and digits");
+    } else if (!seen.insert(c.code).second) {
+      errors.push_back(at + "code: " + c.code + " appears twice");
+    }
+    if (c.name.empty()) errors.push_back(at + "name: is empty");
+    if (c.name.size() > limits::kNameBytes) errors.push_back(at + "name: longer than " + std::to_string(limits::kNameBytes) + " bytes");
+    if (c.income_group != "high" && c.income_group != "upper_middle" && c.income_group != "lower_middle" &&
+        c.income_group != "low") {
+      errors.push_back(at + "income_group: \"" + c.income_group.substr(0, 40) +
+                       "\" is not one of high, upper_middle, lower_middle, low");
+    }
+    if (c.region.size() > limits::kNameBytes) errors.push_back(at + "region: longer than " + std::to_string(limits::kNameBytes) + " bytes");
+    rows.push_back(std::move(c));
+  }
+  if (!errors.empty()) {
+    for (std::size_t i = 0; i < errors.size() && i < 20; ++i) std::cerr << kProgram << ": " << errors[i] << "\n";
+    if (errors.size() > 20) std::cerr << kProgram << ": ... and " << errors.size() - 20 << " more\n";
+    return Fail(Status::InvalidArgument(file + ": " + std::to_string(errors.size()) + " error(s); nothing imported"));
+  }
+  Status s = store.value()->ImportCountries(rows);
+  if (!s.ok()) return Fail(s.With(file));
+  std::cout << "imported " << rows.size() << " countries\n";
+  return cli::kExitOk;
+}
+
+int CountriesList(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-client countries list --db PATH", "Lists the country register; * marks this device's scope.");
+  p.Option("db", "PATH", "the client store", true);
+  cli::Args args;
+  if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
+  auto store = OpenStore(args);
+  if (!store.ok()) return Fail(store.status());
+  auto rows = store.value()->Countries();
+  if (!rows.ok()) return Fail(rows.status());
+  const auto& scope = store.value()->identity().countries;
+  for (const auto& c : *rows) {
+    const bool mine = std::find(scope.begin(), scope.end(), c.code) != scope.end();
+    std::string code = c.code;
+    code.resize(std::max<std::size_t>(code.size(), 8), ' ');
+    std::string group = c.income_group;
+    group.resize(13, ' ');
+    std::cout << (mine ? "* " : "  ") << code << " " << group << " " << c.region << "  " << c.name << "\n";
+  }
+  if (rows->empty()) std::cerr << kProgram << ": the register is empty (mnr-client countries import --db PATH FILE.csv)\n";
+  return cli::kExitOk;
+}
+
+}  // namespace
+
+int InitCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-client init --db PATH (--country CODE... [--device NAME] | --credentials FILE.mnrcred)",
+                "Creates the local store of one field office (device), which may write the given countries.\n"
+                "With --credentials, the store takes the identity and countries of a credential issued by\n"
+                "`mnr-server issue`; on an existing store, binds it to the credential and keeps its edits.");
+  p.Option("db", "PATH", "the store file (created with mode 0600)", true)
+      .Option("country", "CODE", "a country this device may write: 2 to 8 capital letters and digits", false, true)
+      .Option("device", "NAME", "a name for this device (default: the host name)")
+      .Option("credentials", "FILE", "a .mnrcred file: the identity used to sync");
+  cli::Args args;
+  if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
+  const std::string db = *args.Get("db");
+  const auto countries = SplitCountries(args.GetAll("country"));
+  const auto cred_file = args.Get("credentials");
+  if (!cred_file && countries.empty()) return UsageError("init needs --country CODE or --credentials FILE (see --help)");
+  if (cred_file && !countries.empty()) {
+    return UsageError("give either --country or --credentials: with a credential, the countries are the credential's");
+  }
+  for (const auto& c : countries) {
+    if (!IsValidCountryCode(c)) {
+      return Fail(Status::InvalidArgument("\"" + c + "\" is not a country code (2 to 8 capital letters and digits, e.g. KE or X01)"));
+    }
+  }
+  std::optional<Credential> cred;
+  if (cred_file) {
+    auto c = LoadCredential(*cred_file);
+    if (!c.ok()) return Fail(c.status());
+    cred = std::move(c).value();
+  }
+
+  if (FileExists(db)) {
+    if (!cred) {
+      return Fail(Status::AlreadyExists(db + " already exists; to bind it to a credential, run: mnr-client init --db " +
+                                        db + " --credentials FILE.mnrcred"));
+    }
+    auto store = ClientStore::Open(db);
+    if (!store.ok()) return Fail(store.status());
+    Status s = store.value()->BindCredential(*cred);
+    if (!s.ok()) return Fail(s);
+    auto state = store.value()->State();
+    std::cout << "bound " << db << " to credential " << cred->id << " (" << RoleName(cred->role) << ", "
+              << Scope(store.value()->identity()) << ")";
+    if (state.ok()) std::cout << "; " << state->unsynced_edits << " unsynced edits kept";
+    std::cout << "\n";
+    return cli::kExitOk;
+  }
+
+  std::string device = args.GetOr("device", cred ? cred->name : HostName());
+  auto store = ClientStore::Create(db, countries, device, cred);
+  if (!store.ok()) return Fail(store.status());
+  const Identity& id = store.value()->identity();
+  std::cout << "created " << db << ": device " << id.device_id << (id.device_name.empty() ? "" : " (" + id.device_name + ")")
+            << ", countries " << Scope(id);
+  if (cred) std::cout << ", credential " << cred->id;
+  std::cout << "\n";
+  return cli::kExitOk;
+}
+
+int CountriesCommand(const std::vector<std::string>& argv) {
+  const std::string usage =
+      "usage: mnr-client countries (import|list) ...\n\n"
+      "  import --db PATH FILE.csv   load the register (header code,name,income_group,region)\n"
+      "  list --db PATH              list the register\n";
+  if (argv.empty()) {
+    std::cerr << usage;
+    return cli::kExitUsage;
+  }
+  if (argv[0] == "--help" || argv[0] == "-h") {
+    std::cout << usage;
+    return cli::kExitOk;
+  }
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (argv[0] == "import") return CountriesImport(rest);
+  if (argv[0] == "list") return CountriesList(rest);
+  return UsageError("unknown countries command \"" + argv[0] + "\" (import or list)");
+}
+
+int StatusCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-client status --db PATH",
+                "Shows this store's device and scope, its credential, how much of the survey is answered,\n"
+                "the edits not yet sent, and the last sync.");
+  p.Option("db", "PATH", "the client store", true);
+  cli::Args args;
+  if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
+  auto opened = OpenStore(args);
+  if (!opened.ok()) return Fail(opened.status());
+  ClientStore& store = *opened.value();
+  const Identity& id = store.identity();
+  auto answers = store.Answers();
+  if (!answers.ok()) return Fail(answers.status());
+  auto practices = store.Practices();
+  if (!practices.ok()) return Fail(practices.status());
+  auto state = store.State();
+  if (!state.ok()) return Fail(state.status());
+
+  std::set<std::string> answered_countries;
+  for (const auto& a : *answers) answered_countries.insert(a.country);
+  const std::size_t n_countries = id.countries.empty() ? answered_countries.size() : id.countries.size();
+  const std::size_t n_indicators = store.schema().indicators().size();
+
+  std::cout << "store:       " << *args.Get("db") << "\n";
+  std::cout << "device:      " << id.device_id << (id.device_name.empty() ? "" : " (" + id.device_name + ")") << "\n";
+  std::cout << "scope:       " << Scope(id) << "\n";
+  if (id.credential) {
+    const Credential& c = *id.credential;
+    const bool expired = c.expires_at < static_cast<std::int64_t>(std::time(nullptr));
+    std::cout << "credential:  " << c.id << " (" << RoleName(c.role) << "), server " << c.server_address << ", "
+              << (expired ? "EXPIRED " : "expires ") << FormatTime(c.expires_at) << "\n";
+  } else {
+    std::cout << "credential:  not bound (mnr-client init --db PATH --credentials FILE.mnrcred to sync)\n";
+  }
+  std::cout << "survey:      schema v" << store.schema().version() << ", " << answers->size() << " of "
+            << n_countries * n_indicators << " answers recorded (" << n_countries << " countr"
+            << (n_countries == 1 ? "y" : "ies") << " x " << n_indicators << " indicators)\n";
+  std::cout << "practices:   " << practices->size() << " entries\n";
+  std::cout << "unsynced:    " << state->unsynced_edits << " edits\n";
+  std::cout << "outbox:      " << state->outbox_unacked << " change-sets not yet acknowledged by the server\n";
+  if (state->last_sync_at) {
+    std::cout << "last sync:   " << FormatTime(*state->last_sync_at)
+              << (state->last_sync_result.empty() ? "" : ": " + state->last_sync_result) << "\n";
+  } else {
+    std::cout << "last sync:   never\n";
+  }
+  return cli::kExitOk;
+}
+
+namespace {
+
+std::string ShowValue(const std::string& field, const std::optional<std::string>& v) {
+  if (!v) return "(none)";
+  if (field.rfind("answer/", 0) == 0) {
+    const std::size_t nl = v->find('\n');
+    if (nl == std::string::npos) return *v;
+    return v->substr(0, nl) + " \"" + OneLine(std::string_view(*v).substr(nl + 1), 60) + "\"";
+  }
+  const bool free_text = field.ends_with("/title") || field.ends_with("/text");
+  return free_text ? "\"" + OneLine(*v, 60) + "\"" : OneLine(*v, 60);
+}
+
+}  // namespace
+
+int LogCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-client log --db PATH [--indicator ID] [--country CODE] [--limit N]",
+                "Shows the history of edits in this store, newest first: when (hybrid logical clock, UTC),\n"
+                "who (device id), which field, old -> new value, and whether it was made here (local) or\n"
+                "came from the server.");
+  p.Option("db", "PATH", "the client store", true)
+      .Option("indicator", "ID", "only this indicator's answers")
+      .Option("country", "CODE", "only this country's answers and practice entries")
+      .Option("limit", "N", "show at most N entries (default 100; 0 = all)");
+  cli::Args args;
+  if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
+  std::size_t limit = 100;
+  if (auto l = args.Get("limit")) {
+    try {
+      std::size_t used = 0;
+      const long long n = std::stoll(*l, &used);
+      if (used != l->size() || n < 0) throw std::invalid_argument("negative");
+      limit = static_cast<std::size_t>(n);
+    } catch (const std::exception&) {
+      return UsageError("--limit needs a whole number, got \"" + *l + "\"");
+    }
+  }
+  auto opened = OpenStore(args);
+  if (!opened.ok()) return Fail(opened.status());
+  ClientStore& store = *opened.value();
+  const auto indicator = args.Get("indicator");
+  const auto country = args.Get("country");
+  if (indicator && !store.schema().FindIndicator(*indicator)) {
+    return Fail(Status::InvalidArgument("unknown indicator \"" + *indicator + "\" (not in survey schema v" +
+                                        std::to_string(store.schema().version()) + ")"));
+  }
+  if (country && !IsValidCountryCode(*country)) {
+    return Fail(Status::InvalidArgument("\"" + *country + "\" is not a country code (2 to 8 capital letters and digits)"));
+  }
+
+  std::vector<LogEntry> entries;
+  auto take = [&](const std::optional<std::string>& prefix, std::size_t n) -> Status {
+    auto r = store.Log(prefix, n);
+    if (!r.ok()) return r.status();
+    entries.insert(entries.end(), r->begin(), r->end());
+    return Status::OK();
+  };
+  Status s;
+  if (indicator && country) {
+    s = take(AnswerField(*country, *indicator), limit);
+  } else if (indicator) {
+    // The key puts the country before the indicator, so this filter cannot be a prefix.
+    s = take(std::string("answer/"), 0);
+    const std::string suffix = "/" + *indicator;
+    std::erase_if(entries, [&](const LogEntry& e) { return !e.field.ends_with(suffix); });
+  } else if (country) {
+    s = take(AnswerField(*country, ""), limit);
+    if (s.ok()) s = take("practice/" + *country + "/", limit);
+  } else {
+    s = take(std::nullopt, limit);
+  }
+  if (!s.ok()) return Fail(s);
+  std::sort(entries.begin(), entries.end(), [](const LogEntry& a, const LogEntry& b) { return a.seq > b.seq; });
+  if (limit > 0 && entries.size() > limit) entries.resize(limit);
+
+  for (const auto& e : entries) {
+    std::cout << HybridClock::Format(e.hlc) << "  " << e.author << "  " << e.field << "  "
+              << ShowValue(e.field, e.old_value) << " -> " << ShowValue(e.field, e.new_value) << "  " << e.origin
+              << "\n";
+  }
+  if (entries.empty()) std::cerr << kProgram << ": no edits recorded" << (indicator || country ? " for this filter" : "") << "\n";
+  return cli::kExitOk;
+}
+
+}  // namespace mnr::client

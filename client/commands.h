@@ -10,5 +10,6 @@ namespace mnr::client {
 int SurveyCommand(const std::vector<std::string>& args);   // client/survey.cc
 int SyncCommand(const std::vector<std::string>& args);     // client/sync_client.cc
 int BundleCommand(const std::vector<std::string>& args);   // client/sync_client.cc
+int ConflictsCommand(const std::vector<std::string>& args);  // client/cmd_remote.cc (coordinators)
 
 }  // namespace mnr::client

@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <asio.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <chrono>
 #include <iostream>
 #include <thread>
 
 #include "client/client_store.h"
 #include "client/commands.h"
+#include "client/server_link.h"
 #include "mnr/address.h"
 #include "mnr/cli.h"
 #include "mnr/connection.h"
@@ -21,9 +21,6 @@
 namespace mnr::client {
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
-using asio::experimental::as_tuple_t;
-using default_token = as_tuple_t<asio::use_awaitable_t<>>;
 
 constexpr const char* kSyncProgram = "mnr-client sync";
 constexpr const char* kBundleProgram = "mnr-client bundle";
@@ -35,7 +32,6 @@ constexpr int kExitRefused = 4;
 constexpr int kExitNothingToDo = 5;  // only with --detailed-exit-codes; otherwise 0
 
 struct SyncOptions {
-  HostPort server;
   std::chrono::milliseconds timeout{30000};
   int attempts = 5;
   std::chrono::milliseconds first_delay{1000};
@@ -49,58 +45,19 @@ struct SyncReport {
   std::optional<std::string> refusal;
 };
 
-// One attempt: connect, hello, push what is owed, pull. Returns OK when the attempt finished; an
-// Unavailable status when the link failed (the caller retries); Refused when the server said no.
-class SyncAttempt {
+// What one sync does once the link is up: push what Welcome says the server lacks, then pull. Returns
+// OK when done, Unavailable when the link failed (the caller retries), Refused when the server said no.
+class SyncBody {
  public:
-  SyncAttempt(ClientStore& store, const SyncOptions& opt, asio::ssl::context& tls, SyncReport& report)
-      : store_(store), opt_(opt), tls_(tls), report_(report) {}
+  SyncBody(ClientStore& store, bool progress, SyncReport& report) : store_(store), progress_(progress), report_(report) {}
 
-  asio::awaitable<Status> Run() {
-    auto executor = co_await asio::this_coro::executor;
-    asio::ip::tcp::resolver resolver(executor);
-    auto [rec, endpoints] = co_await resolver.async_resolve(opt_.server.host, opt_.server.port, default_token{});
-    if (rec) co_return Status::Unavailable("cannot resolve " + opt_.server.host + ": " + rec.message());
-    TlsStream stream(executor, tls_);
-    // SNI and the name the server certificate must carry.
-    SSL_set_tlsext_host_name(stream.native_handle(), opt_.server.host.c_str());
-    stream.set_verify_callback(asio::ssl::host_name_verification(opt_.server.host));
-    Connection conn(std::move(stream), opt_.timeout);
-    Status result = Status::OK();
-    co_await (Session(conn, endpoints, result) || conn.Watchdog());
-    conn.Close();
-    co_return result;
-  }
-
- private:
-  asio::awaitable<void> Session(Connection& conn, asio::ip::tcp::resolver::results_type endpoints, Status& result) {
-    result = co_await Exchange(conn, endpoints);
-  }
-
-  asio::awaitable<Status> Exchange(Connection& conn, asio::ip::tcp::resolver::results_type endpoints) {
-    auto [cec, ep] = co_await asio::async_connect(conn.stream().lowest_layer(), endpoints, default_token{});
-    if (cec) co_return Status::Unavailable("cannot connect to " + opt_.server.host + ":" + opt_.server.port + ": " + cec.message());
-    Status hs = co_await conn.Handshake(asio::ssl::stream_base::client);
-    if (!hs.ok()) co_return hs;
-
-    Hello hello;
-    hello.schema_version = static_cast<std::uint32_t>(store_.schema().version());
-    hello.device_id = store_.identity().device_id;
-    hello.software = std::string("mnr-client ") + MNR_VERSION;
-    MNR_CO_RETURN_IF_ERROR(co_await conn.Send(hello));
-    auto frame = co_await conn.ReadFrame();
-    if (!frame.ok()) co_return frame.status();
-    if (frame->type == MessageType::kRefused) co_return RefusedStatus(frame->payload);
-    if (frame->type != MessageType::kWelcome) co_return Status::Corruption("server sent " + std::string(MessageTypeName(frame->type)) + " instead of Welcome");
-    auto welcome = DecodeMessage<Welcome>(frame->payload);
-    if (!welcome.ok()) co_return welcome.status();
-    MNR_CO_RETURN_IF_ERROR(store_.MarkAckedThrough(welcome->acked_through));
-
+  asio::awaitable<Status> Run(Connection& conn, const Welcome& welcome) {
+    MNR_CO_RETURN_IF_ERROR(store_.MarkAckedThrough(welcome.acked_through));
     auto outbox = store_.Outbox(true);
     if (!outbox.ok()) co_return outbox.status();
     std::size_t sent = 0;
     for (const auto& entry : *outbox) {
-      if (entry.seq <= welcome->acked_through) continue;
+      if (entry.seq <= welcome.acked_through) continue;
       const Push push{entry.sealed};
       MNR_CO_RETURN_IF_ERROR(co_await conn.Send(push));
       auto reply = co_await conn.ReadFrame();
@@ -122,8 +79,8 @@ class SyncAttempt {
 
     auto cursor = store_.PullCursor();
     if (!cursor.ok()) co_return cursor.status();
-    const std::string store_id = cursor->first == welcome->store_id ? cursor->first : welcome->store_id;
-    const std::uint64_t from = cursor->first == welcome->store_id ? cursor->second : 0;
+    const std::string store_id = welcome.store_id;
+    const std::uint64_t from = cursor->first == welcome.store_id ? cursor->second : 0;
     const Pull pull{store_id, from};
     MNR_CO_RETURN_IF_ERROR(co_await conn.Send(pull));
     for (;;) {
@@ -143,25 +100,16 @@ class SyncAttempt {
       report_.pulled += static_cast<int>(chunk->fields.size());
       Progress("pulled " + std::to_string(report_.pulled) + " field(s)");
     }
-    const Bye bye;
-    (void)co_await conn.Send(bye);
-    co_await conn.Shutdown();
     co_return Status::OK();
   }
 
-  static Status RefusedStatus(std::string_view payload) {
-    auto r = DecodeMessage<Refused>(payload);
-    if (!r.ok()) return Status::Refused("the server refused (reason unreadable)");
-    return Status::Refused(r->reason);
-  }
-
+ private:
   void Progress(const std::string& what) const {
-    if (opt_.progress) std::cerr << "\r" << what << "   " << std::flush;
+    if (progress_) std::cerr << "\r" << what << "   " << std::flush;
   }
 
   ClientStore& store_;
-  const SyncOptions& opt_;
-  asio::ssl::context& tls_;
+  bool progress_;
   SyncReport& report_;
 };
 
@@ -210,29 +158,21 @@ int SyncCommand(const std::vector<std::string>& argv) {
   opt.attempts = retries + 1;
   auto store = OpenBound(*args.Get("db"));
   if (!store.ok()) return cli::Fail(kSyncProgram, store.status());
-  const Credential& cred = *(*store)->identity().credential;
-  auto server = ParseHostPort(args.GetOr("server", cred.server_address));
-  if (!server.ok()) {
-    std::cerr << kSyncProgram << ": " << server.status().message() << "\n";
+  auto link = LinkOptionsFor(**store, args.Get("server"), opt.timeout);
+  if (!link.ok()) {
+    std::cerr << kSyncProgram << ": " << link.status().message() << "\n";
     return cli::kExitUsage;
   }
-  opt.server = *server;
   opt.progress = isatty(STDERR_FILENO) && !args.Has("quiet");
   auto cut = (*store)->CutChangeSets();
   if (!cut.ok()) return cli::Fail(kSyncProgram, cut.status());
-  auto tls = MakeTlsContext(false, cred.ca_certificate_pem, cred.certificate_pem, cred.private_key_pem);
-  if (!tls.ok()) return cli::Fail(kSyncProgram, tls.status());
 
   SyncReport report;
   Status last = Status::OK();
   auto delay = opt.first_delay;
   for (int attempt = 1; attempt <= opt.attempts; ++attempt) {
-    asio::io_context io(1);
-    SyncAttempt sync(**store, opt, **tls, report);
-    asio::co_spawn(io, sync.Run(), [&](std::exception_ptr e, Status s) {
-      last = e ? Status::Unavailable("sync failed unexpectedly") : s;
-    });
-    io.run();
+    SyncBody sync(**store, opt.progress, report);
+    last = RunLink(**store, *link, [&sync](Connection& conn, const Welcome& welcome) { return sync.Run(conn, welcome); });
     if (opt.progress) std::cerr << "\r" << std::string(40, ' ') << "\r";
     if (last.ok() || last.code() != Status::Code::kUnavailable) break;
     if (attempt < opt.attempts) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <ctime>
+#include <algorithm>
 #include <iostream>
 
 #include "mnr/address.h"
@@ -14,6 +15,7 @@
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
 #include "server/commands.h"
+#include "server/remote_ops.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -46,7 +48,7 @@ struct SessionLog {
   std::string credential = "-";
   std::string name = "-";
   std::string device = "-";
-  int pushed = 0, duplicates = 0, refused = 0, pulled = 0;
+  int pushed = 0, duplicates = 0, refused = 0, pulled = 0, requests = 0;
   std::string result = "ok";
 };
 
@@ -90,7 +92,7 @@ class Server {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     std::cerr << UtcStamp() << " sync peer=" << peer << " credential=" << log.credential << " device=" << log.device
               << " pushed=" << log.pushed << " duplicate=" << log.duplicates << " refused=" << log.refused
-              << " pulled=" << log.pulled << " ms=" << ms << " result=" << log.result << std::endl;
+              << " pulled=" << log.pulled << " requests=" << log.requests << " ms=" << ms << " result=" << log.result << std::endl;
   }
 
   // Sends a refusal and closes. `reason` is a named string owned by the caller (see Connection::Send).
@@ -276,6 +278,31 @@ class Server {
           }
           break;
         }
+        case MessageType::kRequest: {
+          auto request = DecodeMessage<Request>(frame->payload);
+          if (!request.ok()) {
+            const std::string why = request.status().message();
+            co_await Refuse(conn, log, RefusalCode::kProtocol, why);
+            co_return;
+          }
+          ++log.requests;
+          const RemoteReply reply = RunRemote(cred, *request);
+          if (reply.refusal) {
+            ++log.refused;
+            log.result = "refused:" + reply.refusal->reason.substr(0, 120);
+          }
+          Status sent = Status::OK();
+          if (reply.refusal) {
+            sent = co_await conn.Send(*reply.refusal);
+          } else {
+            sent = co_await conn.Send(reply.response);
+          }
+          if (!sent.ok()) {
+            log.result = "dropped";
+            co_return;
+          }
+          break;
+        }
         case MessageType::kBye:
           co_await conn.Shutdown();
           co_return;
@@ -287,6 +314,35 @@ class Server {
           co_return;
       }
     }
+  }
+
+  struct RemoteReply {
+    Response response;
+    std::optional<Refused> refusal;
+  };
+
+  // Every remote request passes here: unknown operation, wrong role and bad arguments are refusals
+  // that leave the connection open.
+  RemoteReply RunRemote(const CredentialRecord& cred, const Request& request) {
+    RemoteReply reply;
+    const auto refuse = [&](RefusalCode code, std::string reason) {
+      reply.refusal = Refused{static_cast<std::uint16_t>(code), std::move(reason)};
+      return reply;
+    };
+    const RemoteOperation* op = FindRemoteOperation(request.operation);
+    if (!op) return refuse(RefusalCode::kBadRequest, "no remote operation \"" + request.operation.substr(0, 60) + "\"");
+    if (std::find(op->roles.begin(), op->roles.end(), cred.role) == op->roles.end()) {
+      return refuse(RefusalCode::kRole, std::string(RoleName(cred.role)) + " credentials may not call " + request.operation);
+    }
+    const nlohmann::json args = nlohmann::json::parse(request.arguments, nullptr, false);
+    if (args.is_discarded() || !args.is_object()) return refuse(RefusalCode::kBadRequest, "arguments must be a JSON object");
+    auto result = op->run(RemoteCall{store_, cred, args});
+    if (!result.ok()) {
+      const bool bad = result.status().code() == Status::Code::kInvalidArgument;
+      return refuse(bad ? RefusalCode::kBadRequest : RefusalCode::kInternal, result.status().message());
+    }
+    reply.response.body = result->dump();
+    return reply;
   }
 
   ServerStore& store_;

@@ -204,3 +204,47 @@ TEST_CASE("Revoked, expired and foreign credentials are refused") {
   CHECK(f.err.find("TLS") != std::string::npos);
   CHECK(h.log().find("handshake-failed") != std::string::npos);
 }
+
+TEST_CASE("A coordinator resolves a conflict remotely; field and auditor credentials may not") {
+  SyncHarness h;
+  const std::string a = h.NewFieldStore("q01-a", {"Q01"});
+  const std::string b = h.NewFieldStore("q01-b", {"Q01"});
+  REQUIRE(h.Client({"answer", "--db", a, "Q01", "c16_takedown_procedures", "yes"}).exit_code == 0);
+  REQUIRE(h.Client({"answer", "--db", b, "Q01", "c16_takedown_procedures", "unknown"}).exit_code == 0);
+  REQUIRE(h.Sync(a).exit_code == 0);
+  REQUIRE(h.Sync(b).exit_code == 0);
+
+  const auto store_for = [&](const std::string& role, const std::string& name) {
+    REQUIRE(h.Server({"issue", "--data", h.data(), "--role", role, "--name", name, "--out", h.CredentialPath(name)}).exit_code == 0);
+    const std::string db = h.dir() / (name + ".db");
+    REQUIRE(h.Client({"init", "--db", db, "--credentials", h.CredentialPath(name)}).exit_code == 0);
+    return db;
+  };
+  const std::string coordinator = store_for("coordinator", "coordinator-1");
+  const std::string auditor = store_for("auditor", "auditor-1");
+
+  auto listed = h.Client({"conflicts", "list", "--db", coordinator, "--server", h.address()});
+  INFO(listed.err);
+  REQUIRE(listed.exit_code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(listed.out, m, std::regex("^([0-9]+)  open  answer/Q01/c16_takedown_procedures")));
+  const std::string id = m[1];
+  CHECK(h.Client({"conflicts", "list", "--db", auditor, "--server", h.address()}).exit_code == 0);
+
+  auto field = h.Client({"conflicts", "resolve", "--db", a, "--server", h.address(), id, "--value", "no", "--reason", "x"});
+  CHECK(field.exit_code == 1);
+  CHECK(field.err.find("field credentials may not call conflicts.resolve") != std::string::npos);
+  auto audit = h.Client({"conflicts", "resolve", "--db", auditor, "--server", h.address(), id, "--value", "no", "--reason", "x"});
+  CHECK(audit.exit_code == 1);
+  CHECK(audit.err.find("auditor credentials may not call conflicts.resolve") != std::string::npos);
+
+  auto resolved = h.Client({"conflicts", "resolve", "--db", coordinator, "--server", h.address(), id, "--value", "partial",
+                            "--reason", "checked with the focal point"});
+  INFO(resolved.err);
+  REQUIRE(resolved.exit_code == 0);
+  CHECK(resolved.out.find("resolved by coordinator-1") != std::string::npos);
+  REQUIRE(h.Sync(a).exit_code == 0);
+  REQUIRE(h.Sync(b).exit_code == 0);
+  CHECK(ExportCsv(h, a).find("Q01,c16_takedown_procedures,partial,") != std::string::npos);
+  CHECK(ExportCsv(h, a) == ExportCsv(h, b));
+}

@@ -23,7 +23,9 @@ enum class MessageType : std::uint8_t {
   kPullEnd = 8,
   kBye = 9,
   kBundleEnd = 10,  // bundle files only
-  // 11.. reserved for later messages; never reuse a retired number.
+  kRequest = 11,    // a remote operation of a coordinator or auditor (server/remote_ops.h)
+  kResponse = 12,
+  // 13.. free for later messages; never reuse a retired number.
 };
 std::string_view MessageTypeName(MessageType t);
 

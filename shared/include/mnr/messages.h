@@ -32,6 +32,7 @@ enum class RefusalCode : std::uint16_t {
   kBadChangeSet = 6,     // does not open, parse or verify
   kSequence = 7,         // device sequence number reused with other content
   kInternal = 8,         // the server failed; retry later
+  kBadRequest = 9,       // a remote operation's name or arguments are wrong; the connection stays open
 };
 
 struct Hello {
@@ -118,6 +119,20 @@ struct PullEnd {
 struct Bye {
   static constexpr MessageType kType = MessageType::kBye;
   template <class A> void serialize(A&) {}
+};
+
+// A remote operation by name with JSON arguments; answered by Response or Refused (kRole, kBadRequest).
+struct Request {
+  static constexpr MessageType kType = MessageType::kRequest;
+  std::string operation;
+  std::string arguments;  // a JSON object
+  template <class A> void serialize(A& a) { a(operation, arguments); }
+};
+
+struct Response {
+  static constexpr MessageType kType = MessageType::kResponse;
+  std::string body;  // JSON
+  template <class A> void serialize(A& a) { a(body); }
 };
 
 template <class M>

@@ -1,0 +1,117 @@
+#include "client/server_link.h"
+
+#include <asio.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+
+namespace mnr::client {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+using asio::experimental::as_tuple_t;
+using default_token = as_tuple_t<asio::use_awaitable_t<>>;
+
+asio::awaitable<Status> Converse(ClientStore& store, const LinkOptions& opt, Connection& conn,
+                                 asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body) {
+  auto [cec, ep] = co_await asio::async_connect(conn.stream().lowest_layer(), endpoints, default_token{});
+  if (cec) co_return Status::Unavailable("cannot connect to " + opt.server.host + ":" + opt.server.port + ": " + cec.message());
+  Status hs = co_await conn.Handshake(asio::ssl::stream_base::client);
+  if (!hs.ok()) co_return hs;
+  Hello hello;
+  hello.schema_version = static_cast<std::uint32_t>(store.schema().version());
+  hello.device_id = store.identity().device_id;
+  hello.software = std::string("mnr-client ") + MNR_VERSION;
+  MNR_CO_RETURN_IF_ERROR(co_await conn.Send(hello));
+  auto frame = co_await conn.ReadFrame();
+  if (!frame.ok()) co_return frame.status();
+  if (frame->type == MessageType::kRefused) co_return RefusedStatus(frame->payload);
+  if (frame->type != MessageType::kWelcome) {
+    co_return Status::Corruption("server sent " + std::string(MessageTypeName(frame->type)) + " instead of Welcome");
+  }
+  auto welcome = DecodeMessage<Welcome>(frame->payload);
+  if (!welcome.ok()) co_return welcome.status();
+  Status s = co_await body(conn, *welcome);
+  if (!s.ok()) co_return s;
+  const Bye bye;
+  (void)co_await conn.Send(bye);
+  co_await conn.Shutdown();
+  co_return Status::OK();
+}
+
+asio::awaitable<void> ConverseInto(ClientStore& store, const LinkOptions& opt, Connection& conn,
+                                   asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body, Status& out) {
+  out = co_await Converse(store, opt, conn, endpoints, body);
+}
+
+asio::awaitable<Status> Attempt(ClientStore& store, const LinkOptions& opt, asio::ssl::context& tls, const LinkBody& body) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::ip::tcp::resolver resolver(executor);
+  auto [rec, endpoints] = co_await resolver.async_resolve(opt.server.host, opt.server.port, default_token{});
+  if (rec) co_return Status::Unavailable("cannot resolve " + opt.server.host + ": " + rec.message());
+  TlsStream stream(executor, tls);
+  // SNI, and the name the server's certificate must carry.
+  SSL_set_tlsext_host_name(stream.native_handle(), opt.server.host.c_str());
+  stream.set_verify_callback(asio::ssl::host_name_verification(opt.server.host));
+  Connection conn(std::move(stream), opt.timeout);
+  Status result = Status::OK();
+  co_await (ConverseInto(store, opt, conn, endpoints, body, result) || conn.Watchdog());
+  conn.Close();
+  co_return result;
+}
+
+}  // namespace
+
+Result<LinkOptions> LinkOptionsFor(const ClientStore& store, const std::optional<std::string>& server_override,
+                                   std::chrono::milliseconds timeout) {
+  const auto& cred = store.identity().credential;
+  if (!cred) {
+    return Status::InvalidArgument("this store is not bound to a credential; run `mnr-client init --db PATH --credentials FILE.mnrcred` first");
+  }
+  auto hp = ParseHostPort(server_override ? *server_override : cred->server_address);
+  if (!hp.ok()) return hp.status();
+  return LinkOptions{*hp, timeout};
+}
+
+Status RefusedStatus(std::string_view payload) {
+  auto r = DecodeMessage<Refused>(payload);
+  if (!r.ok()) return Status::Refused("the server refused (reason unreadable)");
+  return Status::Refused(r->reason);
+}
+
+Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body) {
+  const auto& cred = store.identity().credential;
+  if (!cred) return Status::InvalidArgument("this store is not bound to a credential");
+  auto tls = MakeTlsContext(false, cred->ca_certificate_pem, cred->certificate_pem, cred->private_key_pem);
+  if (!tls.ok()) return tls.status();
+  asio::io_context io(1);
+  Status result = Status::OK();
+  asio::co_spawn(io, Attempt(store, options, **tls, body), [&](std::exception_ptr e, Status s) {
+    result = e ? Status::Unavailable("the link failed unexpectedly") : s;
+  });
+  io.run();
+  return result;
+}
+
+Result<nlohmann::json> CallServer(ClientStore& store, const LinkOptions& options, const std::string& operation,
+                                  const nlohmann::json& arguments) {
+  nlohmann::json answer;
+  const LinkBody body = [&](Connection& conn, const Welcome&) -> asio::awaitable<Status> {
+    const Request request{operation, arguments.dump()};
+    MNR_CO_RETURN_IF_ERROR(co_await conn.Send(request));
+    auto reply = co_await conn.ReadFrame();
+    if (!reply.ok()) co_return reply.status();
+    if (reply->type == MessageType::kRefused) co_return RefusedStatus(reply->payload);
+    if (reply->type != MessageType::kResponse) {
+      co_return Status::Corruption("server answered a request with " + std::string(MessageTypeName(reply->type)));
+    }
+    auto response = DecodeMessage<Response>(reply->payload);
+    if (!response.ok()) co_return response.status();
+    answer = nlohmann::json::parse(response->body, nullptr, false);
+    if (answer.is_discarded()) co_return Status::Corruption("server sent a response that is not JSON");
+    co_return Status::OK();
+  };
+  Status s = RunLink(store, options, body);
+  if (!s.ok()) return s;
+  return answer;
+}
+
+}  // namespace mnr::client

@@ -1,0 +1,42 @@
+// ServerLink: one conversation with the server from a client store bound to a credential: resolve,
+// connect, TLS 1.3 with the credential's certificate (the server's certificate is checked against the
+// credential's CA and the host name), Hello/Welcome, then the caller's body. `sync` and the remote
+// commands of coordinators and auditors (`conflicts`, `audit`) all talk to the server through it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "client/client_store.h"
+#include "mnr/address.h"
+#include "mnr/connection.h"
+
+namespace mnr::client {
+
+struct LinkOptions {
+  HostPort server;
+  std::chrono::milliseconds timeout{30000};
+};
+
+// Server address from --server if given, else from the store's credential.
+Result<LinkOptions> LinkOptionsFor(const ClientStore& store, const std::optional<std::string>& server_override,
+                                   std::chrono::milliseconds timeout);
+
+// The body runs after Welcome; it must keep every argument it co_awaits alive (see Connection::Send).
+using LinkBody = std::function<asio::awaitable<Status>(Connection&, const Welcome&)>;
+
+// One attempt. Link failures come back as Unavailable (retrying may help), refusals as Refused with the
+// server's reason, local failures as they are. Needs a bound credential.
+Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body);
+
+// Turns a Refused payload into a Refused status carrying the server's reason.
+Status RefusedStatus(std::string_view payload);
+
+// Calls one remote operation (server/remote_ops.h) and returns its JSON result. The server checks the
+// credential's role for every call.
+Result<nlohmann::json> CallServer(ClientStore& store, const LinkOptions& options, const std::string& operation,
+                                  const nlohmann::json& arguments);
+
+}  // namespace mnr::client

@@ -20,6 +20,8 @@
 namespace mnr::embedded {
 std::string_view client_store_v1();
 std::string_view client_store_v2();
+std::string_view client_store_v3();
+std::string_view client_store_v4();
 }  // namespace mnr::embedded
 
 namespace mnr::client {
@@ -33,13 +35,15 @@ namespace {
   lhs = std::move(tmp).value()
 #define CS_ASSIGN_OR_RETURN(lhs, expr) CS_ASSIGN_OR_RETURN_IMPL(CS_CONCAT(cs_result_, __LINE__), lhs, expr)
 
-constexpr int kLatestVersion = 2;
+constexpr int kLatestVersion = 4;
 
 // The script that takes a store from version `to - 1` to `to`; version 1 is the whole initial DDL.
 std::string_view MigrationTo(int to) {
   switch (to) {
     case 1: return embedded::client_store_v1();
     case 2: return embedded::client_store_v2();
+    case 3: return embedded::client_store_v3();
+    case 4: return embedded::client_store_v4();
     default: return {};
   }
 }

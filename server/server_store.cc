@@ -28,6 +28,8 @@
 
 namespace mnr::embedded {
 std::string_view server_store_v1();
+std::string_view server_store_v2();
+std::string_view server_store_v3();
 }
 
 namespace mnr::server {
@@ -36,7 +38,22 @@ using Intake = ServerStore::Intake;
 
 namespace {
 
-constexpr int kStoreVersion = 1;
+// Migration i (0-based) takes the store from version i+1 to i+2.
+constexpr std::string_view (*kMigrations[])() = {&mnr::embedded::server_store_v2, &mnr::embedded::server_store_v3};
+constexpr int kStoreVersion = 1 + static_cast<int>(std::size(kMigrations));
+
+// Brings a store from `from` to kStoreVersion, one transaction per step, so a crash mid-way leaves a
+// store at a well-defined version that the next Open continues from.
+Status Migrate(Db& db, int from) {
+  for (int v = from; v < kStoreVersion; ++v) {
+    Transaction tx(db);
+    MNR_RETURN_IF_ERROR(tx.status());
+    MNR_RETURN_IF_ERROR(db.Exec(kMigrations[v - 1]()).With("migrating " + db.path() + " to version " + std::to_string(v + 1)));
+    MNR_RETURN_IF_ERROR(db.Exec("PRAGMA user_version = " + std::to_string(v + 1)));
+    MNR_RETURN_IF_ERROR(tx.Commit());
+  }
+  return Status::OK();
+}
 constexpr std::int64_t kTenYears = 10LL * 365 * 24 * 3600;
 // Certificates start a little in the past so a device whose clock runs a few minutes behind the
 // server's can use a credential issued a moment ago.
@@ -337,8 +354,9 @@ Status ServerStore::Init(const std::string& dir_in, const std::vector<std::strin
     MNR_RETURN_IF_ERROR(SetMeta(**db, "hlc", "0"));
     MNR_RETURN_IF_ERROR(SetMeta(**db, "state_seq", "0"));
     MNR_RETURN_IF_ERROR(SetMeta(**db, "created_at", std::to_string(now)));
-    MNR_RETURN_IF_ERROR((*db)->Exec("PRAGMA user_version = " + std::to_string(kStoreVersion)));
-    return tx.Commit();
+    MNR_RETURN_IF_ERROR((*db)->Exec("PRAGMA user_version = 1"));
+    MNR_RETURN_IF_ERROR(tx.Commit());
+    return Migrate(**db, 1);
   };
   Status s = build();
   if (s.ok() && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0) {
@@ -374,7 +392,8 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir) {
                                    ", newer than this mnr-server understands (" + std::to_string(kStoreVersion) +
                                    "); upgrade mnr-server");
   }
-  if (*v != kStoreVersion) return Status::Corruption(s->paths_.db() + " is not an mnr-server store (user_version " + std::to_string(*v) + ")");
+  if (*v < 1) return Status::Corruption(s->paths_.db() + " is not an mnr-server store (user_version " + std::to_string(*v) + ")");
+  MNR_RETURN_IF_ERROR(Migrate(*s->db_, *v));
   s->schema_ = &SurveySchema::Embedded();
   return s;
 }

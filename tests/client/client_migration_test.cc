@@ -41,7 +41,7 @@ TEST_CASE("a version 1 store is migrated forward on open and keeps its data", "[
   REQUIRE(opened.ok());
   ClientStore& store = *opened.value();
   Db& db = store.db();
-  CHECK(db.UserVersion().value() == 2);
+  CHECK(db.UserVersion().value() == 4);
   CHECK(QueryInt(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'change_log_field'") == 1);
   CHECK(QueryInt(db, "SELECT COUNT(*) FROM sync_history") == 0);
   CHECK(store.identity().device_id == "00112233445566aa");
@@ -69,7 +69,7 @@ TEST_CASE("a version 1 store is migrated forward on open and keeps its data", "[
   opened.value().reset();
   auto again = ClientStore::Open(path);
   REQUIRE(again.ok());
-  CHECK(again.value()->db().UserVersion().value() == 2);
+  CHECK(again.value()->db().UserVersion().value() == 4);
 }
 
 TEST_CASE("a store from a newer mnr-client, or a foreign file, is refused", "[client][migration]") {
@@ -79,11 +79,11 @@ TEST_CASE("a store from a newer mnr-client, or a foreign file, is refused", "[cl
   {
     auto db = Db::Open(path, false);
     REQUIRE(db.ok());
-    REQUIRE((*db)->Exec("PRAGMA user_version = 3").ok());
+    REQUIRE((*db)->Exec("PRAGMA user_version = 99").ok());
   }
   auto newer = ClientStore::Open(path);
   REQUIRE_FALSE(newer.ok());
-  CHECK_THAT(newer.status().message(), Catch::Contains("store schema version 3, newer than this mnr-client"));
+  CHECK_THAT(newer.status().message(), Catch::Contains("store schema version 99, newer than this mnr-client"));
 
   const std::string foreign = dir / "foreign.db";
   {

@@ -1,0 +1,2 @@
+-- mnr-server store, migration 1 -> 2: the audit log (issue: audit trail and access control).
+-- Applied in one transaction by ServerStore::Open and Init; never edit once released.

@@ -1,0 +1,2 @@
+-- mnr-server store, migration 2 -> 3: the incremental aggregate dataset and releases.
+-- Applied in one transaction by ServerStore::Open and Init; never edit once released.

@@ -1,6 +1,6 @@
 // `mnr-client survey`: the interactive questionnaire. Line-oriented on purpose: it must work on a
 // plain terminal and over a slow SSH link, and a script can drive it through a pseudo-terminal.
-// Every answer is saved by its own ApplyAnswers transaction the moment it is given, and the position
+// Every answer is saved by its own ReaffirmAnswers transaction the moment it is given, and the position
 // is stored before each prompt, so quitting, EOF or a lost terminal lose nothing and the next run
 // resumes at the indicator that was on screen.
 #include <cstdio>
@@ -63,7 +63,7 @@ constexpr Strings kEnglish = {
     "\", - = none): ",
     "note (Enter = none): ",
     "Saved.",
-    "Unchanged.",
+    "Confirmed (unchanged).",
     "Already at the first indicator.",
     "Resuming at capability",
     "indicator",
@@ -87,7 +87,7 @@ constexpr Strings kFrench = {
     " », - = aucune) : ",
     "note (Entrée = aucune) : ",
     "Enregistré.",
-    "Inchangé.",
+    "Confirmé (inchangé).",
     "Déjà au premier indicateur.",
     "Reprise à la capacité",
     "indicateur",
@@ -325,10 +325,14 @@ class Questionnaire {
         AnswerValue v;
         v.answer = answer;
         v.note = note;
-        auto changed = store_.ApplyAnswers({AnswerEdit{country_, ind.id, v}});
+        // Answering again asserts the answer now, as `mnr-client answer` does, so it wins over older
+        // concurrent edits from other devices.
+        auto previous = current_.find(ind.id);
+        const bool same = previous != current_.end() && previous->second.answer == v.answer && previous->second.note == v.note;
+        auto changed = store_.ReaffirmAnswers({AnswerEdit{country_, ind.id, v}});
         if (changed.ok()) {
           current_[ind.id] = v;
-          std::cout << (*changed > 0 ? s_.saved : s_.unchanged) << "\n";
+          std::cout << (same ? s_.unchanged : s_.saved) << "\n";
           return Status::OK();
         }
         if (changed.status().code() != Status::Code::kInvalidArgument) {

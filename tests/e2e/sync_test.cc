@@ -248,3 +248,56 @@ TEST_CASE("A coordinator resolves a conflict remotely; field and auditor credent
   CHECK(ExportCsv(h, a).find("Q01,c16_takedown_procedures,partial,") != std::string::npos);
   CHECK(ExportCsv(h, a) == ExportCsv(h, b));
 }
+
+TEST_CASE("Good-practice entries merge per field across devices, and a removal is a tombstone") {
+  SyncHarness h;
+  const std::string a = h.NewFieldStore("q02-a", {"Q02"});
+  const std::string b = h.NewFieldStore("q02-b", {"Q02"});
+  auto add = h.Client({"practice", "add", "--db", a, "--country", "Q02", "--capability", "11", "--kind", "good_practice",
+                       "--title", "Helpline chat", "--text", "Chat channel opened in 2020.", "--lang", "en"});
+  REQUIRE(add.exit_code == 0);
+  const std::string id = add.out.substr(0, add.out.find_first_of(" \n"));
+  REQUIRE(h.Sync(a).exit_code == 0);
+  REQUIRE(h.Sync(b).exit_code == 0);
+  // Concurrent edits of different fields of the same entry both survive.
+  REQUIRE(h.Client({"practice", "edit", "--db", a, id, "--title", "Helpline chat channel"}).exit_code == 0);
+  REQUIRE(h.Client({"practice", "edit", "--db", b, id, "--text", "Ouvert en 2020 ; évalué en 2022."}).exit_code == 0);
+  REQUIRE(h.Sync(a).exit_code == 0);
+  REQUIRE(h.Sync(b).exit_code == 0);
+  REQUIRE(h.Sync(a).exit_code == 0);
+  for (const auto& db : {a, b}) {
+    auto show = h.Client({"practice", "show", "--db", db, id});
+    REQUIRE(show.exit_code == 0);
+    CHECK(show.out.find("Helpline chat channel") != std::string::npos);
+    CHECK(show.out.find("Ouvert en 2020 ; évalué en 2022.") != std::string::npos);
+  }
+  CHECK(h.Server({"conflicts", "list", "--data", h.data()}).out == "no open conflicts\n");
+  REQUIRE(h.Client({"practice", "rm", "--db", b, id}).exit_code == 0);
+  REQUIRE(h.Sync(b).exit_code == 0);
+  REQUIRE(h.Sync(a).exit_code == 0);
+  auto gone = h.Client({"practice", "show", "--db", a, id});
+  CHECK(gone.exit_code == 1);
+}
+
+TEST_CASE("A change-set that touches a country outside its credential is refused whole by the server") {
+  SyncHarness h;
+  const std::string db = h.NewFieldStore("q01-only", {"Q01"});
+  REQUIRE(h.Client({"answer", "--db", db, "Q01", "c11_child_helpline", "yes"}).exit_code == 0);
+  {
+    // The client never writes outside its scope; inject the fault into its real store, as a tampered or
+    // buggy client would: an edit of Q02 in the same unsynced batch as a legitimate Q01 edit.
+    auto store = mnr::Db::Open(db, false);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->Exec("INSERT INTO change_log (hlc, author, field, old_value, new_value, origin, parents, created_at) "
+                           "SELECT hlc + 1, author, 'answer/Q02/c11_child_helpline', NULL, 'no', 'local', '', created_at "
+                           "FROM change_log ORDER BY seq DESC LIMIT 1")
+                .ok());
+  }
+  auto s = h.Sync(db);
+  CHECK(s.exit_code == 4);
+  CHECK(s.err.find("Q02") != std::string::npos);
+  auto agg = h.Server({"aggregate", "--data", h.data(), "--format", "csv"});
+  // Nothing of the change-set was stored: not the Q02 edit, and not the Q01 edit it travelled with.
+  CHECK(agg.out.find("c11_child_helpline,all,0,0,0,0,0,") != std::string::npos);
+  CHECK(LoggedPushes(h.log()) == 0);
+}

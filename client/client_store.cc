@@ -378,7 +378,7 @@ Result<std::unique_ptr<ClientStore>> ClientStore::Create(const std::string& path
     MNR_RETURN_IF_ERROR(MetaSet(db, "created_at", std::to_string(NowSeconds())));
     MNR_RETURN_IF_ERROR(tx.Commit());
     CS_ASSIGN_OR_RETURN(store->identity_, LoadIdentity(db, path));
-    store->schema_ = &SurveySchema::Embedded();
+    CS_ASSIGN_OR_RETURN(store->schema_, SurveySchema::Active());
     return store;
   };
   auto r = build();
@@ -400,7 +400,7 @@ Result<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string& path) 
   }
   MNR_RETURN_IF_ERROR(Migrate(*store->db_, path));
   CS_ASSIGN_OR_RETURN(store->identity_, LoadIdentity(*store->db_, path));
-  store->schema_ = &SurveySchema::Embedded();
+  CS_ASSIGN_OR_RETURN(store->schema_, SurveySchema::Active());
   return store;
 }
 

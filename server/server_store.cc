@@ -394,7 +394,9 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir) {
   }
   if (*v < 1) return Status::Corruption(s->paths_.db() + " is not an mnr-server store (user_version " + std::to_string(*v) + ")");
   MNR_RETURN_IF_ERROR(Migrate(*s->db_, *v));
-  s->schema_ = &SurveySchema::Embedded();
+  auto schema = SurveySchema::Active();
+  if (!schema.ok()) return schema.status();
+  s->schema_ = *schema;
   return s;
 }
 

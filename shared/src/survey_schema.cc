@@ -1,5 +1,6 @@
 #include "mnr/survey_schema.h"
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "mnr/file_util.h"
@@ -127,6 +128,18 @@ Result<SurveySchema> SurveySchema::Load(const std::optional<std::string>& file) 
     if (!s->FindIndicator(ind.id)) return Status::InvalidArgument(*file + ": drops released indicator " + ind.id);
   }
   return s;
+}
+
+Result<const SurveySchema*> SurveySchema::Active() {
+  static const Result<SurveySchema> active = [] {
+    const char* file = std::getenv("MNR_SURVEY_SCHEMA");
+    if (file == nullptr || *file == '\0') return Load(std::nullopt);
+    auto loaded = Load(std::string(file));
+    if (!loaded.ok()) return Result<SurveySchema>(loaded.status().With("MNR_SURVEY_SCHEMA"));
+    return loaded;
+  }();
+  if (!active.ok()) return active.status();
+  return &active.value();
 }
 
 const Indicator* SurveySchema::FindIndicator(std::string_view id) const {

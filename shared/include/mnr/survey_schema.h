@@ -50,8 +50,12 @@ class SurveySchema {
   static Result<SurveySchema> Parse(std::string_view json, std::string_view origin);
   // The schema compiled into this binary (schemas/mnr-survey-v1.json at build time).
   static const SurveySchema& Embedded();
-  // Loads FILE if given, else the embedded schema; a file older than the embedded one is refused.
+  // Loads FILE if given, else the embedded schema; a file older than the embedded one, or one that
+  // drops a released indicator, is refused.
   static Result<SurveySchema> Load(const std::optional<std::string>& file);
+  // The schema this process works with: the file named by the environment variable MNR_SURVEY_SCHEMA
+  // when set (a newer survey release, checked by Load), else the embedded one. Loaded once per process.
+  static Result<const SurveySchema*> Active();
 
   int version() const { return version_; }
   const std::vector<Domain>& domains() const { return domains_; }

@@ -11,5 +11,8 @@ int SurveyCommand(const std::vector<std::string>& args);   // client/survey.cc
 int SyncCommand(const std::vector<std::string>& args);     // client/sync_client.cc
 int BundleCommand(const std::vector<std::string>& args);   // client/sync_client.cc
 int ConflictsCommand(const std::vector<std::string>& args);  // client/cmd_remote.cc (coordinators)
+int AuditCommand(const std::vector<std::string>& args);      // client/cmd_audit.cc (auditors, coordinators)
+int ReceiptsCommand(const std::vector<std::string>& args);   // client/receipts.cc
+int DatasetCommand(const std::vector<std::string>& args);    // client/cmd_dataset.cc (offline)
 
 }  // namespace mnr::client

@@ -30,6 +30,9 @@ const Command kCommands[] = {
     {"sync", mnr::client::SyncCommand, "send unsynced edits to the server and fetch the merged state"},
     {"bundle", mnr::client::BundleCommand, "write unsynced edits to a file for a USB stick"},
     {"conflicts", mnr::client::ConflictsCommand, "coordinators: list, show and resolve the server's conflicts"},
+    {"receipts", mnr::client::ReceiptsCommand, "the server's signed receipts for this device's change-sets"},
+    {"audit", mnr::client::AuditCommand, "auditors and coordinators: the server's audit log and its export"},
+    {"dataset", mnr::client::DatasetCommand, "the global dataset release received on sync, offline"},
 };
 
 std::string Overview() {

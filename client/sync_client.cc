@@ -11,6 +11,8 @@
 
 #include "client/client_store.h"
 #include "client/commands.h"
+#include "client/receipts.h"
+#include "client/release_sync.h"
 #include "client/server_link.h"
 #include "mnr/address.h"
 #include "mnr/cli.h"
@@ -43,6 +45,7 @@ struct SyncReport {
   int already = 0;       // change-sets it already had (a bundle, an earlier cut link)
   int pulled = 0;        // fields of merged state applied
   std::optional<std::string> refusal;
+  std::string release;    // label of a dataset release received in this run
 };
 
 // What one sync does once the link is up: push what Welcome says the server lacks, then pull. Returns
@@ -71,6 +74,7 @@ class SyncBody {
       auto ack = DecodeMessage<Ack>(reply->payload);
       if (!ack.ok()) co_return ack.status();
       if (ack->changeset_id != entry.id) co_return Status::Corruption("server acknowledged change-set " + ack->changeset_id + ", not " + entry.id);
+      MNR_CO_RETURN_IF_ERROR(SaveReceipt(store_, welcome.server_certificate, entry.seq, *ack));
       MNR_CO_RETURN_IF_ERROR(store_.MarkAckedThrough(ack->acked_through));
       (ack->duplicate ? report_.already : report_.pushed) += 1;
       ++sent;
@@ -100,6 +104,9 @@ class SyncBody {
       report_.pulled += static_cast<int>(chunk->fields.size());
       Progress("pulled " + std::to_string(report_.pulled) + " field(s)");
     }
+    auto release = co_await ReceiveLatestRelease(conn, store_);
+    if (!release.ok()) co_return release.status();
+    if (!release->empty()) report_.release = *release;
     co_return Status::OK();
   }
 
@@ -184,7 +191,8 @@ int SyncCommand(const std::vector<std::string>& argv) {
   }
   const std::string summary = "pushed " + std::to_string(report.pushed) + " change-set(s)" +
                               (report.already ? " (" + std::to_string(report.already) + " already on the server)" : "") +
-                              ", pulled " + std::to_string(report.pulled) + " field(s)";
+                              ", pulled " + std::to_string(report.pulled) + " field(s)" +
+                              (report.release.empty() ? "" : ", received dataset release " + report.release);
   if (!last.ok()) {
     (void)(*store)->RecordSync("failed: " + last.message());
     if (last.code() == Status::Code::kRefused) {
@@ -203,7 +211,7 @@ int SyncCommand(const std::vector<std::string>& argv) {
     std::cerr << kSyncProgram << ": refused by the server: " << *report.refusal << " (" << summary << ")\n";
     return kExitRefused;
   }
-  const bool nothing = report.pushed == 0 && report.already == 0 && report.pulled == 0;
+  const bool nothing = report.pushed == 0 && report.already == 0 && report.pulled == 0 && report.release.empty();
   if (auto s = (*store)->RecordSync(nothing ? "up to date" : "synced: " + summary); !s.ok()) return cli::Fail(kSyncProgram, s);
   if (!args.Has("quiet")) std::cout << (nothing ? "up to date" : "synced: " + summary) << "\n";
   if (nothing && args.Has("detailed-exit-codes")) return kExitNothingToDo;

@@ -7,9 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "mnr/audit_format.h"
 #include "mnr/sqlite.h"
 #include "mnr/status.h"
 
@@ -41,6 +44,69 @@ struct TreeHead {
 Result<std::uint64_t> AppendAuditEntry(Db& db, AuditKind kind, std::string_view actor, std::string_view payload);
 
 // The current tree head, signed with the server key (DIR/server.key).
+// Signed heads are stored, one per size: when the latest stored head already covers every entry, it
+// is returned rather than signed again. Works inside or outside a transaction.
 Result<TreeHead> CurrentTreeHead(ServerStore& store);
+
+// "operator:<login name>": the actor of a change made on the server host by its operator.
+std::string OperatorActor();
+
+// The index of the entry that logged change-set `changeset_id`, if it was logged.
+Result<std::optional<std::uint64_t>> ChangeSetEntryIndex(Db& db, std::string_view changeset_id);
+
+// A signed receipt (mnr/audit_format.h, EncodeReceipt) for a logged change-set: its entry index and
+// the current tree head. For a change-set offered again, the index of the entry that first logged it.
+Result<std::string> MakeReceipt(ServerStore& store, std::string_view changeset_id);
+
+// A store made before the audit log existed: enters its existing history (country register,
+// credentials, change-sets exactly as stored, resolutions, revocations) as the log's first entries,
+// in time order, under the actor "operator:backfill". Does nothing when the log has entries or there
+// is no history. Called by ServerStore::Open.
+Status BackfillAuditLog(Db& db);
+
+// `audit log`: the history, one record per edit (JSON objects; docs/protocol.md). Filters by the
+// edited field's country and indicator, the device, and the server's receipt time; with any of the
+// first three, entries that edit no field (credentials, register, releases) are left out.
+struct HistoryQuery {
+  std::optional<std::string> country, indicator, device;
+  std::optional<std::int64_t> since;  // Unix seconds, compared with the entry's recorded_at
+  std::uint64_t from = 0;             // first entry index to read
+  std::size_t max_bytes = 0;          // stop after the entry that passes this much JSON (0: no limit)
+};
+struct HistoryPage {
+  nlohmann::json records = nlohmann::json::array();
+  std::optional<std::uint64_t> next;  // the `from` of the next page, if the limit cut this one
+};
+Result<HistoryPage> AuditHistory(ServerStore& store, const HistoryQuery& q);
+
+// `audit export`: the self-contained file mnr-audit verifies (docs/protocol.md). With sign_head, a
+// head covering every entry is signed first. kAll is the whole file. For remote callers, whose
+// answers must fit in a frame, the file comes in parts that the caller joins: kMeta (certificates,
+// credentials, releases and the consistency proofs between releases), kHeads (signed heads from
+// index `from`, each with its consistency proof from the one before) and kEntries (entries from index
+// `from` with their inclusion proofs); each part stops near max_bytes and says where to go on in
+// "next". Every part describes the tree of `size` entries (default: the latest signed head's), which
+// the first call returns and later calls pass back.
+struct ExportOptions {
+  enum class Part { kAll, kMeta, kHeads, kEntries };
+  Part part = Part::kAll;
+  std::uint64_t from = 0;
+  std::size_t max_bytes = 0;
+  std::optional<std::uint64_t> size;
+  bool sign_head = true;
+  bool proofs = true;
+};
+Result<nlohmann::json> ExportAuditLog(ServerStore& store, const ExportOptions& o);
+
+// `audit verify`: everything VerifyExport checks, on the live store, plus that the stored tables
+// agree with the log: every stored change-set and its signature, the credential register, the
+// resolutions, the country register, and the merged state (ops, fields, conflicts) equal to a replay
+// of the log's change-sets and resolutions through the merge. Corruption names the first problem.
+struct AuditVerifyReport {
+  audit::ExportSummary summary;
+  std::uint64_t ops = 0;
+  std::uint64_t fields = 0;
+};
+Result<AuditVerifyReport> VerifyAuditTrail(ServerStore& store);
 
 }  // namespace mnr::server

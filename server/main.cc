@@ -16,8 +16,8 @@
 #include "mnr/file_util.h"
 #include "mnr/hlc.h"
 #include "mnr/limits.h"
-#include "server/aggregate.h"
 #include "server/commands.h"
+#include "server/dataset_commands.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -443,32 +443,6 @@ int StateCommand(const std::vector<std::string>& argv) {
   return cli::kExitOk;
 }
 
-int AggregateCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server aggregate --data DIR --format csv [--out FILE]",
-                "Prints the global aggregate of the merged answers: for every indicator and the groups all, high\n"
-                "and lmic (upper_middle + lower_middle + low), the counts of yes, partial, no and unknown among\n"
-                "the countries of the register, and the share of yes.");
-  WithData(p)
-      .Option("format", "FORMAT", "output format: csv (the default)")
-      .Option("out", "FILE", "write to FILE (atomically) instead of stdout");
-  cli::Args a;
-  if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
-  if (a.GetOr("format", "csv") != "csv") return Usage("--format must be csv");
-  auto store = OpenStore(a);
-  if (!store.ok()) return Failure(store.status());
-  auto countries = (*store)->Countries();
-  if (!countries.ok()) return Failure(countries.status());
-  auto answers = (*store)->MergedAnswers();
-  if (!answers.ok()) return Failure(answers.status());
-  const std::string csv = AggregateCsv(Aggregate((*store)->schema(), *countries, *answers));
-  if (auto out = a.Get("out")) {
-    if (Status s = WriteFileAtomic(*out, csv); !s.ok()) return Failure(s);
-    return cli::kExitOk;
-  }
-  std::cout << csv;
-  return cli::kExitOk;
-}
-
 const char* kTopHelp =
     "usage: mnr-server COMMAND [ARGS] (each command has --help)\n\n"
     "The MNR reconciliation server: merges the change-sets of many field offices deterministically.\n\n"
@@ -477,12 +451,17 @@ const char* kTopHelp =
     "  countries         import or list the country register\n"
     "  issue             issue a credential file for a device or person\n"
     "  revoke            revoke a credential\n"
+    "  renew             replace a credential by a new one for the same holder\n"
     "  credentials list  list the credential register\n"
     "  run               serve devices over mutual TLS\n"
     "  import-bundle     apply a USB bundle of change-sets\n"
     "  conflicts         list, show and resolve conflicts\n"
     "  state hash        print the hash of the merged state\n"
-    "  aggregate         print the aggregate of the merged answers\n\n"
+    "  audit             the audit trail: log, verify, export\n"
+    "  aggregate         print the global dataset (csv, json, sdmx-csv), current or released\n"
+    "  release           freeze the dataset as a signed, immutable release\n"
+    "  releases          list or show the releases\n"
+    "  publish           write the report of a release as a static site\n\n"
     "exit status: 0 success, 1 failure, 2 misuse\n";
 
 }  // namespace
@@ -515,7 +494,12 @@ int main(int argc, char** argv) {
       {"import-bundle", ImportBundleCommand},
       {"conflicts", ConflictsCommand},
       {"state", StateCommand},
+      {"audit", AuditCommand},
+      {"renew", RenewCommand},
       {"aggregate", AggregateCommand},
+      {"release", ReleaseCommand},
+      {"releases", ReleasesCommand},
+      {"publish", PublishCommand},
   };
   auto it = kCommands.find(cmd);
   if (it == kCommands.end()) return Usage("unknown command \"" + cmd + "\" (see mnr-server --help)");

@@ -24,6 +24,8 @@
 #include "mnr/hlc.h"
 #include "mnr/limits.h"
 #include "mnr/utf8.h"
+#include "server/audit_log.h"
+#include "server/dataset.h"
 #include "server/merge.h"
 
 namespace mnr::embedded {
@@ -168,11 +170,42 @@ Result<CredentialRecord> ReadCredentialRow(const Statement& st) {
   c.issued_at = st.Int(6);
   c.expires_at = st.Int(7);
   if (!st.IsNull(8)) c.revoked_at = st.Int(8);
+  if (!st.IsNull(9)) c.predecessor = st.Text(9);
   return c;
 }
 
 constexpr const char* kCredentialColumns =
-    "id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, revoked_at";
+    "id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, revoked_at, predecessor";
+
+// True if `later` is `earlier` or replaces it through a chain of renewals (mnr-server renew).
+Result<bool> SameLineage(Db& db, std::string later, const std::string& earlier) {
+  for (int hops = 0; hops < 1000; ++hops) {
+    if (later == earlier) return true;
+    auto st = db.Prepare("SELECT predecessor FROM credentials WHERE id = ?");
+    if (!st.ok()) return st.status();
+    st->Bind(1, later);
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row || st->IsNull(0)) return false;
+    later = st->Text(0);
+  }
+  return Status::Corruption("credential " + earlier + " has a renewal chain that loops");
+}
+
+// The audit payload of a credential as issued (mnr/audit_format.h, kind 5).
+std::string IssuedPayload(const Credential& c, const std::string& fingerprint, std::int64_t issued_at,
+                          const std::optional<std::string>& predecessor) {
+  nlohmann::json j = {{"id", c.id},
+                      {"role", RoleName(c.role)},
+                      {"name", c.name},
+                      {"countries", c.countries},
+                      {"certificate", c.certificate_pem},
+                      {"fingerprint", fingerprint},
+                      {"issued_at", issued_at},
+                      {"expires_at", c.expires_at}};
+  if (predecessor) j["predecessor"] = *predecessor;
+  return j.dump();
+}
 
 // Validates the value an operation writes, by field kind. Free text is never echoed in the error.
 Status CheckOpValue(const FieldKey& key, const std::optional<std::string>& value) {
@@ -394,6 +427,7 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir) {
   }
   if (*v < 1) return Status::Corruption(s->paths_.db() + " is not an mnr-server store (user_version " + std::to_string(*v) + ")");
   MNR_RETURN_IF_ERROR(Migrate(*s->db_, *v));
+  MNR_RETURN_IF_ERROR(BackfillAuditLog(*s->db_).With(s->paths_.db()));
   auto schema = SurveySchema::Active();
   if (!schema.ok()) return schema.status();
   s->schema_ = *schema;
@@ -432,8 +466,13 @@ Status ServerStore::ImportCountries(const std::vector<Country>& rows) {
   for (const auto& c : rows) {
     st->Reset();
     st->Bind(1, c.code).Bind(2, c.name).Bind(3, c.income_group).Bind(4, c.region);
+    MNR_RETURN_IF_ERROR(DatasetOnCountryImport(*db_, c));
     MNR_RETURN_IF_ERROR(st->Run());
   }
+  nlohmann::json logged = nlohmann::json::array();
+  for (const auto& c : rows) logged.push_back({{"code", c.code}, {"name", c.name}, {"income_group", c.income_group}, {"region", c.region}});
+  auto entry = AppendAuditEntry(*db_, AuditKind::kCountriesChanged, OperatorActor(), logged.dump());
+  if (!entry.ok()) return entry.status();
   return tx.Commit();
 }
 
@@ -450,8 +489,13 @@ Result<std::vector<Country>> ServerStore::Countries() {
   return out;
 }
 
-Result<Credential> ServerStore::IssueCredential(Role role, const std::vector<std::string>& countries_in,
+Result<Credential> ServerStore::IssueCredential(Role role, const std::vector<std::string>& countries,
                                                 const std::string& name, std::int64_t lifetime_seconds) {
+  return IssueOrRenew(role, countries, name, lifetime_seconds, nullptr);
+}
+
+Result<Credential> ServerStore::IssueOrRenew(Role role, const std::vector<std::string>& countries_in, const std::string& name,
+                                             std::int64_t lifetime_seconds, const CredentialRecord* renews) {
   MNR_RETURN_IF_ERROR(CheckLabel(name, "credential name", limits::kNameBytes));
   if (lifetime_seconds <= 0 || lifetime_seconds > 20 * 365 * 24 * 3600LL) {
     return Status::InvalidArgument("credential lifetime must be between 1 second and 20 years");
@@ -510,14 +554,49 @@ Result<Credential> ServerStore::IssueCredential(Role role, const std::vector<std
   Transaction tx(*db_);
   MNR_RETURN_IF_ERROR(tx.status());
   auto st = db_->Prepare(
-      "INSERT INTO credentials (id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO credentials (id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, predecessor) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!st.ok()) return st.status();
+  const std::optional<std::string> predecessor = renews ? std::optional<std::string>(renews->id) : std::nullopt;
   st->Bind(1, c.id).Bind(2, RoleName(role)).Bind(3, name).Bind(4, JoinCountries(countries));
-  st->Bind(5, c.certificate_pem).Bind(6, info->fingerprint).Bind(7, now).Bind(8, c.expires_at);
+  st->Bind(5, c.certificate_pem).Bind(6, info->fingerprint).Bind(7, now).Bind(8, c.expires_at).Bind(9, predecessor);
   MNR_RETURN_IF_ERROR(st->Run());
+  auto entry = AppendAuditEntry(*db_, AuditKind::kCredentialIssued, OperatorActor(), IssuedPayload(c, info->fingerprint, now, predecessor));
+  if (!entry.ok()) return entry.status();
+  if (renews) {
+    // The old credential is revoked in the same transaction, and its devices follow the new one.
+    auto revoke = db_->Prepare("UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+    if (!revoke.ok()) return revoke.status();
+    revoke->Bind(1, now).Bind(2, renews->id);
+    MNR_RETURN_IF_ERROR(revoke->Run());
+    if (db_->Changes() != 1) return Status::InvalidArgument("credential " + renews->id + " was revoked meanwhile; it is not renewed");
+    auto devices = db_->Prepare("UPDATE devices SET credential_id = ? WHERE credential_id = ?");
+    if (!devices.ok()) return devices.status();
+    devices->Bind(1, c.id).Bind(2, renews->id);
+    MNR_RETURN_IF_ERROR(devices->Run());
+    nlohmann::json revoked = {{"id", renews->id}, {"revoked_at", now}, {"successor", c.id}};
+    auto logged = AppendAuditEntry(*db_, AuditKind::kCredentialRevoked, OperatorActor(), revoked.dump());
+    if (!logged.ok()) return logged.status();
+  }
   MNR_RETURN_IF_ERROR(tx.Commit());
   return c;
+}
+
+Result<Credential> ServerStore::RenewCredential(const std::string& id, std::int64_t lifetime_seconds) {
+  auto old = FindCredential(id);
+  if (!old.ok()) return old.status();
+  if (!*old) return Status::NotFound("no credential " + id + " in the register (see `mnr-server credentials list`)");
+  const CredentialRecord before = **old;
+  if (before.revoked_at) {
+    auto successor = db_->Prepare("SELECT id FROM credentials WHERE predecessor = ?");
+    if (!successor.ok()) return successor.status();
+    successor->Bind(1, id);
+    auto row = successor->Step();
+    if (!row.ok()) return row.status();
+    return Status::InvalidArgument("credential " + id + " was revoked on " + FormatDate(*before.revoked_at) +
+                                   (*row ? " (renewed as " + successor->Text(0) + "; renew that one)" : "; a revoked credential is not renewed, issue a new one"));
+  }
+  return IssueOrRenew(before.role, before.countries, before.name, lifetime_seconds, &before);
 }
 
 Status ServerStore::RevokeCredential(const std::string& id) {
@@ -527,10 +606,14 @@ Status ServerStore::RevokeCredential(const std::string& id) {
   if (!found.ok()) return found.status();
   if (!*found) return Status::NotFound("no credential " + id + " in the register (see `mnr-server credentials list`)");
   if ((*found)->revoked_at) return Status::OK();
+  const std::int64_t now = WallClock();
   auto st = db_->Prepare("UPDATE credentials SET revoked_at = ? WHERE id = ?");
   if (!st.ok()) return st.status();
-  st->Bind(1, WallClock()).Bind(2, id);
+  st->Bind(1, now).Bind(2, id);
   MNR_RETURN_IF_ERROR(st->Run());
+  nlohmann::json logged = {{"id", id}, {"revoked_at", now}};
+  auto entry = AppendAuditEntry(*db_, AuditKind::kCredentialRevoked, OperatorActor(), logged.dump());
+  if (!entry.ok()) return entry.status();
   return tx.Commit();
 }
 
@@ -592,12 +675,13 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
   Recompute out;
 
   const merge::Op& w = ops[m.winner];
-  auto cur = db.Prepare("SELECT version FROM fields WHERE field = ?");
+  auto cur = db.Prepare("SELECT version, value FROM fields WHERE field = ?");
   if (!cur.ok()) return cur.status();
   cur->Bind(1, field);
   auto row = cur->Step();
   if (!row.ok()) return row.status();
   if (!*row || cur->Text(0) != w.version) {
+    const std::optional<std::string> before = *row ? cur->OptText(1) : std::nullopt;
     ++state_seq;
     auto up = db.Prepare(
         "INSERT INTO fields (field, country, value, version, hlc, state_seq) VALUES (?, ?, ?, ?, ?, ?) "
@@ -607,6 +691,7 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
     up->Bind(1, field).Bind(2, CountryOfField(field)).Bind(3, w.value).Bind(4, w.version);
     up->Bind(5, static_cast<std::int64_t>(w.hlc)).Bind(6, static_cast<std::int64_t>(state_seq));
     MNR_RETURN_IF_ERROR(up->Run());
+    MNR_RETURN_IF_ERROR(DatasetOnMergedChange(db, field, before, w.value));
     out.winner_changed = true;
   }
 
@@ -731,11 +816,30 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
                                                 "', which this server never issued");
   }
   const CredentialRecord& signer = **cred;
+  // The holder is the credential the device uses now: the connection's, or for a bundle the signer's.
+  // After `mnr-server renew` they may differ: change-sets a device sealed under its old credential
+  // (waiting in its outbox) are still accepted when a successor's connection carries them, which only
+  // the holder of the new key can do; in a bundle, only those sealed before the renewal.
+  const CredentialRecord* holder = connection != nullptr ? connection : &signer;
+  if (holder->id != signer.id) {
+    auto lineage = SameLineage(*db_, holder->id, signer.id);
+    if (!lineage.ok()) return Refuse(RefusalCode::kInternal, lineage.status().message());
+    if (!*lineage) {
+      return Refuse(RefusalCode::kCredential, what + " is signed by credential " + signer.id +
+                                                  ", but this connection authenticated as " + holder->id);
+    }
+  }
   Status usable = CheckCredentialUsable(signer, now);
-  if (!usable.ok()) return Refuse(RefusalCode::kCredential, usable.message());
-  if (connection != nullptr && connection->id != signer.id) {
-    return Refuse(RefusalCode::kCredential, what + " is signed by credential " + signer.id +
-                                                ", but this connection authenticated as " + connection->id);
+  if (!usable.ok()) {
+    auto renewed = db_->Prepare("SELECT 1 FROM credentials WHERE predecessor = ?");
+    if (!renewed.ok()) return Refuse(RefusalCode::kInternal, renewed.status().message());
+    renewed->Bind(1, signer.id);
+    auto row = renewed->Step();
+    if (!row.ok()) return Refuse(RefusalCode::kInternal, row.status().message());
+    const bool carried = holder->id != signer.id;
+    const bool sealed_before = signer.revoked_at &&
+                               static_cast<std::int64_t>(HybridClock::Millis(cs.created) / 1000) <= *signer.revoked_at;
+    if (!*row || !(carried || sealed_before)) return Refuse(RefusalCode::kCredential, usable.message());
   }
   Status sig = VerifyChangeSetSignature(*opened, signer.certificate_pem);
   if (!sig.ok()) {
@@ -822,14 +926,28 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
   bound->Bind(1, cs.device_id);
   auto brow = bound->Step();
   if (!brow.ok()) return internal(brow.status());
-  if (*brow && bound->Text(0) != signer.id) {
-    return Refuse(RefusalCode::kCredential, "device " + cs.device_id + " belongs to credential " + bound->Text(0) +
-                                                "; its change-sets cannot be signed by " + signer.id);
+  if (*brow && bound->Text(0) != holder->id) {
+    // Renewals move a device forward along its credential's lineage, never sideways.
+    const std::string owner = bound->Text(0);
+    auto newer = SameLineage(*db_, holder->id, owner);
+    auto older = SameLineage(*db_, owner, holder->id);
+    if (!newer.ok()) return internal(newer.status());
+    if (!older.ok()) return internal(older.status());
+    if (!*newer && !*older) {
+      return Refuse(RefusalCode::kCredential, "device " + cs.device_id + " belongs to credential " + owner +
+                                                  "; its change-sets cannot be signed by " + signer.id);
+    }
+    if (*newer) {
+      auto follow = db_->Prepare("UPDATE devices SET credential_id = ? WHERE device_id = ?");
+      if (!follow.ok()) return internal(follow.status());
+      follow->Bind(1, holder->id).Bind(2, cs.device_id);
+      if (Status s = follow->Run(); !s.ok()) return internal(s);
+    }
   }
   if (!*brow) {
     auto ins = db_->Prepare("INSERT INTO devices (device_id, credential_id) VALUES (?, ?)");
     if (!ins.ok()) return internal(ins.status());
-    ins->Bind(1, cs.device_id).Bind(2, signer.id);
+    ins->Bind(1, cs.device_id).Bind(2, holder->id);
     if (Status s = ins->Run(); !s.ok()) return internal(s);
   }
 
@@ -840,6 +958,9 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
   ins_cs->Bind(1, opened->id).Bind(2, cs.device_id).Bind(3, static_cast<std::int64_t>(cs.seq)).Bind(4, signer.id);
   ins_cs->BindBlob(5, opened->body).BindBlob(6, opened->signature).Bind(7, now).Bind(8, connection ? "network" : "bundle");
   if (Status s = ins_cs->Run(); !s.ok()) return internal(s);
+  // The actor is the credential that delivered it; the payload names the one that signed it.
+  auto logged = AppendAuditEntry(*db_, AuditKind::kChangeSet, holder->id, audit::ChangeSetPayload(opened->body, opened->signature));
+  if (!logged.ok()) return internal(logged.status());
 
   auto meta_hlc = GetMetaNumber(*db_, "hlc");
   if (!meta_hlc.ok()) return internal(meta_hlc.status());
@@ -886,6 +1007,11 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
   if (Status s = SetMeta(*db_, "state_seq", std::to_string(state_seq)); !s.ok()) return internal(s);
   if (Status s = SetMeta(*db_, "hlc", std::to_string(clock.last())); !s.ok()) return internal(s);
   outcome.acked_through = AckedThrough(cs.device_id);
+  if (connection != nullptr) {
+    // Signed now, in the same commit, so the receipt the listener sends costs no second write.
+    auto head = CurrentTreeHead(*this);
+    if (!head.ok()) return internal(head.status());
+  }
   if (Status s = tx.Commit(); !s.ok()) return internal(s);
   return Intake{outcome, std::nullopt};
 }
@@ -1022,6 +1148,28 @@ Status ServerStore::ResolveConflict(std::int64_t id, const std::optional<std::st
   ins->Bind(1, c.field).Bind(2, version).Bind(3, value).Bind(4, old_value).Bind(5, static_cast<std::int64_t>(hlc));
   ins->Bind(6, author).Bind(7, parents.dump()).Bind(8, resolution_id);
   MNR_RETURN_IF_ERROR(ins->Run());
+
+  // The actor is the credential when a coordinator resolved remotely (remote_ops.cc passes
+  // "<name> (<credential id>)"), else the operator on the server host.
+  std::string actor = "operator:" + who;
+  if (const auto open = who.rfind(" (cred-"); open != std::string::npos && who.back() == ')') {
+    const std::string cred_id = who.substr(open + 2, who.size() - open - 3);
+    auto cred = FindCredential(cred_id);
+    if (!cred.ok()) return cred.status();
+    if (*cred && (*cred)->name + " (" + cred_id + ")" == who) actor = cred_id;
+  }
+  nlohmann::json logged = {{"conflict", id},
+                           {"field", c.field},
+                           {"version", version},
+                           {"value", value ? nlohmann::json(*value) : nlohmann::json(nullptr)},
+                           {"old_value", old_value ? nlohmann::json(*old_value) : nlohmann::json(nullptr)},
+                           {"hlc", hlc},
+                           {"author", author},
+                           {"parents", parents},
+                           {"resolved_by", who},
+                           {"reason", reason}};
+  auto entry = AppendAuditEntry(*db_, AuditKind::kConflictResolution, actor, logged.dump());
+  if (!entry.ok()) return entry.status();
 
   auto seq = GetMetaNumber(*db_, "state_seq");
   if (!seq.ok()) return seq.status();

@@ -42,6 +42,7 @@ struct CredentialRecord {
   std::int64_t issued_at = 0;
   std::int64_t expires_at = 0;
   std::optional<std::int64_t> revoked_at;
+  std::optional<std::string> predecessor;  // the credential this one renewed (mnr-server renew)
 };
 
 struct ServerPaths {
@@ -112,6 +113,10 @@ class ServerStore {
   Result<Credential> IssueCredential(Role role, const std::vector<std::string>& countries,
                                      const std::string& name, std::int64_t lifetime_seconds);
   Status RevokeCredential(const std::string& id);
+  // Issues a successor of credential `id` (same role, name and countries, a new key pair), revokes
+  // `id` and moves its devices to the successor, in one transaction. Change-sets the old credential
+  // signed before the renewal are still accepted (ReceiveChangeSet), so a device loses nothing.
+  Result<Credential> RenewCredential(const std::string& id, std::int64_t lifetime_seconds);
   Result<std::optional<CredentialRecord>> FindCredential(const std::string& id);
   Result<std::vector<CredentialRecord>> Credentials();
   // OK if the credential exists, is not revoked and has not expired at `now`; else a Refusal reason.
@@ -154,6 +159,8 @@ class ServerStore {
 
  private:
   ServerStore() = default;
+  Result<Credential> IssueOrRenew(Role role, const std::vector<std::string>& countries, const std::string& name,
+                                  std::int64_t lifetime_seconds, const CredentialRecord* renews);
   ServerPaths paths_;
   std::unique_ptr<Db> db_;
   const SurveySchema* schema_ = nullptr;

@@ -14,6 +14,7 @@
 #include "mnr/connection.h"
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
+#include "server/audit_log.h"
 #include "server/commands.h"
 #include "server/remote_ops.h"
 #include "server/server_store.h"
@@ -41,6 +42,7 @@ std::string UtcStamp() {
 struct ServerConfig {
   std::chrono::milliseconds io_timeout{30000};
   std::size_t max_clients = 256;
+  std::string server_certificate;  // PEM, sent in Welcome: it verifies receipts
 };
 
 // What one sync did, for the one log line per connection.
@@ -182,6 +184,7 @@ class Server {
     welcome.countries = cred.countries;
     welcome.acked_through = store_.AckedThrough(hello->device_id);
     welcome.server_time = HybridClock::Make(static_cast<std::uint64_t>(UnixNow()) * 1000, 0);
+    welcome.server_certificate = config_.server_certificate;
     const Status welcomed = co_await conn.Send(welcome);
     if (!welcomed.ok()) {
       log.result = "dropped";
@@ -200,6 +203,21 @@ class Server {
         }
         co_return;
       }
+      // Every request is checked against the register as it is now: a revocation or an expiry during
+      // a long session ends it at the next request.
+      if (frame->type == MessageType::kPush || frame->type == MessageType::kPull || frame->type == MessageType::kRequest) {
+        auto current = store_.FindCredential(cred.id);
+        Status usable = !current.ok() ? current.status()
+                        : !current->has_value() ? Status::Refused("credential " + cred.id + " is no longer in the register")
+                                                : store_.CheckCredentialUsable(**current, UnixNow());
+        if (!usable.ok()) {
+          {
+            const std::string why = usable.message();
+            co_await Refuse(conn, log, current.ok() ? RefusalCode::kCredential : RefusalCode::kInternal, why);
+          }
+          co_return;
+        }
+      }
       switch (frame->type) {
         case MessageType::kPush: {
           auto push = DecodeMessage<Push>(frame->payload);
@@ -209,6 +227,17 @@ class Server {
               co_await Refuse(conn, log, RefusalCode::kProtocol, why);
             }
             co_return;
+          }
+          if (cred.role != Role::kField) {
+            // Only field credentials submit answers; refused before the envelope is even opened.
+            ++log.refused;
+            log.result = "refused:role";
+            const Refused refused{static_cast<std::uint16_t>(RefusalCode::kRole),
+                                  std::string(RoleName(cred.role)) + " credentials may not push change-sets; only field "
+                                  "credentials submit answers (coordinators resolve conflicts with `conflicts resolve`)"};
+            const Status sent = co_await conn.Send(refused);
+            if (!sent.ok()) co_return;
+            break;
           }
           auto intake = store_.ReceiveChangeSet(push->sealed, &cred, UnixNow());
           if (intake.refusal) {
@@ -222,7 +251,15 @@ class Server {
           }
           const IntakeOutcome& out = *intake.outcome;
           if (out.duplicate) ++log.duplicates; else ++log.pushed;
-          Ack ack{out.changeset_id, out.seq, out.duplicate, out.acked_through};
+          Ack ack{out.changeset_id, out.seq, out.duplicate, out.acked_through, {}};
+          // The change-set is committed either way; a receipt that cannot be signed is logged, not fatal.
+          auto receipt = MakeReceipt(store_, out.changeset_id);
+          if (receipt.ok()) {
+            ack.receipt = std::move(*receipt);
+          } else {
+            std::cerr << UtcStamp() << " receipt for change-set " << out.changeset_id.substr(0, 16)
+                      << " not signed: " << receipt.status().message() << std::endl;
+          }
           const Status sent = co_await conn.Send(ack);
           if (!sent.ok()) {
             log.result = "dropped";
@@ -336,7 +373,13 @@ class Server {
     }
     const nlohmann::json args = nlohmann::json::parse(request.arguments, nullptr, false);
     if (args.is_discarded() || !args.is_object()) return refuse(RefusalCode::kBadRequest, "arguments must be a JSON object");
-    auto result = op->run(RemoteCall{store_, cred, args});
+    Result<nlohmann::json> result = Status::OK();
+    try {
+      result = op->run(RemoteCall{store_, cred, args});
+    } catch (const std::exception& e) {
+      // A bug in one operation must not take the listener down with every other session.
+      return refuse(RefusalCode::kInternal, "the server failed on " + request.operation + ": " + e.what());
+    }
     if (!result.ok()) {
       const bool bad = result.status().code() == Status::Code::kInvalidArgument;
       return refuse(bad ? RefusalCode::kBadRequest : RefusalCode::kInternal, result.status().message());
@@ -391,6 +434,7 @@ int RunCommand(const std::vector<std::string>& argv) {
   }
   auto tls = MakeTlsContext(true, *ca, *cert, *key);
   if (!tls.ok()) return cli::Fail(kProgram, tls.status());
+  config.server_certificate = *cert;
 
   asio::io_context io(1);
   asio::ip::tcp::acceptor acceptor(io);

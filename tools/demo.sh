@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end on one machine: the synthetic 42-country sample is recorded offline in 42
 # field-office stores (CSV import and good-practice entries), each store syncs to a real mnr-server over
-# mutual TLS on loopback, and the server merges and aggregates. Prints the aggregate summary.
+# mutual TLS on loopback, and the server merges and aggregates. Prints the aggregate summary, then
+# freezes a signed release and publishes the static report into BUILD_DIR/demo-report.
 # Usage: tools/demo.sh [BUILD_DIR]   (default build/; leaves nothing behind)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,3 +71,8 @@ for ind in schema['indicators']:
 PY
 echo
 echo "server log: $(grep -c ' sync ' "$work/server.log") syncs, $(grep -c 'result=ok' "$work/server.log") ok"
+# Freeze the dataset as a signed release and publish the report beside the build (kept after the demo).
+report="$(cd "$build" && pwd)/demo-report"
+"$srv" release --data "$work/server" --label demo >/dev/null
+"$srv" publish --data "$work/server" --release demo --out "$report" >/dev/null
+echo "release 'demo' published: file://$report/index.html"

@@ -53,8 +53,11 @@ struct Welcome {
   std::vector<std::string> countries;
   std::uint64_t acked_through = 0;  // every change-set of this device with seq <= this is stored
   HlcTime server_time = 0;
+  // PEM of the server's own certificate (issued by the CA in the credential): the key that signs
+  // receipts and audit tree heads (docs/protocol.md, "Audit log and receipts").
+  std::string server_certificate;
   template <class A> void serialize(A& a) {
-    a(protocol, store_id, credential_id, role, countries, acked_through, server_time);
+    a(protocol, store_id, credential_id, role, countries, acked_through, server_time, server_certificate);
   }
 };
 
@@ -70,7 +73,10 @@ struct Ack {
   std::uint64_t seq = 0;
   bool duplicate = false;  // already stored before this push; nothing changed
   std::uint64_t acked_through = 0;
-  template <class A> void serialize(A& a) { a(changeset_id, seq, duplicate, acked_through); }
+  // Signed receipt (mnr/audit_format.h): the audit log entry that holds the change-set (for a
+  // duplicate, the entry that first logged it) and the tree head; empty if the server could not sign.
+  std::string receipt;
+  template <class A> void serialize(A& a) { a(changeset_id, seq, duplicate, acked_through, receipt); }
 };
 
 struct Refused {

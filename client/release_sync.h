@@ -1,0 +1,48 @@
+// Dataset releases on the client: received at the end of every sync (the server's "release.latest"
+// operation), checked, and kept in the store so `mnr-client dataset` reads them offline. A release is
+// kept only if its server certificate chains to the credential's CA, the server key signed its
+// manifest, and its CSV hashes to the manifest's content hash.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "client/client_store.h"
+#include "mnr/connection.h"
+#include "mnr/status.h"
+
+namespace mnr::client {
+
+struct StoredRelease {
+  std::int64_t seq = 0;
+  std::string label;
+  std::string release_id;      // hex SHA-256 of manifest
+  std::string content_sha256;  // hex SHA-256 of csv
+  std::string csv;
+  std::string manifest;  // the signed JSON text
+  std::string signature;
+  std::string server_certificate;
+  std::int64_t received_at = 0;
+};
+
+// Asks the server for its latest release (sending the id of the latest one held) and keeps it if it
+// is new. Returns the new release's label, or "" when there is none or nothing changed. A server that
+// does not offer the operation is not an error. Runs after Welcome on an open link.
+asio::awaitable<Result<std::string>> ReceiveLatestRelease(Connection& conn, ClientStore& store);
+
+// Checks and stores the result of "release.latest" (docs/protocol.md); returns the label stored, or ""
+// for {unchanged} and {release: null}. Corruption if a check fails; nothing is stored then.
+Result<std::string> StoreReleaseResult(ClientStore& store, const nlohmann::json& result, std::int64_t now);
+
+// The release `label`, or the latest when nullopt; nullopt when there is none.
+Result<std::optional<StoredRelease>> FindStoredRelease(ClientStore& store, const std::optional<std::string>& label);
+
+// Checks a stored release again: hash, signature, and the certificate against `ca_certificate_pem`
+// as of when it was received.
+Status VerifyStoredRelease(const StoredRelease& r, std::string_view ca_certificate_pem);
+
+}  // namespace mnr::client

@@ -1,0 +1,590 @@
+#include "server/dataset.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "mnr/csv.h"
+#include "mnr/field.h"
+#include "server/aggregate.h"
+
+namespace mnr::server {
+namespace {
+
+// The groups every dataset has rows for, even when they have no country; regions follow.
+constexpr const char* kFixedGroups[] = {"all", "high", "upper_middle", "lower_middle", "low", "lmic"};
+constexpr std::string_view kRegionPrefix = "region:";
+
+const char* CountColumn(Answer a) {
+  switch (a) {
+    case Answer::kYes: return "n_yes";
+    case Answer::kPartial: return "n_partial";
+    case Answer::kNo: return "n_no";
+    case Answer::kUnknown: return "n_unknown";
+  }
+  return "n_unknown";
+}
+
+std::optional<Answer> AnswerOf(const std::optional<std::string>& value) {
+  if (!value) return std::nullopt;
+  auto v = DecodeAnswer(*value);
+  if (!v.ok()) return std::nullopt;  // validated on intake; an unreadable value counts as no answer
+  return v->answer;
+}
+
+Result<std::optional<Country>> RegisteredCountry(Db& db, std::string_view code) {
+  auto st = db.Prepare("SELECT code, name, income_group, region FROM countries WHERE code = ?");
+  if (!st.ok()) return st.status();
+  st->Bind(1, code);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Country>();
+  return std::optional<Country>(Country{st->Text(0), st->Text(1), st->Text(2), st->Text(3)});
+}
+
+// Adds `delta` to the `a` count of `indicator` in each group; a row left all zero is deleted. A count
+// would only go negative if the tables had drifted from the merged state; the CHECK then aborts the
+// whole transaction.
+Status Bump(Db& db, std::string_view indicator, const std::vector<std::string>& groups, Answer a, int delta) {
+  const std::string col = CountColumn(a);
+  auto up = db.Prepare("INSERT INTO dataset_counts (indicator, grp, n_yes, n_partial, n_no, n_unknown) VALUES (?1, ?2, 0, 0, 0, 0) "
+                       "ON CONFLICT (indicator, grp) DO NOTHING");
+  if (!up.ok()) return up.status();
+  auto add = db.Prepare("UPDATE dataset_counts SET " + col + " = " + col + " + ?3 WHERE indicator = ?1 AND grp = ?2");
+  if (!add.ok()) return add.status();
+  auto drop = db.Prepare("DELETE FROM dataset_counts WHERE indicator = ?1 AND grp = ?2 AND n_yes = 0 AND n_partial = 0 "
+                         "AND n_no = 0 AND n_unknown = 0");
+  if (!drop.ok()) return drop.status();
+  for (const auto& g : groups) {
+    const std::string where = "dataset count " + std::string(indicator) + "/" + g;
+    const std::string fix = " (if the counts drifted from the merged answers, run `mnr-server aggregate --rebuild`)";
+    up->Reset();
+    up->Bind(1, indicator).Bind(2, g);
+    MNR_RETURN_IF_ERROR(up->Run().With(where));
+    add->Reset();
+    add->Bind(1, indicator).Bind(2, g).Bind(3, static_cast<std::int64_t>(delta));
+    MNR_RETURN_IF_ERROR(add->Run().With(where + fix));
+    drop->Reset();
+    drop->Bind(1, indicator).Bind(2, g);
+    MNR_RETURN_IF_ERROR(drop->Run().With(where));
+  }
+  return Status::OK();
+}
+
+Status BumpGroupSize(Db& db, const std::string& group, int delta) {
+  if (delta > 0) {
+    auto st = db.Prepare("INSERT INTO dataset_groups (grp, n_countries) VALUES (?, ?) "
+                         "ON CONFLICT (grp) DO UPDATE SET n_countries = n_countries + excluded.n_countries");
+    if (!st.ok()) return st.status();
+    st->Bind(1, group).Bind(2, static_cast<std::int64_t>(delta));
+    return st->Run().With("dataset group " + group);
+  }
+  auto del = db.Prepare("DELETE FROM dataset_groups WHERE grp = ? AND n_countries = ?");
+  if (!del.ok()) return del.status();
+  del->Bind(1, group).Bind(2, static_cast<std::int64_t>(-delta));
+  MNR_RETURN_IF_ERROR(del->Run());
+  if (db.Changes() > 0) return Status::OK();
+  auto st = db.Prepare("UPDATE dataset_groups SET n_countries = n_countries + ? WHERE grp = ?");
+  if (!st.ok()) return st.status();
+  st->Bind(1, static_cast<std::int64_t>(delta)).Bind(2, group);
+  MNR_RETURN_IF_ERROR(st->Run().With("dataset group " + group));
+  if (db.Changes() != 1) {
+    return Status::Corruption("dataset group " + group + " has no countries to remove; run `mnr-server aggregate --rebuild`");
+  }
+  return Status::OK();
+}
+
+std::vector<std::string> Minus(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::vector<std::string> out;
+  for (const auto& x : a) {
+    if (std::find(b.begin(), b.end(), x) == b.end()) out.push_back(x);
+  }
+  return out;
+}
+
+std::string RowSubject(DatasetLevel level, int id) {
+  return std::string(DatasetLevelName(level)) + ":" + std::to_string(id);
+}
+
+Result<int> ParseCount(const std::string& s, const std::string& where) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0) {
+    return Status::Corruption(where + ": \"" + s.substr(0, 20) + "\" is not a count");
+  }
+  return v;
+}
+
+// The groups present in a dataset: the fixed ones, then the regions that have countries, by name.
+Result<std::vector<std::pair<std::string, int>>> GroupSizes(Db& db) {
+  std::map<std::string, int> sizes;
+  auto st = db.Prepare("SELECT grp, n_countries FROM dataset_groups ORDER BY grp");
+  if (!st.ok()) return st.status();
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    sizes[st->Text(0)] = static_cast<int>(st->Int(1));
+  }
+  std::vector<std::pair<std::string, int>> out;
+  for (const char* g : kFixedGroups) out.emplace_back(g, sizes.count(g) ? sizes[g] : 0);
+  for (const auto& [g, n] : sizes) {
+    if (g.rfind(kRegionPrefix, 0) == 0) out.emplace_back(g, n);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> DatasetGroupsOf(const Country& c) {
+  std::vector<std::string> g = {"all", c.income_group};
+  if (c.income_group != "high") g.push_back("lmic");
+  if (!c.region.empty()) g.push_back(std::string(kRegionPrefix) + c.region);
+  return g;
+}
+
+std::string_view DatasetLevelName(DatasetLevel level) {
+  switch (level) {
+    case DatasetLevel::kIndicator: return "indicator";
+    case DatasetLevel::kCapability: return "capability";
+    case DatasetLevel::kDomain: return "domain";
+  }
+  return "indicator";
+}
+
+const DatasetRow* Dataset::Find(std::string_view subject, std::string_view group) const {
+  for (const auto& r : rows) {
+    if (r.subject == subject && r.group == group) return &r;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Dataset::Groups() const {
+  std::vector<std::string> out;
+  for (const auto& r : rows) {
+    if (std::find(out.begin(), out.end(), r.group) == out.end()) out.push_back(r.group);
+  }
+  return out;
+}
+
+Status DatasetOnMergedChange(Db& db, std::string_view field, const std::optional<std::string>& before,
+                             const std::optional<std::string>& after) {
+  auto fk = ParseField(field);
+  if (!fk.ok() || fk->kind != FieldKey::Kind::kAnswer) return Status::OK();
+  const auto was = AnswerOf(before), now = AnswerOf(after);
+  if (was == now) return Status::OK();
+  auto country = RegisteredCountry(db, fk->country);
+  if (!country.ok()) return country.status();
+  if (!*country) return Status::OK();  // counted once the country is registered
+  const auto groups = DatasetGroupsOf(**country);
+  if (was) MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, groups, *was, -1));
+  if (now) MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, groups, *now, +1));
+  return Status::OK();
+}
+
+Status DatasetOnCountryImport(Db& db, const Country& row) {
+  auto old = RegisteredCountry(db, row.code);
+  if (!old.ok()) return old.status();
+  const std::vector<std::string> before = *old ? DatasetGroupsOf(**old) : std::vector<std::string>();
+  const std::vector<std::string> after = DatasetGroupsOf(row);
+  const auto left = Minus(before, after), joined = Minus(after, before);
+  if (left.empty() && joined.empty()) return Status::OK();
+  for (const auto& g : left) MNR_RETURN_IF_ERROR(BumpGroupSize(db, g, -1));
+  for (const auto& g : joined) MNR_RETURN_IF_ERROR(BumpGroupSize(db, g, +1));
+  auto st = db.Prepare("SELECT field, value FROM fields WHERE country = ? AND substr(field, 1, 7) = 'answer/' AND value IS NOT NULL");
+  if (!st.ok()) return st.status();
+  st->Bind(1, row.code);
+  for (;;) {
+    auto r = st->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    auto fk = ParseField(st->Text(0));
+    const auto a = AnswerOf(st->OptText(1));
+    if (!fk.ok() || fk->kind != FieldKey::Kind::kAnswer || !a) continue;
+    MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, left, *a, -1));
+    MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, joined, *a, +1));
+  }
+  return Status::OK();
+}
+
+Status RebuildDataset(Db& db) {
+  MNR_RETURN_IF_ERROR(db.Exec(
+      "DELETE FROM dataset_counts;"
+      "DELETE FROM dataset_groups;"
+      "INSERT INTO dataset_counts SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_recount;"
+      "INSERT INTO dataset_groups SELECT grp, COUNT(*) FROM dataset_country_groups GROUP BY grp;").With("rebuilding the dataset"));
+  return Status::OK();
+}
+
+Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema) {
+  auto groups = GroupSizes(db);
+  if (!groups.ok()) return groups.status();
+  struct Counts {
+    int yes = 0, partial = 0, no = 0, unknown = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Counts> counts;
+  {
+    auto st = db.Prepare("SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_counts");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      counts[{st->Text(0), st->Text(1)}] = {static_cast<int>(st->Int(2)), static_cast<int>(st->Int(3)),
+                                            static_cast<int>(st->Int(4)), static_cast<int>(st->Int(5))};
+    }
+  }
+  Dataset d;
+  std::map<std::pair<int, std::string>, DatasetRow> by_capability, by_domain;
+  for (const auto& ind : schema.indicators()) {
+    const Capability* cap = schema.FindCapability(ind.capability);
+    const int domain = cap ? cap->domain : 0;
+    for (const auto& [g, n] : *groups) {
+      DatasetRow r;
+      r.subject = ind.id;
+      r.group = g;
+      r.level = DatasetLevel::kIndicator;
+      r.capability = ind.capability;
+      r.domain = domain;
+      auto it = counts.find({ind.id, g});
+      if (it != counts.end()) {
+        r.n_yes = it->second.yes;
+        r.n_partial = it->second.partial;
+        r.n_no = it->second.no;
+        r.n_unknown = it->second.unknown;
+      }
+      r.n_countries = n;
+      r.n_not_answered = n - r.n_responding();
+      d.rows.push_back(r);
+      for (auto* pool : {&by_capability[{ind.capability, g}], &by_domain[{domain, g}]}) {
+        pool->n_yes += r.n_yes;
+        pool->n_partial += r.n_partial;
+        pool->n_no += r.n_no;
+        pool->n_unknown += r.n_unknown;
+        pool->n_not_answered += r.n_not_answered;
+        pool->n_countries = n;
+      }
+    }
+  }
+  for (const auto& cap : schema.capabilities()) {
+    for (const auto& [g, n] : *groups) {
+      DatasetRow r = by_capability[{cap.id, g}];
+      r.subject = RowSubject(DatasetLevel::kCapability, cap.id);
+      r.group = g;
+      r.level = DatasetLevel::kCapability;
+      r.capability = cap.id;
+      r.domain = cap.domain;
+      r.n_countries = n;
+      d.rows.push_back(r);
+    }
+  }
+  for (const auto& dom : schema.domains()) {
+    for (const auto& [g, n] : *groups) {
+      DatasetRow r = by_domain[{dom.id, g}];
+      r.subject = RowSubject(DatasetLevel::kDomain, dom.id);
+      r.group = g;
+      r.level = DatasetLevel::kDomain;
+      r.capability = 0;
+      r.domain = dom.id;
+      r.n_countries = n;
+      d.rows.push_back(r);
+    }
+  }
+  return d;
+}
+
+std::string PercentWhole(int n, int d) {
+  if (d <= 0) return "";
+  return std::to_string((200LL * n + d) / (2LL * d));
+}
+
+namespace {
+
+const std::vector<std::string>& CsvHeader() {
+  static const std::vector<std::string> h = {"indicator",   "group",          "n_yes",       "n_partial",     "n_no",
+                                             "n_unknown",   "n_responding",   "pct_yes",     "n_not_answered", "n_countries",
+                                             "pct_yes_whole", "level",        "capability",  "domain"};
+  return h;
+}
+
+std::string CsvRecord(const std::vector<std::string>& fields) {
+  std::string out;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += ',';
+    out += CsvField(fields[i]);
+  }
+  return out + "\r\n";
+}
+
+}  // namespace
+
+std::string DatasetCsv(const Dataset& d) {
+  std::string out = CsvRecord(CsvHeader());
+  for (const auto& r : d.rows) {
+    out += CsvRecord({r.subject, r.group, std::to_string(r.n_yes), std::to_string(r.n_partial), std::to_string(r.n_no),
+                      std::to_string(r.n_unknown), std::to_string(r.n_responding()), PercentYes(r.n_yes, r.n_responding()),
+                      std::to_string(r.n_not_answered), std::to_string(r.n_countries),
+                      PercentWhole(r.n_yes, r.n_responding()), std::string(DatasetLevelName(r.level)),
+                      r.capability ? std::to_string(r.capability) : "", std::to_string(r.domain)});
+  }
+  return out;
+}
+
+Result<Dataset> ParseDatasetCsv(std::string_view csv, std::string_view origin) {
+  auto records = ParseCsv(csv, origin);
+  if (!records.ok()) return records.status();
+  if (records->empty() || records->front().fields != CsvHeader()) {
+    return Status::Corruption(std::string(origin) + ": not a dataset CSV of format " + std::to_string(kDatasetFormat) +
+                              " (unexpected header)");
+  }
+  Dataset d;
+  for (std::size_t i = 1; i < records->size(); ++i) {
+    const auto& f = (*records)[i].fields;
+    const std::string where = std::string(origin) + ":" + std::to_string((*records)[i].line);
+    if (f.size() != CsvHeader().size()) return Status::Corruption(where + ": expected " + std::to_string(CsvHeader().size()) + " fields");
+    DatasetRow r;
+    r.subject = f[0];
+    r.group = f[1];
+    int* targets[] = {&r.n_yes, &r.n_partial, &r.n_no, &r.n_unknown};
+    for (int k = 0; k < 4; ++k) {
+      auto v = ParseCount(f[2 + k], where);
+      if (!v.ok()) return v.status();
+      *targets[k] = *v;
+    }
+    auto na = ParseCount(f[8], where);
+    if (!na.ok()) return na.status();
+    r.n_not_answered = *na;
+    auto nc = ParseCount(f[9], where);
+    if (!nc.ok()) return nc.status();
+    r.n_countries = *nc;
+    if (f[11] == "indicator") r.level = DatasetLevel::kIndicator;
+    else if (f[11] == "capability") r.level = DatasetLevel::kCapability;
+    else if (f[11] == "domain") r.level = DatasetLevel::kDomain;
+    else return Status::Corruption(where + ": unknown level \"" + f[11].substr(0, 20) + "\"");
+    if (!f[12].empty()) {
+      auto c = ParseCount(f[12], where);
+      if (!c.ok()) return c.status();
+      r.capability = *c;
+    }
+    auto dm = ParseCount(f[13], where);
+    if (!dm.ok()) return dm.status();
+    r.domain = *dm;
+    auto resp = ParseCount(f[6], where);
+    if (!resp.ok()) return resp.status();
+    if (*resp != r.n_responding() || f[7] != PercentYes(r.n_yes, r.n_responding())) {
+      return Status::Corruption(where + ": n_responding or pct_yes does not follow from the counts");
+    }
+    d.rows.push_back(std::move(r));
+  }
+  return d;
+}
+
+nlohmann::json DatasetJson(const Dataset& d, const SurveySchema& schema, const DatasetOrigin& origin) {
+  using nlohmann::json;
+  json rows = json::array();
+  for (const auto& r : d.rows) {
+    const int resp = r.n_responding();
+    json row = {{"indicator", r.subject},
+                {"group", r.group},
+                {"level", DatasetLevelName(r.level)},
+                {"capability", r.capability ? json(r.capability) : json(nullptr)},
+                {"domain", r.domain},
+                {"n_yes", r.n_yes},
+                {"n_partial", r.n_partial},
+                {"n_no", r.n_no},
+                {"n_unknown", r.n_unknown},
+                {"n_responding", resp},
+                {"n_not_answered", r.n_not_answered},
+                {"n_countries", r.n_countries},
+                {"pct_yes", resp ? json(std::stod(PercentYes(r.n_yes, resp))) : json(nullptr)},
+                {"pct_yes_whole", resp ? json(std::stoi(PercentWhole(r.n_yes, resp))) : json(nullptr)}};
+    rows.push_back(std::move(row));
+  }
+  json groups = json::array();
+  for (const auto& g : d.Groups()) {
+    const DatasetRow* any = nullptr;
+    for (const auto& r : d.rows) {
+      if (r.group == g) {
+        any = &r;
+        break;
+      }
+    }
+    groups.push_back({{"id", g}, {"n_countries", any ? any->n_countries : 0}});
+  }
+  json labels = {{"domains", json::object()}, {"capabilities", json::object()}, {"indicators", json::object()}};
+  for (const auto& dom : schema.domains()) labels["domains"][std::to_string(dom.id)] = {{"en", dom.label.en}, {"fr", dom.label.fr}};
+  for (const auto& cap : schema.capabilities()) {
+    labels["capabilities"][std::to_string(cap.id)] = {{"en", cap.label.en}, {"fr", cap.label.fr}, {"domain", cap.domain}};
+  }
+  for (const auto& ind : schema.indicators()) {
+    labels["indicators"][ind.id] = {{"en", ind.label.en}, {"fr", ind.label.fr}, {"capability", ind.capability}};
+  }
+  json release = nullptr;
+  if (origin.release_label) {
+    release = {{"label", *origin.release_label},
+               {"release_id", origin.release_id.value_or("")},
+               {"created_at", origin.created_at.value_or(0)}};
+  }
+  return {{"format", "mnr-dataset"},
+          {"dataset_format", kDatasetFormat},
+          {"store_schema_version", origin.store_schema_version},
+          {"survey_schema_version", origin.survey_schema_version},
+          {"release", release},
+          {"content_sha256", origin.content_sha256},
+          {"groups", groups},
+          {"rows", rows},
+          {"labels", labels}};
+}
+
+std::string SdmxIndicatorCode(std::string_view subject) {
+  if (subject.rfind("capability:", 0) == 0) return "CAP_" + std::string(subject.substr(11));
+  if (subject.rfind("domain:", 0) == 0) return "DOM_" + std::string(subject.substr(7));
+  return std::string(subject);
+}
+
+std::string SdmxGroupCode(std::string_view group) {
+  static const std::map<std::string, std::string, std::less<>> kCodes = {
+      {"all", "_T"}, {"high", "HIC"}, {"upper_middle", "UMC"}, {"lower_middle", "LMC"}, {"low", "LIC"}, {"lmic", "LMY"}};
+  if (auto it = kCodes.find(group); it != kCodes.end()) return it->second;
+  std::string out = "REG_";
+  std::string_view name = group.substr(std::min(group.size(), kRegionPrefix.size()));
+  for (unsigned char c : name) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "$%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string DatasetSdmxCsv(const Dataset& d) {
+  const std::string flow = "MNR:DF_MNR_DATASET(1.0)";
+  std::string out = CsvRecord({"DATAFLOW", "INDICATOR", "GROUP", "MEASURE", "OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS"});
+  for (const auto& r : d.rows) {
+    const std::string ind = SdmxIndicatorCode(r.subject), grp = SdmxGroupCode(r.group);
+    const std::pair<const char*, int> counts[] = {{"N_YES", r.n_yes},
+                                                  {"N_PARTIAL", r.n_partial},
+                                                  {"N_NO", r.n_no},
+                                                  {"N_UNKNOWN", r.n_unknown},
+                                                  {"N_RESPONDING", r.n_responding()},
+                                                  {"N_NOT_ANSWERED", r.n_not_answered},
+                                                  {"N_COUNTRIES", r.n_countries}};
+    for (const auto& [measure, value] : counts) out += CsvRecord({flow, ind, grp, measure, std::to_string(value), "NUMBER", "A"});
+    const std::string pct = PercentYes(r.n_yes, r.n_responding());
+    out += CsvRecord({flow, ind, grp, "PCT_YES", pct, "PT", pct.empty() ? "M" : "A"});
+  }
+  return out;
+}
+
+Result<nlohmann::json> DatasetMembers(Db& db, const SurveySchema& schema) {
+  auto groups = GroupSizes(db);
+  if (!groups.ok()) return groups.status();
+  std::map<std::string, std::vector<std::string>> countries_of;  // group -> codes, sorted
+  {
+    auto st = db.Prepare("SELECT country, grp FROM dataset_country_groups ORDER BY country");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      countries_of[st->Text(1)].push_back(st->Text(0));
+    }
+  }
+  std::map<std::pair<std::string, std::string>, std::string> answer_of;  // (indicator, country) -> answer
+  {
+    auto st = db.Prepare("SELECT indicator, country, answer FROM dataset_merged_answers");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (ParseAnswer(st->Text(2))) answer_of[{st->Text(0), st->Text(1)}] = st->Text(2);
+    }
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& ind : schema.indicators()) {
+    for (const auto& [g, n] : *groups) {
+      nlohmann::json row = {{"indicator", ind.id}, {"group", g}};
+      for (const char* a : {"yes", "partial", "no", "unknown", "not_answered"}) row[a] = nlohmann::json::array();
+      for (const auto& code : countries_of[g]) {
+        auto it = answer_of.find({ind.id, code});
+        row[it == answer_of.end() ? std::string("not_answered") : it->second].push_back(code);
+      }
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+std::string DatasetMembersCsv(const nlohmann::json& members) {
+  std::string out = CsvRecord({"indicator", "group", "answer", "countries"});
+  for (const auto& row : members) {
+    for (const char* a : {"yes", "partial", "no", "unknown", "not_answered"}) {
+      std::string codes;
+      for (const auto& c : row[a]) codes += (codes.empty() ? "" : " ") + c.get<std::string>();
+      out += CsvRecord({row["indicator"].get<std::string>(), row["group"].get<std::string>(), a, codes});
+    }
+  }
+  return out;
+}
+
+Result<nlohmann::json> PracticeEntries(Db& db, const SurveySchema& schema) {
+  std::map<std::string, std::string> names;
+  {
+    auto st = db.Prepare("SELECT code, name FROM countries");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      names[st->Text(0)] = st->Text(1);
+    }
+  }
+  std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>> entries;  // (country, id) -> attrs
+  auto st = db.Prepare("SELECT field, value FROM fields WHERE substr(field, 1, 9) = 'practice/' AND value IS NOT NULL");
+  if (!st.ok()) return st.status();
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    auto fk = ParseField(st->Text(0));
+    if (!fk.ok() || fk->kind != FieldKey::Kind::kPractice) continue;
+    entries[{fk->country, fk->practice_id}][fk->attr] = st->Text(1);
+  }
+  struct Entry {
+    int capability;
+    std::string country, id;
+    nlohmann::json json;
+  };
+  std::vector<Entry> list;
+  for (auto& [key, attrs] : entries) {
+    const auto& [country, id] = key;
+    if (!names.count(country) || attrs["deleted"] == "1" || attrs["title"].empty()) continue;
+    int cap = 0;
+    const std::string& c = attrs["capability"];
+    auto [p, ec] = std::from_chars(c.data(), c.data() + c.size(), cap);
+    if (ec != std::errc() || p != c.data() + c.size() || schema.FindCapability(cap) == nullptr) continue;
+    list.push_back({cap, country, id,
+                    {{"id", id},
+                     {"country", country},
+                     {"country_name", names[country]},
+                     {"capability", cap},
+                     {"kind", attrs["kind"]},
+                     {"title", attrs["title"]},
+                     {"text", attrs["text"]},
+                     {"lang", attrs["lang"]}}});
+  }
+  std::sort(list.begin(), list.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.capability, a.country, a.id) < std::tie(b.capability, b.country, b.id);
+  });
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& e : list) out.push_back(std::move(e.json));
+  return out;
+}
+
+}  // namespace mnr::server

@@ -1,0 +1,45 @@
+// `mnr-server publish`: the report of one release as a static site that opens from file:// with no
+// network and no external asset (styles, chart and script are inline): an overview chart of the
+// capabilities in place per domain (SVG), every indicator with its bar, "n of N" and income-group
+// comparison, the good-practice entries by capability with an in-page search, the release's hashes,
+// and the CSV, JSON and signed manifest as downloads. English or French.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mnr/status.h"
+#include "mnr/survey_schema.h"
+#include "server/dataset.h"
+#include "server/release.h"
+#include "server/server_store.h"
+
+namespace mnr::server {
+
+// "en" or "fr"; anything else is InvalidArgument.
+Status CheckReportLanguage(std::string_view lang);
+
+// The page (index.html) for `release`, whose dataset and practices are given parsed. Every number
+// shown is carried by data attributes too (data-yes, data-responding) so a test can compare the page
+// with the CSV. Pure: the same arguments give the same bytes.
+std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, const nlohmann::json& practices,
+                         const Release& release, std::string_view lang);
+
+struct PublishOutcome {
+  std::vector<std::pair<std::string, std::string>> files;  // name, hex SHA-256, in write order
+  std::string output_sha256;  // over "name  sha256\n" of every file (what the audit entry records)
+  std::uint64_t audit_index = 0;
+};
+
+// Writes the site of `release` into `out_dir` and logs the publication (kPublish) in the audit log.
+// `out_dir` must not exist, be empty, or hold an earlier publication (it is then replaced whole).
+// The site is built beside it and moved into place in the transaction that logs it, so the log
+// names exactly what was published.
+Result<PublishOutcome> Publish(ServerStore& store, const Release& release, std::string_view lang, const std::string& out_dir,
+                               const std::string& actor);
+
+}  // namespace mnr::server

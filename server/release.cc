@@ -1,0 +1,191 @@
+#include "server/release.h"
+
+#include <algorithm>
+
+#include "mnr/crypto.h"
+#include "mnr/file_util.h"
+#include "mnr/utf8.h"
+#include "server/audit_log.h"
+#include "server/dataset.h"
+
+namespace mnr::server {
+namespace {
+
+constexpr std::size_t kKeyFileBytes = 64 * 1024;
+constexpr std::size_t kLabelBytes = 100;
+constexpr const char* kReleaseColumns =
+    "id, label, release_id, content_sha256, csv, practices, members, manifest, signature, created_at";
+
+Release ReadRelease(const Statement& st) {
+  Release r;
+  r.id = st.Int(0);
+  r.label = st.Text(1);
+  r.release_id = st.Text(2);
+  r.content_sha256 = st.Text(3);
+  r.csv = st.Text(4);
+  r.practices = st.Text(5);
+  r.members = st.Text(6);
+  r.manifest = st.Text(7);
+  r.signature = st.Blob(8);
+  r.created_at = st.Int(9);
+  return r;
+}
+
+}  // namespace
+
+Status CheckReleaseLabel(std::string_view label) {
+  if (label.empty()) return Status::InvalidArgument("a release needs a --label");
+  MNR_RETURN_IF_ERROR(CheckText(label, "release label", kLabelBytes));
+  if (std::any_of(label.begin(), label.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return Status::InvalidArgument("release label contains a control character (tab, newline, ...)");
+  }
+  return Status::OK();
+}
+
+Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now) {
+  MNR_RETURN_IF_ERROR(CheckReleaseLabel(label));
+  Db& db = store.db();
+  auto key = ReadFile(store.paths().server_key(), kKeyFileBytes);
+  if (!key.ok()) return key.status().With("reading the server key that signs releases");
+
+  Transaction tx(db);
+  MNR_RETURN_IF_ERROR(tx.status());
+  {
+    auto st = db.Prepare("SELECT created_at, content_sha256 FROM releases WHERE label = ?");
+    if (!st.ok()) return st.status();
+    st->Bind(1, label);
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      return Status::AlreadyExists("release \"" + label + "\" already exists (content " + st->Text(1).substr(0, 16) +
+                                   "...); releases never change: choose another --label");
+    }
+  }
+  auto dataset = LoadDataset(db, store.schema());
+  if (!dataset.ok()) return dataset.status();
+  const std::string csv = DatasetCsv(*dataset);
+  auto practices = PracticeEntries(db, store.schema());
+  if (!practices.ok()) return practices.status();
+  auto members = DatasetMembers(db, store.schema());
+  if (!members.ok()) return members.status();
+  auto store_version = db.UserVersion();
+  if (!store_version.ok()) return store_version.status();
+  auto head = CurrentTreeHead(store);
+  if (!head.ok()) return head.status().With("signing the audit log's tree head for the release");
+
+  Release r;
+  r.label = label;
+  r.csv = csv;
+  r.content_sha256 = crypto::Sha256Hex(csv);
+  r.practices = practices->dump();
+  r.members = members->dump();
+  r.created_at = now;
+  const nlohmann::json manifest = {
+      {"format", "mnr-release-manifest 1"},
+      {"label", label},
+      {"content_sha256", r.content_sha256},
+      {"content_bytes", csv.size()},
+      {"dataset_format", kDatasetFormat},
+      {"practices_sha256", crypto::Sha256Hex(r.practices)},
+      {"audit_tree_head",
+       {{"size", head->size}, {"root", head->root}, {"timestamp", head->timestamp}, {"signature", crypto::Base64Encode(head->signature)}}},
+      {"store_id", store.store_id()},
+      {"store_schema_version", *store_version},
+      {"survey_schema_version", store.schema().version()},
+      {"software", std::string("mnr-server ") + MNR_VERSION},
+      {"created_at", now}};
+  r.manifest = manifest.dump();  // keys sorted, no spaces: one text for one manifest
+  r.release_id = crypto::Sha256Hex(r.manifest);
+  auto sig = crypto::Sign(*key, r.manifest);
+  if (!sig.ok()) return sig.status().With("signing the release manifest");
+  r.signature = *sig;
+
+  auto ins = db.Prepare(
+      "INSERT INTO releases (label, release_id, content_sha256, csv, practices, members, manifest, signature, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, r.label).Bind(2, r.release_id).Bind(3, r.content_sha256).Bind(4, r.csv).Bind(5, r.practices);
+  ins->Bind(6, r.members).Bind(7, r.manifest).BindBlob(8, r.signature).Bind(9, now);
+  MNR_RETURN_IF_ERROR(ins->Run());
+  r.id = db.LastInsertRowId();
+  auto entry = AppendAuditEntry(db, AuditKind::kRelease, actor, r.manifest);
+  if (!entry.ok()) return entry.status().With("logging the release");
+  MNR_RETURN_IF_ERROR(tx.Commit());
+  return r;
+}
+
+Result<std::vector<Release>> ListReleases(Db& db) {
+  auto st = db.Prepare(std::string("SELECT ") + kReleaseColumns + " FROM releases ORDER BY id");
+  if (!st.ok()) return st.status();
+  std::vector<Release> out;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(ReadRelease(*st));
+  }
+  return out;
+}
+
+Result<Release> FindRelease(Db& db, const std::optional<std::string>& label) {
+  auto st = db.Prepare(std::string("SELECT ") + kReleaseColumns + " FROM releases " +
+                       (label ? "WHERE label = ?" : "ORDER BY id DESC LIMIT 1"));
+  if (!st.ok()) return st.status();
+  if (label) st->Bind(1, *label);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    if (!label) return Status::NotFound("there is no release yet; make one with `mnr-server release --data DIR --label TEXT`");
+    return Status::NotFound("no release \"" + *label + "\" (see `mnr-server releases list`)");
+  }
+  return ReadRelease(*st);
+}
+
+Status VerifyRelease(const Release& r, std::string_view server_certificate_pem) {
+  const std::string what = "release \"" + r.label + "\"";
+  nlohmann::json m = nlohmann::json::parse(r.manifest, nullptr, false);
+  if (m.is_discarded() || !m.is_object()) return Status::Corruption(what + ": the manifest is not JSON");
+  if (m.value("label", std::string()) != r.label) return Status::Corruption(what + ": the manifest names another label");
+  if (m.value("content_sha256", std::string()) != r.content_sha256 || crypto::Sha256Hex(r.csv) != r.content_sha256) {
+    return Status::Corruption(what + ": the dataset does not hash to the content hash the manifest states");
+  }
+  if (crypto::Sha256Hex(r.manifest) != r.release_id) return Status::Corruption(what + ": the release id is not the manifest's hash");
+  Status s = crypto::VerifyWithCertificate(server_certificate_pem, r.manifest, r.signature);
+  if (!s.ok()) return Status::Corruption(what + ": the manifest's signature does not verify (" + s.message() + ")");
+  return Status::OK();
+}
+
+Result<nlohmann::json> ReleaseLatestOperation(const RemoteCall& call) {
+  const auto& args = call.arguments;
+  std::string have;
+  if (args.contains("have") && !args["have"].is_null()) {
+    if (!args["have"].is_string()) return Status::InvalidArgument("argument \"have\" must be a release id (hex) or null");
+    have = args["have"].get<std::string>();
+  }
+  auto latest = FindRelease(call.store.db(), std::nullopt);
+  if (!latest.ok()) {
+    if (latest.status().code() == Status::Code::kNotFound) return nlohmann::json{{"release", nullptr}};
+    return latest.status();
+  }
+  if (!have.empty() && have == latest->release_id) return nlohmann::json{{"unchanged", true}};
+  auto cert = ReadFile(call.store.paths().server_cert(), kKeyFileBytes);
+  if (!cert.ok()) return cert.status();
+  nlohmann::json scope = nlohmann::json::array();
+  auto countries = call.store.Countries();
+  if (!countries.ok()) return countries.status();
+  for (const auto& c : *countries) {
+    if (std::find(call.caller.countries.begin(), call.caller.countries.end(), c.code) == call.caller.countries.end()) continue;
+    scope.push_back({{"code", c.code}, {"name", c.name}, {"income_group", c.income_group}, {"region", c.region}});
+  }
+  return nlohmann::json{{"release",
+                         {{"label", latest->label},
+                          {"release_id", latest->release_id},
+                          {"content_sha256", latest->content_sha256},
+                          {"csv", latest->csv},
+                          {"manifest", latest->manifest},
+                          {"signature", crypto::Base64Encode(latest->signature)},
+                          {"server_certificate", *cert}}},
+                        {"scope", scope}};
+}
+
+}  // namespace mnr::server

@@ -1,0 +1,59 @@
+// Releases: the dataset frozen under a label (`mnr-server release`), so a published figure can always
+// be traced to exact bytes. A release holds the canonical CSV (DatasetCsv) and its SHA-256, the
+// good-practice entries and the countries behind each count at that moment, and a manifest signed
+// with the server key that states the content hash, the audit log's tree head when it was made (the
+// inputs it was computed from), the store and survey schema versions and the software version.
+// Releases never change and are never deleted (the table refuses both); making one is logged in the
+// audit log in the same transaction.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mnr/status.h"
+#include "server/remote_ops.h"
+#include "server/server_store.h"
+
+namespace mnr::server {
+
+struct Release {
+  std::int64_t id = 0;
+  std::string label;
+  std::string release_id;      // hex SHA-256 of manifest
+  std::string content_sha256;  // hex SHA-256 of csv
+  std::string csv;
+  std::string practices;  // JSON array (PracticeEntries)
+  std::string members;    // JSON (DatasetMembers); coordinators only
+  std::string manifest;   // canonical JSON, the signed bytes
+  std::string signature;  // raw Ed25519 signature of manifest by server.key
+  std::int64_t created_at = 0;
+};
+
+// OK if `label` can name a release: 1-100 bytes of UTF-8 without control characters.
+Status CheckReleaseLabel(std::string_view label);
+
+// Freezes the current dataset as release `label` (AlreadyExists if the label is taken). `actor` is
+// recorded in the audit entry (OperatorActor() on the server host).
+Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now);
+
+// Every release, oldest first.
+Result<std::vector<Release>> ListReleases(Db& db);
+// The release named `label`, or the latest when nullopt. NotFound names what exists.
+Result<Release> FindRelease(Db& db, const std::optional<std::string>& label);
+
+// Checks a release as any recipient can: the manifest names this label and content hash, the CSV
+// hashes to it, the release id is the manifest's hash, and the signature verifies against
+// `server_certificate_pem`. Corruption says which check failed.
+Status VerifyRelease(const Release& r, std::string_view server_certificate_pem);
+
+// The remote operation "release.latest" (every role): arguments {have: release id or absent}. Result:
+// {release: null} when none exists, {unchanged: true} when `have` is the latest, else {release:
+// {label, release_id, content_sha256, csv, manifest, signature (base64), server_certificate},
+// scope: [{code, name, income_group, region}] for the caller's countries}. Never the members.
+Result<nlohmann::json> ReleaseLatestOperation(const RemoteCall& call);
+
+}  // namespace mnr::server

@@ -96,7 +96,7 @@ std::string WriteCredential(const TempDir& dir, const std::string& name, const s
 
 }  // namespace
 
-TEST_CASE("mnr-client init --credentials: a new store takes the credential's scope; an old one is bound",
+TEST_CASE("mnr-client init --credentials: a new store takes the credential's scope, an old one is bound",
           "[e2e][client]") {
   TempDir dir;
   const std::string q01 = WriteCredential(dir, "q01", {"Q01"});
@@ -342,7 +342,7 @@ TEST_CASE("mnr-client import reports at most 20 bad rows", "[e2e][client]") {
   CHECK_THAT(r.err, Catch::Contains("30 bad rows; nothing imported"));
 }
 
-TEST_CASE("mnr-client export: CSV re-imports to the same state; JSON carries everything", "[e2e][client]") {
+TEST_CASE("mnr-client export: CSV re-imports to the same state, JSON carries everything", "[e2e][client]") {
   TempDir dir;
   const std::vector<std::string> countries = {"Q01", "Q02", "Q03"};
   const std::string a = Init(dir, "a.db", countries);

@@ -205,7 +205,7 @@ TEST_CASE("Revoked, expired and foreign credentials are refused") {
   CHECK(h.log().find("handshake-failed") != std::string::npos);
 }
 
-TEST_CASE("A coordinator resolves a conflict remotely; field and auditor credentials may not") {
+TEST_CASE("A coordinator resolves a conflict remotely, field and auditor credentials may not") {
   SyncHarness h;
   const std::string a = h.NewFieldStore("q01-a", {"Q01"});
   const std::string b = h.NewFieldStore("q01-b", {"Q01"});

@@ -55,7 +55,7 @@ TEST_CASE("merge: an edit made on top of another supersedes it even with a slowe
   CHECK(m.conflicts.empty());
 }
 
-TEST_CASE("merge: concurrent edits with different values are an open conflict; sequential ones are not") {
+TEST_CASE("merge: concurrent edits with different values are an open conflict, sequential ones are not") {
   Op a = MakeOp(100, "dev-a", "yes");
   Op b = MakeOp(200, "dev-b", "no");
   std::vector<Op> concurrent = {a, b};

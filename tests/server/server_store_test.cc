@@ -109,7 +109,7 @@ TEST_CASE("server store: a change-set is stored with its signature and merged") 
   CHECK((*answers)[0].value.answer == mnr::Answer::kYes);
 }
 
-TEST_CASE("server store: a duplicate changes nothing; a reused sequence number is refused") {
+TEST_CASE("server store: a duplicate changes nothing, a reused sequence number is refused") {
   ServerWorld w;
   ChangeSet cs = MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("no"), T(1), "dev-a")});
   REQUIRE(w.Receive(Seal(cs, w.q01a)).outcome.has_value());

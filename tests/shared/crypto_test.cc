@@ -99,7 +99,7 @@ TEST_CASE("a signature verifies with the signer's certificate and no other", "[c
   CHECK(garbage.status().message().find("private key") != std::string::npos);
 }
 
-TEST_CASE("seal and unseal round trip; any change or the wrong key is detected", "[crypto]") {
+TEST_CASE("seal and unseal round trip, any change or the wrong key is detected", "[crypto]") {
   auto server = crypto::GenerateSealingKey();
   REQUIRE(server.ok());
   CHECK(server->public_key.size() == 32);

@@ -9,20 +9,14 @@
 #include "mnr/credential.h"
 #include "mnr/file_util.h"
 #include "server/audit_log.h"
+#include "server/cli_common.h"
 #include "server/commands.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
 namespace {
 
-constexpr const char* kProgram = "mnr-server";
 
-int Failure(const Status& s) { return cli::Fail(kProgram, s); }
-
-int Usage(const std::string& message) {
-  std::cerr << kProgram << ": " << message << "\n";
-  return cli::kExitUsage;
-}
 
 int AuditLog(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-server audit log --data DIR [--country C] [--indicator I] [--device D] [--since TIME] [--format text|json]",
@@ -139,16 +133,9 @@ int RenewCommand(const std::vector<std::string>& argv) {
       .Option("days", "N", "validity of the new credential in days (default 730)");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
-  long long days = 0;
-  try {
-    std::size_t used = 0;
-    const std::string d = a.GetOr("days", "730");
-    days = std::stoll(d, &used);
-    if (used != d.size()) throw std::invalid_argument(d);
-  } catch (const std::exception&) {
-    return Usage("--days must be a whole number of days");
-  }
-  if (days < 1 || days > 7300) return Usage("--days must be between 1 and 7300");
+  auto lifetime = CredentialLifetimeDays(a);
+  if (!lifetime.ok()) return Usage(lifetime.status().message());
+  const long long days = *lifetime;
   const std::string out = *a.Get("out");
   if (FileExists(out)) return Failure(Status::AlreadyExists(out + " already exists; choose another --out (a credential file is never overwritten)"));
   auto store = ServerStore::Open(*a.Get("data"));

@@ -7,6 +7,7 @@
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
 #include "server/audit_log.h"
+#include "server/cli_common.h"
 #include "server/dataset.h"
 #include "server/dataset_commands.h"
 #include "server/publish.h"
@@ -16,14 +17,7 @@
 namespace mnr::server {
 namespace {
 
-constexpr const char* kProgram = "mnr-server";
 
-int Failure(const Status& s) { return cli::Fail(kProgram, s); }
-
-int Usage(const std::string& message) {
-  std::cerr << kProgram << ": " << message << "\n";
-  return cli::kExitUsage;
-}
 
 std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 

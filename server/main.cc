@@ -16,6 +16,7 @@
 #include "mnr/file_util.h"
 #include "mnr/hlc.h"
 #include "mnr/limits.h"
+#include "server/cli_common.h"
 #include "server/commands.h"
 #include "server/dataset_commands.h"
 #include "server/server_store.h"
@@ -23,15 +24,8 @@
 namespace mnr::server {
 namespace {
 
-constexpr const char* kProgram = "mnr-server";
 constexpr std::size_t kBundleBytes = std::size_t{1} << 30;
 
-int Failure(const Status& s) { return cli::Fail(kProgram, s); }
-
-int Usage(const std::string& message) {
-  std::cerr << kProgram << ": " << message << "\n";
-  return cli::kExitUsage;
-}
 
 std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -181,16 +175,9 @@ int IssueCommand(const std::vector<std::string>& argv) {
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   auto role = ParseRole(*a.Get("role"));
   if (!role) return Usage("--role must be field, coordinator or auditor, not \"" + *a.Get("role") + "\"");
-  long long days = 0;
-  try {
-    std::size_t used = 0;
-    const std::string d = a.GetOr("days", "730");
-    days = std::stoll(d, &used);
-    if (used != d.size()) throw std::invalid_argument(d);
-  } catch (const std::exception&) {
-    return Usage("--days must be a whole number of days");
-  }
-  if (days < 1 || days > 7300) return Usage("--days must be between 1 and 7300");
+  auto lifetime = CredentialLifetimeDays(a);
+  if (!lifetime.ok()) return Usage(lifetime.status().message());
+  const long long days = *lifetime;
   const std::vector<std::string> countries = a.GetAll("country");
   if (*role == Role::kField && countries.empty()) return Usage("a field credential needs at least one --country CODE");
   const std::string out = *a.Get("out");

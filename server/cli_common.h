@@ -1,0 +1,40 @@
+// Helpers every mnr-server subcommand shares, so errors read the same and a credential's lifetime is
+// checked by one rule whichever command issues it.
+#pragma once
+
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "mnr/cli.h"
+#include "mnr/status.h"
+
+namespace mnr::server {
+
+inline constexpr const char* kProgram = "mnr-server";
+
+inline int Failure(const Status& s) { return cli::Fail(kProgram, s); }
+
+inline int Usage(const std::string& message) {
+  std::cerr << kProgram << ": " << message << "\n";
+  return cli::kExitUsage;
+}
+
+// `--days N` (default 730) for `issue` and `renew`: a whole number from 1 to 7300, or the usage
+// error to report.
+inline Result<long long> CredentialLifetimeDays(const cli::Args& a) {
+  long long days = 0;
+  try {
+    std::size_t used = 0;
+    const std::string d = a.GetOr("days", "730");
+    days = std::stoll(d, &used);
+    if (used != d.size()) throw std::invalid_argument(d);
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("--days must be a whole number of days");
+  }
+  if (days < 1 || days > 7300) return Status::InvalidArgument("--days must be between 1 and 7300");
+  return days;
+}
+
+}  // namespace mnr::server

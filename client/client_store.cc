@@ -22,6 +22,7 @@ std::string_view client_store_v1();
 std::string_view client_store_v2();
 std::string_view client_store_v3();
 std::string_view client_store_v4();
+std::string_view client_store_v5();
 }  // namespace mnr::embedded
 
 namespace mnr::client {
@@ -35,7 +36,7 @@ namespace {
   lhs = std::move(tmp).value()
 #define CS_ASSIGN_OR_RETURN(lhs, expr) CS_ASSIGN_OR_RETURN_IMPL(CS_CONCAT(cs_result_, __LINE__), lhs, expr)
 
-constexpr int kLatestVersion = 4;
+constexpr int kLatestVersion = 5;
 
 // The script that takes a store from version `to - 1` to `to`; version 1 is the whole initial DDL.
 std::string_view MigrationTo(int to) {
@@ -44,6 +45,7 @@ std::string_view MigrationTo(int to) {
     case 2: return embedded::client_store_v2();
     case 3: return embedded::client_store_v3();
     case 4: return embedded::client_store_v4();
+    case 5: return embedded::client_store_v5();
     default: return {};
   }
 }
@@ -180,6 +182,24 @@ Result<std::optional<std::string>> CurrentAnswer(Db& db, std::string_view countr
   auto answer = ParseAnswer(st.Text(0));
   if (!answer) return Status::Corruption("stored answer for " + AnswerField(country, indicator) + " is \"" + st.Text(0) + "\"");
   return std::optional<std::string>(EncodeAnswer(AnswerValue{*answer, st.Text(1)}));
+}
+
+Result<std::optional<std::string>> RecordValue(Db& db, std::string_view field) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT value FROM records WHERE field = ?"));
+  st.Bind(1, field);
+  CS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  return st.OptText(0);
+}
+
+// Writes the current value of a review or query field (nullopt: cleared) with the edit that set it.
+Status WriteRecordRow(Db& db, std::string_view field, std::string_view country, const std::optional<std::string>& value,
+                      HlcTime hlc, std::string_view author) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare(
+      "INSERT INTO records (field, country, value, hlc, author) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, author = excluded.author"));
+  st.Bind(1, field).Bind(2, country).Bind(3, value).Bind(4, static_cast<std::int64_t>(hlc)).Bind(5, author);
+  return st.Run();
 }
 
 // Writes (or, for nullopt, removes) the current value of an answer field.
@@ -438,6 +458,29 @@ Status ClientStore::BindCredential(const Credential& c) {
                            ", but this store holds " + Join(identity_.countries, ", ") +
                            "; ask for a credential that covers them");
   }
+  // Unsynced edits are sealed (or will be) under the bound credential; the server takes them only from
+  // that credential or from its renewed successor, so another one would strand them for ever.
+  const auto& bound = identity_.credential;
+  if (bound && c.id != bound->id && c.renews != bound->id) {
+    CS_ASSIGN_OR_RETURN(SyncState state, State());
+    if (state.unsynced_edits > 0 || state.outbox_unacked > 0) {
+      std::string pending;
+      if (state.unsynced_edits > 0) pending = std::to_string(state.unsynced_edits) + " edit(s) not yet sent";
+      if (state.outbox_unacked > 0) {
+        pending += (pending.empty() ? "" : " and ") + std::to_string(state.outbox_unacked) +
+                   " change-set(s) the server has not acknowledged";
+      }
+      const std::string path = db_->path();
+      return Status::Refused(
+          "credential " + c.id + " is neither this store's credential " + bound->id + " nor its renewal" +
+          (c.renews ? " (it renews " + *c.renews + ")" : std::string()) + ", and the store holds " + pending +
+          " made under " + bound->id + ", which the server accepts only from " + bound->id +
+          " or its renewal. Send them first with the current credential (mnr-client sync --db " + path +
+          ", or mnr-client bundle --db " + path + " --out FILE.mnrb), then bind the new one; if " + bound->id +
+          " has expired or was revoked, ask the coordinator to renew it (mnr-server renew " + bound->id +
+          ") and bind the file that gives");
+    }
+  }
   {
     Transaction tx(*db_);
     MNR_RETURN_IF_ERROR(tx.status());
@@ -522,6 +565,72 @@ Result<int> ClientStore::WriteAnswers(const std::vector<AnswerEdit>& edits, bool
   MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
   MNR_RETURN_IF_ERROR(tx.Commit());
   return changed;
+}
+
+Status ClientStore::WriteRecord(const std::string& field, const std::string& country, const std::string& value) {
+  MNR_RETURN_IF_ERROR(CheckWritable(country));
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
+  CS_ASSIGN_OR_RETURN(auto old_value, RecordValue(*db_, field));
+  MNR_RETURN_IF_ERROR(AppendLocal(*db_, identity_.device_id, clock, field, old_value, value));
+  MNR_RETURN_IF_ERROR(WriteRecordRow(*db_, field, country, value, clock.last(), identity_.device_id));
+  MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
+  return tx.Commit();
+}
+
+Status ClientStore::Submit(const std::string& country) {
+  return WriteRecord(ReviewField(country, "submitted"), country, std::string(kSubmittedValue));
+}
+
+Status ClientStore::Reply(const std::string& query_id, const std::string& text) {
+  if (!IsValidQueryId(query_id)) {
+    return Status::InvalidArgument("\"" + query_id.substr(0, 40) + "\" is not a query id (they look like q12; see `mnr-client status`)");
+  }
+  if (text.empty()) return Status::InvalidArgument("a reply needs --text");
+  MNR_RETURN_IF_ERROR(CheckText(text, "reply", limits::kNoteBytes));
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT country FROM records WHERE field LIKE 'query/%/' || ? || '/question'"));
+  st.Bind(1, query_id);
+  CS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) {
+    return Status::NotFound("no query " + query_id + " in this store (queries arrive with `sync` or a return bundle; "
+                            "`mnr-client status` lists them)");
+  }
+  const std::string country = st.Text(0);
+  return WriteRecord(QueryField(country, query_id, "reply"), country, text);
+}
+
+Result<ReviewBook> ClientStore::Reviews() {
+  ReviewBook book;
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(
+      "SELECT v.field, v.version, r.value, r.field IS NOT NULL FROM field_versions v LEFT JOIN records r ON r.field = v.field"));
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    auto version = SplitVersion(st.Text(1));
+    if (!version) continue;
+    std::optional<std::string> value = st.OptText(2);
+    // Answers and practices count by time and author only; their values live in their own tables.
+    if (st.Int(3) == 0) value = std::string();
+    book.Add(st.Text(0), value, version->first, version->second, version->first);
+  }
+  return book;
+}
+
+Result<std::vector<std::string>> ClientStore::Unanswered(const std::string& country) {
+  std::set<std::string> answered;
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT indicator FROM answers WHERE country = ?"));
+  st.Bind(1, country);
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    answered.insert(st.Text(0));
+  }
+  std::vector<std::string> out;
+  for (const auto& ind : schema_->indicators()) {
+    if (!answered.count(ind.id)) out.push_back(ind.id);
+  }
+  return out;
 }
 
 Result<std::vector<AnswerRow>> ClientStore::Answers(const std::optional<std::string>& country) {
@@ -899,15 +1008,19 @@ Status ClientStore::ApplyPulled(const std::vector<PulledField>& fields, const st
       }
       CS_ASSIGN_OR_RETURN(old_value, CurrentAnswer(*db_, key->country, key->indicator));
       MNR_RETURN_IF_ERROR(WriteAnswer(*db_, key->country, key->indicator, value));
-    } else {
+    } else if (key->kind == FieldKey::Kind::kPractice) {
       CS_ASSIGN_OR_RETURN(old_value, PracticeAttrValue(*db_, key->practice_id, key->attr));
       MNR_RETURN_IF_ERROR(WritePracticeAttr(*db_, key->practice_id, key->country, key->attr, f.value));
+    }
+    const std::size_t at = f.version.find('@');
+    const std::string author = at == std::string::npos ? f.version : f.version.substr(at + 1);
+    if (key->kind == FieldKey::Kind::kReview || key->kind == FieldKey::Kind::kQuery) {
+      CS_ASSIGN_OR_RETURN(old_value, RecordValue(*db_, f.field));
+      MNR_RETURN_IF_ERROR(WriteRecordRow(*db_, f.field, key->country, f.value, f.hlc, author));
     }
     MNR_RETURN_IF_ERROR(SetFieldVersion(*db_, f.field, f.version));
     // Another device wrote what this store already had: the version moves, the history gains nothing.
     if (old_value == f.value) continue;
-    const std::size_t at = f.version.find('@');
-    const std::string author = at == std::string::npos ? f.version : f.version.substr(at + 1);
     MNR_RETURN_IF_ERROR(AppendChange(*db_, f.hlc, author, f.field, old_value, f.value, "server", current_version));
   }
   MNR_RETURN_IF_ERROR(MetaSet(*db_, "pull_store_id", store_id));

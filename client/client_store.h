@@ -18,6 +18,7 @@
 #include "mnr/credential.h"
 #include "mnr/field.h"
 #include "mnr/messages.h"
+#include "mnr/review.h"
 #include "mnr/sqlite.h"
 #include "mnr/status.h"
 #include "mnr/survey_schema.h"
@@ -108,7 +109,10 @@ class ClientStore {
   // without writing; lets an importer report each bad row before applying any.
   Status CheckAnswerEdit(const AnswerEdit& e) const;
 
-  // Binds a store created with --country to a credential; its scope must cover the store's countries.
+  // Binds the store to a credential (a store created with --country, or a rebind); its scope must
+  // cover the store's countries. While the store holds unsynced edits (State()), a store already
+  // bound takes only its own credential or the one that renews it (Credential::renews): anything else
+  // is Refused with what to do, since the server would refuse those edits from it for ever.
   Status BindCredential(const Credential& c);
 
   // Replaces or adds register rows (whole file in one transaction; validated first).
@@ -131,6 +135,18 @@ class ClientStore {
   Status RemovePractice(const std::string& id);
   Result<std::vector<PracticeEntry>> Practices(const std::optional<std::string>& country = std::nullopt);
   Result<std::optional<PracticeEntry>> FindPractice(const std::string& id);
+
+  // The review loop (mnr/review.h). Submit records "submitted" for `country` as a new version even
+  // if it was submitted before (handing in again is an assertion in time, like answering again);
+  // it travels in the next change-set. Reply answers a coordinator's query this store has pulled
+  // (NotFound otherwise). Both check the scope like an answer does.
+  Status Submit(const std::string& country);
+  Status Reply(const std::string& query_id, const std::string& text);
+  // The review of every country this store holds fields of, derived from its current fields the
+  // same way the server derives it.
+  Result<ReviewBook> Reviews();
+  // The indicators of `country` without an answer, in questionnaire order.
+  Result<std::vector<std::string>> Unanswered(const std::string& country);
 
   // Change log, newest first; `field_prefix` filters ("answer/Q01/c11_child_helpline"); limit 0 = all.
   Result<std::vector<LogEntry>> Log(const std::optional<std::string>& field_prefix, std::size_t limit);
@@ -161,6 +177,7 @@ class ClientStore {
   ClientStore() = default;
   Status CheckPracticeAttr(const std::string& attr, const std::string& value) const;
   Result<int> WriteAnswers(const std::vector<AnswerEdit>& edits, bool record_unchanged);
+  Status WriteRecord(const std::string& field, const std::string& country, const std::string& value);
   std::unique_ptr<Db> db_;
   Identity identity_;
   const SurveySchema* schema_ = nullptr;

@@ -4,15 +4,26 @@
 
 #include <string>
 #include <vector>
+#include <ostream>
+
+#include "client/client_store.h"
+#include "mnr/cli.h"
 
 namespace mnr::client {
 
 int SurveyCommand(const std::vector<std::string>& args);   // client/survey.cc
 int SyncCommand(const std::vector<std::string>& args);     // client/sync_client.cc
 int BundleCommand(const std::vector<std::string>& args);   // client/sync_client.cc
+int ImportBundleCommand(const std::vector<std::string>& args);  // client/return_bundle.cc (return bundles)
 int ConflictsCommand(const std::vector<std::string>& args);  // client/cmd_remote.cc (coordinators)
 int AuditCommand(const std::vector<std::string>& args);      // client/cmd_audit.cc (auditors, coordinators)
 int ReceiptsCommand(const std::vector<std::string>& args);   // client/receipts.cc
 int DatasetCommand(const std::vector<std::string>& args);    // client/cmd_dataset.cc (offline)
+int SubmitCommand(const std::vector<std::string>& args);     // client/cmd_review.cc (field offices)
+int ReplyCommand(const std::vector<std::string>& args);      // client/cmd_review.cc (field offices)
+int ReviewCommand(const std::vector<std::string>& args);     // client/cmd_review.cc (coordinators, remote)
+// `status --all` (coordinators and auditors, remote) and the review lines of the local `status`.
+int StatusAllCommand(const cli::Args& args);
+void PrintReviewStatus(ClientStore& store, std::ostream& os);
 
 }  // namespace mnr::client

@@ -1,8 +1,10 @@
 // mnr-client: the field office's offline tool. Records the MNR survey and good-practice entries in a
 // local store, shows their history, and hands change-sets to the server (sync, or a USB bundle).
+#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "client/cmd_common.h"
@@ -29,7 +31,11 @@ const Command kCommands[] = {
     {"log", mnr::client::LogCommand, "the history of edits, newest first"},
     {"sync", mnr::client::SyncCommand, "send unsynced edits to the server and fetch the merged state"},
     {"bundle", mnr::client::BundleCommand, "write unsynced edits to a file for a USB stick"},
-    {"conflicts", mnr::client::ConflictsCommand, "coordinators: list, show and resolve the server's conflicts"},
+    {"import-bundle", mnr::client::ImportBundleCommand, "apply a return bundle from the server (USB stick)"},
+    {"submit", mnr::client::SubmitCommand, "hand a country's survey in for review"},
+    {"reply", mnr::client::ReplyCommand, "answer a coordinator's query"},
+    {"review", mnr::client::ReviewCommand, "coordinators: list, show, approve or return countries' surveys"},
+    {"conflicts", mnr::client::ConflictsCommand, "the server's conflicts: list and show (field: own countries); resolve (coordinators)"},
     {"receipts", mnr::client::ReceiptsCommand, "the server's signed receipts for this device's change-sets"},
     {"audit", mnr::client::AuditCommand, "auditors and coordinators: the server's audit log and its export"},
     {"dataset", mnr::client::DatasetCommand, "the global dataset release received on sync, offline"},
@@ -40,9 +46,11 @@ std::string Overview() {
       "usage: mnr-client COMMAND [ARGS...]\n\n"
       "Records the MNR survey offline in a local store and syncs it with the reconciliation server.\n\n"
       "commands:\n";
+  std::size_t width = 14;
+  for (const auto& c : kCommands) width = std::max(width, std::string_view(c.name).size() + 4);
   for (const auto& c : kCommands) {
     std::string left = std::string("  ") + c.name;
-    left.resize(14, ' ');
+    left.resize(width, ' ');
     out += left + c.summary + "\n";
   }
   out +=

@@ -10,26 +10,51 @@ using namespace asio::experimental::awaitable_operators;
 using asio::experimental::as_tuple_t;
 using default_token = as_tuple_t<asio::use_awaitable_t<>>;
 
+// A refusal after which the server closes the connection: the code says the session cannot go on.
+bool EndsSession(std::uint16_t code) {
+  return code != static_cast<std::uint16_t>(RefusalCode::kBadRequest) && code != static_cast<std::uint16_t>(RefusalCode::kBusy);
+}
+
 asio::awaitable<Status> Converse(ClientStore& store, const LinkOptions& opt, Connection& conn,
-                                 asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body) {
+                                 asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body,
+                                 LinkOutcome& outcome) {
   auto [cec, ep] = co_await asio::async_connect(conn.stream().lowest_layer(), endpoints, default_token{});
   if (cec) co_return Status::Unavailable("cannot connect to " + opt.server.host + ":" + opt.server.port + ": " + cec.message());
   Status hs = co_await conn.Handshake(asio::ssl::stream_base::client);
+  if (!hs.ok() && hs.code() == Status::Code::kUnavailable) {
+    // A server at its limits closes new connections before TLS; say so rather than leave a bare
+    // "peer closed the connection".
+    co_return Status::Unavailable(hs.message() + " (the server may be overloaded or restarting; a later attempt should get through)");
+  }
   if (!hs.ok()) co_return hs;
   Hello hello;
   hello.schema_version = static_cast<std::uint32_t>(store.schema().version());
   hello.device_id = store.identity().device_id;
   hello.software = std::string("mnr-client ") + MNR_VERSION;
+  hello.device_name = store.identity().device_name;
   MNR_CO_RETURN_IF_ERROR(co_await conn.Send(hello));
   auto frame = co_await conn.ReadFrame();
   if (!frame.ok()) co_return frame.status();
-  if (frame->type == MessageType::kRefused) co_return RefusedStatus(frame->payload);
+  if (frame->type == MessageType::kRefused) {
+    auto refused = DecodeMessage<Refused>(frame->payload);
+    if (refused.ok() && refused->code == static_cast<std::uint16_t>(RefusalCode::kBusy)) {
+      outcome.busy = true;
+      outcome.retry_after = std::chrono::seconds(BusyRetryAfter(refused->reason).value_or(1));
+      co_return Status::Unavailable(refused->reason);
+    }
+    co_return RefusedStatus(frame->payload);
+  }
   if (frame->type != MessageType::kWelcome) {
     co_return Status::Corruption("server sent " + std::string(MessageTypeName(frame->type)) + " instead of Welcome");
   }
   auto welcome = DecodeMessage<Welcome>(frame->payload);
   if (!welcome.ok()) co_return welcome.status();
   Status s = co_await body(conn, *welcome);
+  if (!s.ok() && s.code() == Status::Code::kUnavailable && conn.last_refusal() && EndsSession(conn.last_refusal()->code)) {
+    // The server refused (say, a credential revoked since Welcome) and closed: that is the news, not
+    // the closed link the body then ran into.
+    co_return Status::Refused(conn.last_refusal()->reason);
+  }
   if (!s.ok()) co_return s;
   const Bye bye;
   (void)co_await conn.Send(bye);
@@ -38,11 +63,22 @@ asio::awaitable<Status> Converse(ClientStore& store, const LinkOptions& opt, Con
 }
 
 asio::awaitable<void> ConverseInto(ClientStore& store, const LinkOptions& opt, Connection& conn,
-                                   asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body, Status& out) {
-  out = co_await Converse(store, opt, conn, endpoints, body);
+                                   asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body, Status& out,
+                                   LinkOutcome& outcome) {
+  // Caught here, not thrown through `||`: that waits for the first of the two to *succeed*, so an
+  // exception would wait for the watchdog's deadline.
+  try {
+    out = co_await Converse(store, opt, conn, endpoints, body, outcome);
+  } catch (const std::exception& e) {
+    out = Status::IOError(std::string("the sync failed unexpectedly: ") + e.what());
+  } catch (...) {
+    out = Status::IOError("the sync failed unexpectedly");
+  }
+  conn.Close();
 }
 
-asio::awaitable<Status> Attempt(ClientStore& store, const LinkOptions& opt, asio::ssl::context& tls, const LinkBody& body) {
+asio::awaitable<Status> Attempt(ClientStore& store, const LinkOptions& opt, asio::ssl::context& tls, const LinkBody& body,
+                                LinkOutcome& outcome) {
   auto executor = co_await asio::this_coro::executor;
   asio::ip::tcp::resolver resolver(executor);
   auto [rec, endpoints] = co_await resolver.async_resolve(opt.server.host, opt.server.port, default_token{});
@@ -53,7 +89,7 @@ asio::awaitable<Status> Attempt(ClientStore& store, const LinkOptions& opt, asio
   stream.set_verify_callback(asio::ssl::host_name_verification(opt.server.host));
   Connection conn(std::move(stream), opt.timeout);
   Status result = Status::OK();
-  co_await (ConverseInto(store, opt, conn, endpoints, body, result) || conn.Watchdog());
+  co_await (ConverseInto(store, opt, conn, endpoints, body, result, outcome) || conn.Watchdog());
   conn.Close();
   co_return result;
 }
@@ -77,14 +113,17 @@ Status RefusedStatus(std::string_view payload) {
   return Status::Refused(r->reason);
 }
 
-Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body) {
+Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body, LinkOutcome* outcome) {
+  LinkOutcome ignored;
+  LinkOutcome& out = outcome ? *outcome : ignored;
+  out = LinkOutcome{};
   const auto& cred = store.identity().credential;
   if (!cred) return Status::InvalidArgument("this store is not bound to a credential");
   auto tls = MakeTlsContext(false, cred->ca_certificate_pem, cred->certificate_pem, cred->private_key_pem);
   if (!tls.ok()) return tls.status();
   asio::io_context io(1);
   Status result = Status::OK();
-  asio::co_spawn(io, Attempt(store, options, **tls, body), [&](std::exception_ptr e, Status s) {
+  asio::co_spawn(io, Attempt(store, options, **tls, body, out), [&](std::exception_ptr e, Status s) {
     result = e ? Status::Unavailable("the link failed unexpectedly") : s;
   });
   io.run();

@@ -27,9 +27,19 @@ Result<LinkOptions> LinkOptionsFor(const ClientStore& store, const std::optional
 // The body runs after Welcome; it must keep every argument it co_awaits alive (see Connection::Send).
 using LinkBody = std::function<asio::awaitable<Status>(Connection&, const Welcome&)>;
 
-// One attempt. Link failures come back as Unavailable (retrying may help), refusals as Refused with the
-// server's reason, local failures as they are. Needs a bound credential.
-Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body);
+// What an attempt learnt that a caller who retries needs: whether the server answered Busy
+// (RefusalCode::kBusy) and the retry-after it gave.
+struct LinkOutcome {
+  bool busy = false;
+  std::chrono::seconds retry_after{0};
+};
+
+// One attempt. Link failures come back as Unavailable (retrying may help), and so does a Busy server
+// ("server busy: retry after N s (...)"; `outcome` says so). Refusals come back as Refused with the
+// server's reason, also when the server closed the link right after refusing (a credential revoked
+// during the session is reported as such, not as a dropped link). Local failures come back as they
+// are. Needs a bound credential.
+Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body, LinkOutcome* outcome = nullptr);
 
 // Turns a Refused payload into a Refused status carrying the server's reason.
 Status RefusedStatus(std::string_view payload);

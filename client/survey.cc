@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/client_store.h"
+#include "mnr/describe.h"
 #include "client/commands.h"
 #include "mnr/cli.h"
 #include "mnr/field.h"
@@ -47,6 +48,8 @@ struct Strings {
   const char* done;
   const char* answered_of;       // "%d of %d indicators answered for %s"
   const char* answers[4];        // yes, partial, no, unknown
+  const char* query;             // "Coordinator's query"
+  const char* reply_with;        // how to answer it
 };
 
 constexpr Strings kEnglish = {
@@ -71,6 +74,8 @@ constexpr Strings kEnglish = {
     "End of the questionnaire.",
     "%d of %d indicators answered for %s",
     {"yes", "partial", "no", "unknown"},
+    "Coordinator's query",
+    "reply with: mnr-client reply --db PATH",
 };
 
 constexpr Strings kFrench = {
@@ -96,6 +101,8 @@ constexpr Strings kFrench = {
     "Fin du questionnaire.",
     "%d indicateurs sur %d renseignés pour %s",
     {"oui", "partiel", "non", "inconnu"},
+    "Question du coordinateur",
+    "répondre avec : mnr-client reply --db CHEMIN",
 };
 
 const char* AnswerWord(const Strings& s, Answer a) { return s.answers[static_cast<int>(a)]; }
@@ -253,6 +260,13 @@ class Questionnaire {
     if (!rows.ok()) return rows.status();
     current_.clear();
     for (auto& r : *rows) current_[r.indicator] = r.value;
+    auto book = store_.Reviews();
+    if (!book.ok()) return book.status();
+    if (const CountryReview* r = book->Find(country_)) {
+      for (const auto& [id, q] : r->queries) {
+        if (q.open() && !q.question.indicator.empty()) queries_.emplace(q.question.indicator, q);
+      }
+    }
     return Status::OK();
   }
 
@@ -277,6 +291,11 @@ class Questionnaire {
   void ShowIndicator(std::size_t i, const Indicator& ind) {
     std::cout << "\n(" << (i + 1) << "/" << schema_.indicators().size() << ") " << ind.id << "\n"
               << "  " << ind.label.In(lang_) << "\n";
+    // Open queries sit next to the indicator they are about, so the office fixes the answer there.
+    for (auto q = queries_.lower_bound(ind.id); q != queries_.end() && q->first == ind.id; ++q) {
+      std::cout << "  " << s_.query << " " << q->second.id << s_.colon << TerminalText(q->second.question.text, 0) << "\n"
+                << "    (" << s_.reply_with << " " << q->second.id << " --text ...)\n";
+    }
     auto it = current_.find(ind.id);
     if (it == current_.end()) {
       std::cout << "  " << s_.current << s_.colon << s_.not_answered << "\n";
@@ -378,6 +397,7 @@ class Questionnaire {
   const std::string lang_;
   const Strings& s_;
   std::map<std::string, AnswerValue> current_;
+  std::multimap<std::string, Query> queries_;  // open queries by indicator
   int shown_domain_ = -1;
   int shown_capability_ = -1;
 };

@@ -12,6 +12,7 @@
 #include "server/dataset_commands.h"
 #include "server/publish.h"
 #include "server/release.h"
+#include "server/review.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -30,9 +31,12 @@ std::string FormatTime(std::int64_t t) {
   return buf;
 }
 
+// --out FILE replaces an existing file only with --force, and never the store (file_util.h).
+OutputRules OutRules(const cli::Args& a) { return {a.Has("force"), true, {ServerPaths{*a.Get("data")}.db()}}; }
+
 int Emit(const cli::Args& a, const std::string& text) {
   if (auto out = a.Get("out")) {
-    if (Status s = WriteFileAtomic(*out, text); !s.ok()) return Failure(s);
+    if (Status s = WriteOutputFile(*out, text, OutRules(a)); !s.ok()) return Failure(s);
     return cli::kExitOk;
   }
   std::cout << text;
@@ -44,15 +48,17 @@ std::vector<std::string> Rest(const std::vector<std::string>& argv) { return {ar
 }  // namespace
 
 int AggregateCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server aggregate --data DIR [--release LABEL] [--format csv|json|sdmx-csv] [--out FILE] [--rebuild] [--countries]",
+  cli::Parser p("mnr-server aggregate --data DIR [--release LABEL] [--format csv|json|sdmx-csv] [--out FILE [--force]] [--rebuild] [--countries]",
                 "Prints the global aggregate dataset (docs/dataset.md): for every indicator, capability and domain\n"
                 "and every group (all, high, upper_middle, lower_middle, low, lmic, region:...), the counts of yes,\n"
                 "partial, no and unknown among the registered countries, those that did not answer, and the share\n"
-                "of yes. The current dataset by default, or a frozen release. SDMX-CSV is described in docs/sdmx.md.");
+                "of yes. The current dataset by default, or a frozen release, whose hash and signature are checked\n"
+                "before it is printed. SDMX-CSV is described in docs/sdmx.md.");
   p.Option("data", "DIR", "the server store directory", true)
       .Option("release", "LABEL", "a release (see `mnr-server releases list`) instead of the current dataset")
       .Option("format", "FORMAT", "csv (default), json or sdmx-csv")
       .Option("out", "FILE", "write to FILE (atomically) instead of stdout")
+      .Flag("force", "replace FILE if it exists (never the store itself)")
       .Flag("rebuild", "recompute the maintained counts from the merged answers first (gives the same result)")
       .Flag("countries", "coordinators: which countries stand behind each count (csv or json)");
   cli::Args a;
@@ -61,6 +67,9 @@ int AggregateCommand(const std::vector<std::string>& argv) {
   if (format != "csv" && format != "json" && format != "sdmx-csv") return Usage("--format must be csv, json or sdmx-csv, not \"" + format + "\"");
   if (a.Has("countries") && format == "sdmx-csv") return Usage("--countries is written as csv or json");
   if (a.Has("rebuild") && a.Has("release")) return Usage("--rebuild recomputes the current dataset; a release never changes");
+  if (auto out = a.Get("out")) {
+    if (Status s = CheckOutputFile(*out, OutRules(a)); !s.ok()) return Failure(s);
+  }
   auto store = ServerStore::Open(*a.Get("data"));
   if (!store.ok()) return Failure(store.status());
   ServerStore& s = **store;
@@ -78,6 +87,7 @@ int AggregateCommand(const std::vector<std::string>& argv) {
   if (auto label = a.Get("release")) {
     auto r = FindRelease(s.db(), *label);
     if (!r.ok()) return Failure(r.status());
+    if (Status v = CheckStoredRelease(s, *r); !v.ok()) return Failure(v);
     release = std::move(*r);
   }
   if (a.Has("countries")) {
@@ -121,23 +131,70 @@ int AggregateCommand(const std::vector<std::string>& argv) {
 }
 
 int ReleaseCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server release --data DIR --label TEXT",
+  cli::Parser p("mnr-server release --data DIR --label TEXT [--allow-open-conflicts] [--allow-unapproved]",
                 "Freezes the current dataset as an immutable release: its canonical CSV, the SHA-256 of that CSV,\n"
                 "and a manifest signed with the server key that names the hash, the audit log's tree head (the\n"
-                "inputs), the schema and software versions. Logged in the audit log. A label is used once.");
-  p.Option("data", "DIR", "the server store directory", true).Option("label", "TEXT", "the release's name, e.g. 2025-final", true);
+                "inputs), the schema and software versions. Logged in the audit log. A label is used once.\n"
+                "Refused while conflicts are open or countries are not approved (`mnr-server status`), unless\n"
+                "the flags below allow it; the manifest then records what was allowed, and the report marks\n"
+                "those countries' data as provisional. Refused too when the stored counts differ from a recount\n"
+                "of the merged answers (the first difference is named; see `aggregate --rebuild`).");
+  p.Option("data", "DIR", "the server store directory", true)
+      .Option("label", "TEXT", "the release's name, e.g. 2025-final", true)
+      .Flag("allow-open-conflicts", "release even though conflicts are open (their current winners are counted)")
+      .Flag("allow-unapproved", "release even though some countries' surveys are not approved");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   if (Status s = CheckReleaseLabel(*a.Get("label")); !s.ok()) return Usage(s.message());
   auto store = ServerStore::Open(*a.Get("data"));
   if (!store.ok()) return Failure(store.status());
-  auto r = CreateRelease(**store, *a.Get("label"), OperatorActor(), Now());
+  auto gate = CheckReleaseGate(**store);
+  if (!gate.ok()) return Failure(gate.status());
+  nlohmann::json provisional = nullptr;
+  {
+    std::string refusal;
+    auto list = [](const auto& items, auto name, std::size_t max) {
+      std::string out;
+      for (std::size_t i = 0; i < items.size() && i < max; ++i) out += (i ? ", " : "") + name(items[i]);
+      if (items.size() > max) out += " and " + std::to_string(items.size() - max) + " more";
+      return out;
+    };
+    const auto conflict_name = [](const std::pair<std::int64_t, std::string>& c) { return std::to_string(c.first) + " (" + c.second + ")"; };
+    const auto country_name = [](const std::pair<std::string, std::string>& c) { return c.first + " (" + c.second + ")"; };
+    if (!gate->open_conflicts.empty() && !a.Has("allow-open-conflicts")) {
+      refusal += std::to_string(gate->open_conflicts.size()) + " open conflict(s): " + list(gate->open_conflicts, conflict_name, 10) +
+                 " (resolve them with `mnr-server conflicts resolve`, or pass --allow-open-conflicts)\n";
+    }
+    if (!gate->unapproved.empty() && !a.Has("allow-unapproved")) {
+      refusal += std::to_string(gate->unapproved.size()) + " countr" + (gate->unapproved.size() == 1 ? "y" : "ies") +
+                 " not approved: " + list(gate->unapproved, country_name, 12) +
+                 " (review them with `mnr-server review`, or pass --allow-unapproved)\n";
+    }
+    if (!refusal.empty()) {
+      std::cerr << kProgram << ": release refused, nothing was written:\n" << refusal;
+      return cli::kExitFailure;
+    }
+    if (!gate->open_conflicts.empty() || !gate->unapproved.empty()) {
+      provisional = nlohmann::json::object();
+      nlohmann::json conflicts = nlohmann::json::array(), countries = nlohmann::json::array();
+      for (const auto& [id, field] : gate->open_conflicts) conflicts.push_back({{"id", id}, {"field", field}});
+      for (const auto& [code, state] : gate->unapproved) countries.push_back({{"country", code}, {"state", state}});
+      provisional["open_conflicts"] = conflicts;
+      provisional["unapproved"] = countries;
+    }
+  }
+  auto r = CreateRelease(**store, *a.Get("label"), OperatorActor(), Now(), provisional);
   if (!r.ok()) return Failure(r.status());
   const auto manifest = nlohmann::json::parse(r->manifest);
   std::cout << "release " << r->label << "\n"
             << "  content sha256  " << r->content_sha256 << "\n"
             << "  release id      " << r->release_id << "\n"
             << "  audit log size  " << manifest["audit_tree_head"]["size"].get<std::uint64_t>() << "\n";
+  if (!provisional.is_null()) {
+    std::cout << "  provisional     " << provisional["open_conflicts"].size() << " open conflict(s), "
+              << provisional["unapproved"].size() << " countr" << (provisional["unapproved"].size() == 1 ? "y" : "ies")
+              << " not approved (recorded in the manifest)\n";
+  }
   return cli::kExitOk;
 }
 
@@ -185,7 +242,7 @@ int ReleasesCommand(const std::vector<std::string>& argv) {
     auto cert = ReadFile((*store)->paths().server_cert(), 64 * 1024);
     if (!cert.ok()) return Failure(cert.status());
     std::cout << "manifest: " << r->manifest << "\nsignature: " << crypto::Base64Encode(r->signature) << "\n";
-    if (Status v = VerifyRelease(*r, *cert); !v.ok()) return Failure(v);
+    if (Status v = CheckStoredRelease(**store, *r); !v.ok()) return Failure(v);
     std::cout << "verified: the CSV hashes to the manifest's content hash and the server key signed the manifest\n";
     return cli::kExitOk;
   }
@@ -208,8 +265,10 @@ int PublishCommand(const std::vector<std::string>& argv) {
   if (Status s = CheckReportLanguage(lang); !s.ok()) return Usage(s.message());
   auto store = ServerStore::Open(*a.Get("data"));
   if (!store.ok()) return Failure(store.status());
+  if (Status s = CheckOutputDirectory(*a.Get("out"), {(*store)->paths().db()}); !s.ok()) return Failure(s);
   auto r = FindRelease((*store)->db(), a.Get("release"));
   if (!r.ok()) return Failure(r.status());
+  if (Status v = CheckStoredRelease(**store, *r); !v.ok()) return Failure(v);
   auto done = Publish(**store, *r, lang, *a.Get("out"), OperatorActor());
   if (!done.ok()) return Failure(done.status());
   std::cout << "published release " << r->label << " (" << lang << ") to " << *a.Get("out") << "/index.html\n"

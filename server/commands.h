@@ -10,5 +10,7 @@ namespace mnr::server {
 int RunCommand(const std::vector<std::string>& args);  // server/sync_server.cc: `mnr-server run`
 int AuditCommand(const std::vector<std::string>& args);  // server/cmd_audit.cc: `mnr-server audit log|verify|export`
 int RenewCommand(const std::vector<std::string>& args);  // server/cmd_audit.cc: `mnr-server renew`
+int ReviewCommand(const std::vector<std::string>& args);  // server/cmd_review.cc: `mnr-server review`
+int StatusCommand(const std::vector<std::string>& args);  // server/cmd_review.cc: `mnr-server status`
 
 }  // namespace mnr::server

@@ -11,6 +11,7 @@
 #include "mnr/cli.h"
 #include "mnr/credential.h"
 #include "mnr/csv.h"
+#include "mnr/describe.h"
 #include "mnr/envelope.h"
 #include "mnr/field.h"
 #include "mnr/file_util.h"
@@ -19,6 +20,8 @@
 #include "server/cli_common.h"
 #include "server/commands.h"
 #include "server/dataset_commands.h"
+#include "server/return_bundle.h"
+#include "server/remote_ops.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -181,7 +184,7 @@ int IssueCommand(const std::vector<std::string>& argv) {
   const std::vector<std::string> countries = a.GetAll("country");
   if (*role == Role::kField && countries.empty()) return Usage("a field credential needs at least one --country CODE");
   const std::string out = *a.Get("out");
-  if (FileExists(out)) return Failure(Status::AlreadyExists(out + " already exists; choose another --out (a credential file is never overwritten)"));
+  if (Status s = CheckOutputFile(out, {false, false, {ServerPaths{*a.Get("data")}.db()}}); !s.ok()) return Failure(s);
   auto store = OpenStore(a);
   if (!store.ok()) return Failure(store.status());
   auto cred = (*store)->IssueCredential(*role, countries, *a.Get("name"), days * 24 * 3600);
@@ -293,10 +296,10 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
   if (argv[0] == "--help" || argv[0] == "-h") {
     std::cout << "usage: mnr-server conflicts list --data DIR [--all]\n"
                  "       mnr-server conflicts show --data DIR ID\n"
-                 "       mnr-server conflicts resolve --data DIR ID --value VALUE [--note TEXT] --reason TEXT [--by NAME]\n\n"
+                 "       mnr-server conflicts resolve --data DIR ID (--pick N | --value VALUE [--note TEXT]) --reason TEXT [--by NAME]\n\n"
                  "Conflicts: edits of one field made on devices that had not seen each other, with different values.\n"
                  "Last writer wins meanwhile; a resolution is a new edit that supersedes every candidate and syncs\n"
-                 "back to the devices.\n";
+                 "back to the devices. Devices and credentials are shown by name; --ids shows their ids.\n";
     return cli::kExitOk;
   }
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
@@ -327,8 +330,11 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     return cli::kExitOk;
   }
   if (argv[0] == "show") {
-    cli::Parser p("mnr-server conflicts show --data DIR ID", "Shows every candidate of a conflict, with its notes.");
-    WithData(p).Positional("ID", "the conflict id (see conflicts list)");
+    cli::Parser p("mnr-server conflicts show --data DIR ID [--ids]",
+                  "Shows every candidate of a conflict, numbered for `conflicts resolve --pick N`: its answer and\n"
+                  "note (cut to 40 characters, then in full on the next line; control characters escaped), the\n"
+                  "device that made it and the credential's holder, by name.");
+    WithData(p).Positional("ID", "the conflict id (see conflicts list)").Flag("ids", "show device and credential ids and versions");
     cli::Args a;
     if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
     auto id = parse_id(a.positional()[0]);
@@ -339,33 +345,56 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     if (!c.ok()) return Failure(c.status());
     if (!*c) return Failure(Status::NotFound("no conflict " + a.positional()[0] + " (see `mnr-server conflicts list --all`)"));
     const Conflict& k = **c;
+    auto names = LoadPeopleNames(**store);
+    if (!names.ok()) return Failure(names.status());
+    const auto candidates = ConflictToJson(k, *names)["candidates"];
+    const bool ids = a.Has("ids");
     std::cout << "conflict " << k.id << " (" << (k.resolved ? "resolved" : "open") << ") on " << k.field << "\n";
     for (std::size_t i = 0; i < k.candidates.size(); ++i) {
       const auto& cand = k.candidates[i];
-      std::cout << "  candidate " << (i + 1) << ": " << DescribeValue(k.field, cand.value, true) << "\n"
-                << "    by " << cand.author << (cand.credential.empty() ? "" : " (credential " + cand.credential + ")")
-                << " at " << HybridClock::Format(cand.hlc) << "\n"
-                << "    version " << cand.version << (cand.version == k.winner_version ? "  <- current value" : "") << "\n";
+      const std::string shown = mnr::DescribeValue(k.field, cand.value);
+      std::cout << "  candidate " << (i + 1) << ": " << shown
+                << (cand.version == k.winner_version ? "  <- current value" : "") << "\n";
+      if (mnr::DescribeValue(k.field, cand.value, 0) != shown) {
+        std::cout << "    in full: " << mnr::DescribeValue(k.field, cand.value, 0) << "\n";
+      }
+      const std::string author = candidates[i].value("author_name", "");
+      const std::string holder = candidates[i].value("credential_name", "");
+      if (ids) {
+        std::cout << "    by " << TerminalText(cand.author, 0) << " (" << TerminalText(author, 0) << ")"
+                  << (cand.credential.empty() ? "" : ", credential " + cand.credential + " (" + TerminalText(holder, 0) + ")")
+                  << " at " << HybridClock::Format(cand.hlc) << "\n"
+                  << "    version " << TerminalText(cand.version, 0) << "\n";
+      } else {
+        std::cout << "    by " << TerminalText(author.empty() ? cand.author : author, 0)
+                  << (holder.empty() || holder == author ? "" : " (" + TerminalText(holder, 0) + ")") << " at "
+                  << HybridClock::Format(cand.hlc) << "\n";
+      }
     }
     if (k.resolved) {
-      std::cout << "  resolved by " << k.resolved_by.value_or("?");
-      if (k.reason) std::cout << ": " << *k.reason;
-      std::cout << "\n  resolution version " << k.resolution_version.value_or("?") << "\n";
+      std::cout << "  resolved by " << TerminalText(k.resolved_by.value_or("?"), 0);
+      if (k.reason) std::cout << ": " << TerminalText(*k.reason, 0);
+      std::cout << "\n";
+      if (ids) std::cout << "  resolution version " << k.resolution_version.value_or("?") << "\n";
     } else {
       std::cout << "  resolve with: mnr-server conflicts resolve --data " << *a.Get("data") << " " << k.id
-                << " --value VALUE --reason TEXT\n";
+                << " --pick N --reason TEXT (or --value VALUE [--note TEXT] instead of --pick)\n";
     }
     return cli::kExitOk;
   }
   if (argv[0] == "resolve") {
-    cli::Parser p("mnr-server conflicts resolve --data DIR ID --value VALUE [--note TEXT] --reason TEXT [--by NAME]",
+    cli::Parser p("mnr-server conflicts resolve --data DIR ID (--pick N | --value VALUE [--note TEXT]) --reason TEXT [--by NAME]",
                   "Records the chosen value as a new edit that supersedes every candidate; it wins and syncs back\n"
-                  "to the devices. For an answer, VALUE is yes, partial, no, unknown or clear (with an optional\n"
-                  "--note); for a good-practice field VALUE is the text itself.");
+                  "to the devices. --pick N keeps candidate N (as `conflicts show` numbers them) whole: its answer\n"
+                  "and its note. --value sets a new value: for an answer yes, partial, no, unknown or clear; for a\n"
+                  "good-practice field the text itself. With --value and no --note an answer keeps the note of the\n"
+                  "current value (the one marked \"<- current value\" by conflicts show); --note TEXT replaces it\n"
+                  "and --note '' removes it. A resolution never drops a note otherwise.");
     WithData(p)
         .Positional("ID", "the conflict id (see conflicts list)")
-        .Option("value", "VALUE", "the chosen value", true)
-        .Option("note", "TEXT", "the answer's note")
+        .Option("pick", "N", "keep candidate N whole (answer and note)")
+        .Option("value", "VALUE", "a new value (instead of --pick)")
+        .Option("note", "TEXT", "the answer's note with --value ('' for none; default: the current value's note)")
         .Option("reason", "TEXT", "why this value was chosen (kept with the resolution)", true)
         .Option("by", "NAME", "who resolves (default $USER)");
     cli::Args a;
@@ -385,23 +414,31 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     if (!*c) return Failure(Status::NotFound("no conflict " + a.positional()[0] + " (see `mnr-server conflicts list`)"));
     auto fk = ParseField((*c)->field);
     if (!fk.ok()) return Failure(fk.status());
-    const std::string raw = *a.Get("value");
-    std::optional<std::string> value;
-    if (fk->kind == FieldKey::Kind::kAnswer) {
-      if (raw == "clear") {
+    ResolutionChoice choice;
+    if (auto pick = a.Get("pick")) {
+      auto n = parse_id(*pick);
+      if (!n || *n < 1) return Usage("--pick needs a candidate number (1, 2, ... as conflicts show numbers them), not \"" + *pick + "\"");
+      if (a.Has("value") || a.Has("note")) return Usage("--pick keeps the candidate whole: give no --value or --note with it");
+      choice.pick = *n;
+    } else if (auto raw = a.Get("value")) {
+      const bool answer = fk->kind == FieldKey::Kind::kAnswer;
+      if (answer && *raw == "clear") {
         if (a.Has("note")) return Usage("--note cannot go with --value clear");
+      } else if (answer && !ParseAnswer(*raw)) {
+        return Usage("--value must be yes, partial, no, unknown or clear for an answer, not \"" + *raw + "\"");
       } else {
-        auto answer = ParseAnswer(raw);
-        if (!answer) return Usage("--value must be yes, partial, no, unknown or clear for an answer, not \"" + raw + "\"");
-        value = EncodeAnswer(AnswerValue{*answer, a.GetOr("note", "")});
+        choice.value = *raw;
       }
+      if (a.Has("note") && !answer) return Usage("--note applies to answers only");
+      choice.note = a.Get("note");
     } else {
-      if (a.Has("note")) return Usage("--note applies to answers only");
-      value = raw;
+      return Usage("give --pick N (keep candidate N) or --value VALUE (see conflicts show " + a.positional()[0] + ")");
     }
-    if (Status s = (*store)->ResolveConflict(*id, value, by, *a.Get("reason")); !s.ok()) return Failure(s);
+    auto value = ResolutionValue(**store, **c, choice);
+    if (!value.ok()) return value.status().code() == Status::Code::kInvalidArgument ? Usage(value.status().message()) : Failure(value.status());
+    if (Status s = (*store)->ResolveConflict(*id, *value, by, *a.Get("reason")); !s.ok()) return Failure(s);
     auto after = (*store)->FindConflict(*id);
-    std::cout << "conflict " << *id << " resolved: " << (*c)->field << " = " << DescribeValue((*c)->field, value, false);
+    std::cout << "conflict " << *id << " resolved: " << (*c)->field << " = " << mnr::DescribeValue((*c)->field, *value);
     if (after.ok() && *after && (*after)->resolution_version) std::cout << " (version " << *(*after)->resolution_version << ")";
     std::cout << "\n";
     return cli::kExitOk;
@@ -442,7 +479,10 @@ const char* kTopHelp =
     "  credentials list  list the credential register\n"
     "  run               serve devices over mutual TLS\n"
     "  import-bundle     apply a USB bundle of change-sets\n"
+    "  bundle            write a return bundle for a country's offline offices\n"
     "  conflicts         list, show and resolve conflicts\n"
+    "  review            the review of each country's survey: list, show, approve, return\n"
+    "  status            per country: answers, practices, review, conflicts, queries, devices\n"
     "  state hash        print the hash of the merged state\n"
     "  audit             the audit trail: log, verify, export\n"
     "  aggregate         print the global dataset (csv, json, sdmx-csv), current or released\n"
@@ -479,6 +519,7 @@ int main(int argc, char** argv) {
       {"credentials", CredentialsCommand},
       {"run", RunCommand},
       {"import-bundle", ImportBundleCommand},
+      {"bundle", ReturnBundleCommand},
       {"conflicts", ConflictsCommand},
       {"state", StateCommand},
       {"audit", AuditCommand},
@@ -487,6 +528,8 @@ int main(int argc, char** argv) {
       {"release", ReleaseCommand},
       {"releases", ReleasesCommand},
       {"publish", PublishCommand},
+      {"review", ReviewCommand},
+      {"status", StatusCommand},
   };
   auto it = kCommands.find(cmd);
   if (it == kCommands.end()) return Usage("unknown command \"" + cmd + "\" (see mnr-server --help)");

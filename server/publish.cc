@@ -29,6 +29,12 @@ const std::map<std::string, Words, std::less<>>& Dictionary() {
   static const std::map<std::string, Words, std::less<>> d = {
       {"title", {"Model National Response: the global dataset", "Réponse nationale modèle : les données mondiales"}},
       {"release", {"Release", "Version"}},
+      {"provisional",
+       {"Provisional: this release was made before the review was complete. Not yet approved: {countries}. "
+        "Open conflicts: {conflicts}.",
+        "Provisoire : cette version a été établie avant la fin de la revue. Pas encore approuvés : {countries}. "
+        "Conflits ouverts : {conflicts}."}},
+      {"none", {"none", "aucun"}},
       {"made", {"made on", "établie le"}},
       {"countries", {"countries in the register", "pays enregistrés"}},
       {"content_hash", {"Content SHA-256 (of dataset.csv)", "SHA-256 du contenu (de dataset.csv)"}},
@@ -314,6 +320,7 @@ table.groups th{color:#666;font-weight:500}
 .practice .text{white-space:pre-line;margin:.3em 0}
 .kind{font-size:.8em;text-transform:uppercase;letter-spacing:.04em;color:#555;margin-right:.5em}
 .search input{font:inherit;padding:4px 8px;width:20em;max-width:100%}
+.provisional{background:#fff4d6;border:1px solid #c98a00;border-radius:4px;padding:6px 10px;color:#4a3300}
 footer{color:#555;font-size:.85em;border-top:1px solid #ddd;margin-top:2em;padding-bottom:2em}
 [hidden]{display:none!important}
 )CSS";
@@ -394,6 +401,21 @@ std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, con
        "</a> · <a href=\"dataset.json\" download>" + p.W("json") + "</a> · <a href=\"manifest.json\" download>" + p.W("manifest") +
        "</a> (<a href=\"manifest.sig\" download>" + p.W("signature") + "</a>, <a href=\"server.crt\" download>" + p.W("certificate") +
        "</a>)</p>";
+  // What the release gate let through (server/review.h) stays visible with the figures.
+  if (manifest.is_object() && manifest.contains("provisional") && manifest["provisional"].is_object()) {
+    const nlohmann::json& prov = manifest["provisional"];
+    std::string countries, conflicts;
+    for (const auto& c : prov.value("unapproved", nlohmann::json::array())) {
+      countries += (countries.empty() ? "" : ", ") + Escape(c.value("country", "")) + " (" + Escape(c.value("state", "")) + ")";
+    }
+    for (const auto& c : prov.value("open_conflicts", nlohmann::json::array())) {
+      conflicts += (conflicts.empty() ? "" : ", ") + Escape(c.value("field", ""));
+    }
+    std::string text = p.W("provisional");
+    text = Replace(text, "{countries}", countries.empty() ? p.W("none") : countries);
+    text = Replace(text, "{conflicts}", conflicts.empty() ? p.W("none") : conflicts);
+    h += "<p class=\"provisional\" id=\"provisional\" role=\"note\">" + text + "</p>";
+  }
   h += "<nav><a href=\"#overview\">" + p.W("nav_overview") + "</a><a href=\"#indicators\">" + p.W("nav_indicators") +
        "</a><a href=\"#practices\">" + p.W("nav_practices") + "</a></nav></header>\n<main>";
   h += "<section id=\"overview\"><h2>" + p.W("overview") + "</h2><p>" + Escape(p.W("overview_def")) + "</p>" + p.OverviewChart() +

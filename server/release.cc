@@ -42,7 +42,8 @@ Status CheckReleaseLabel(std::string_view label) {
   return Status::OK();
 }
 
-Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now) {
+Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now,
+                              const nlohmann::json& provisional) {
   MNR_RETURN_IF_ERROR(CheckReleaseLabel(label));
   Db& db = store.db();
   auto key = ReadFile(store.paths().server_key(), kKeyFileBytes);
@@ -61,6 +62,9 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
                                    "...); releases never change: choose another --label");
     }
   }
+  // The figures that are signed must be the ones the merged answers give, not whatever the
+  // maintained tables were edited to say.
+  MNR_RETURN_IF_ERROR(CheckDatasetAgainstRecount(db).With("release \"" + label + "\" not made"));
   auto dataset = LoadDataset(db, store.schema());
   if (!dataset.ok()) return dataset.status();
   const std::string csv = DatasetCsv(*dataset);
@@ -80,7 +84,7 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
   r.practices = practices->dump();
   r.members = members->dump();
   r.created_at = now;
-  const nlohmann::json manifest = {
+  nlohmann::json manifest = {
       {"format", "mnr-release-manifest 1"},
       {"label", label},
       {"content_sha256", r.content_sha256},
@@ -94,6 +98,7 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
       {"survey_schema_version", store.schema().version()},
       {"software", std::string("mnr-server ") + MNR_VERSION},
       {"created_at", now}};
+  if (!provisional.is_null()) manifest["provisional"] = provisional;
   r.manifest = manifest.dump();  // keys sorted, no spaces: one text for one manifest
   r.release_id = crypto::Sha256Hex(r.manifest);
   auto sig = crypto::Sign(*key, r.manifest);
@@ -146,12 +151,42 @@ Status VerifyRelease(const Release& r, std::string_view server_certificate_pem) 
   nlohmann::json m = nlohmann::json::parse(r.manifest, nullptr, false);
   if (m.is_discarded() || !m.is_object()) return Status::Corruption(what + ": the manifest is not JSON");
   if (m.value("label", std::string()) != r.label) return Status::Corruption(what + ": the manifest names another label");
-  if (m.value("content_sha256", std::string()) != r.content_sha256 || crypto::Sha256Hex(r.csv) != r.content_sha256) {
-    return Status::Corruption(what + ": the dataset does not hash to the content hash the manifest states");
+  const std::string stated = m.value("content_sha256", std::string()), actual = crypto::Sha256Hex(r.csv);
+  if (actual != stated) {
+    return Status::Corruption(what + ": the dataset does not hash to the content hash the manifest states (the CSV hashes to " +
+                              actual.substr(0, 16) + "..., the signed manifest states " + stated.substr(0, 16) + "...)");
+  }
+  if (r.content_sha256 != stated) {
+    return Status::Corruption(what + ": the stored content hash " + r.content_sha256.substr(0, 16) +
+                              "... is not the one the signed manifest states (" + stated.substr(0, 16) + "...)");
   }
   if (crypto::Sha256Hex(r.manifest) != r.release_id) return Status::Corruption(what + ": the release id is not the manifest's hash");
   Status s = crypto::VerifyWithCertificate(server_certificate_pem, r.manifest, r.signature);
   if (!s.ok()) return Status::Corruption(what + ": the manifest's signature does not verify (" + s.message() + ")");
+  return Status::OK();
+}
+
+Status CheckStoredRelease(ServerStore& store, const Release& r) {
+  auto cert = ReadFile(store.paths().server_cert(), kKeyFileBytes);
+  if (!cert.ok()) return cert.status().With("checking release \"" + r.label + "\"");
+  MNR_RETURN_IF_ERROR(VerifyRelease(r, *cert));
+  const std::string what = "release \"" + r.label + "\"";
+  const auto m = nlohmann::json::parse(r.manifest, nullptr, false);
+  if (!m.contains("content_bytes") || !m["content_bytes"].is_number_unsigned() || m["content_bytes"].get<std::uint64_t>() != r.csv.size()) {
+    return Status::Corruption(what + ": the stored CSV is not the size the signed manifest states");
+  }
+  if (m.value("practices_sha256", std::string()) != crypto::Sha256Hex(r.practices)) {
+    return Status::Corruption(what + ": the stored good-practice entries do not hash to what the signed manifest states");
+  }
+  auto st = store.db().Prepare("SELECT idx FROM audit_entries WHERE kind = ? AND payload = ? ORDER BY idx LIMIT 1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, std::int64_t{static_cast<int>(AuditKind::kRelease)}).BindBlob(2, r.manifest);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    return Status::Corruption(what + ": no release entry of the audit log holds this manifest (the manifest was replaced after "
+                                     "the release was made; run `mnr-server audit verify`)");
+  }
   return Status::OK();
 }
 

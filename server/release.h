@@ -37,8 +37,14 @@ struct Release {
 Status CheckReleaseLabel(std::string_view label);
 
 // Freezes the current dataset as release `label` (AlreadyExists if the label is taken). `actor` is
-// recorded in the audit entry (OperatorActor() on the server host).
-Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now);
+// recorded in the audit entry (OperatorActor() on the server host). `provisional`, when not null, is
+// what the release gate let through (server/review.h ReleaseGate): it is written into the signed
+// manifest as "provisional", and the published report marks those countries' data as provisional.
+// Before it signs, the maintained counts are compared with a recount of the merged answers and the
+// register (CheckDatasetAgainstRecount); a difference refuses the release (Corruption naming the
+// first differing indicator/group and both values) and changes nothing.
+Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now,
+                              const nlohmann::json& provisional = nullptr);
 
 // Every release, oldest first.
 Result<std::vector<Release>> ListReleases(Db& db);
@@ -49,6 +55,12 @@ Result<Release> FindRelease(Db& db, const std::optional<std::string>& label);
 // hashes to it, the release id is the manifest's hash, and the signature verifies against
 // `server_certificate_pem`. Corruption says which check failed.
 Status VerifyRelease(const Release& r, std::string_view server_certificate_pem);
+
+// VerifyRelease with the store's server certificate, plus what only the server can check: the
+// manifest states the stored CSV's size and the stored good-practice entries' hash, and the audit
+// log holds the manifest, byte for byte, in a release entry (so a manifest re-signed after the fact
+// is caught too). `aggregate --release`, `releases show` and `publish` run it before they print.
+Status CheckStoredRelease(ServerStore& store, const Release& r);
 
 // The remote operation "release.latest" (every role): arguments {have: release id or absent}. Result:
 // {release: null} when none exists, {unchanged: true} when `have` is the latest, else {release:

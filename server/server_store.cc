@@ -27,11 +27,13 @@
 #include "server/audit_log.h"
 #include "server/dataset.h"
 #include "server/merge.h"
+#include "mnr/review.h"
 
 namespace mnr::embedded {
 std::string_view server_store_v1();
 std::string_view server_store_v2();
 std::string_view server_store_v3();
+std::string_view server_store_v4();
 }
 
 namespace mnr::server {
@@ -41,7 +43,8 @@ using Intake = ServerStore::Intake;
 namespace {
 
 // Migration i (0-based) takes the store from version i+1 to i+2.
-constexpr std::string_view (*kMigrations[])() = {&mnr::embedded::server_store_v2, &mnr::embedded::server_store_v3};
+constexpr std::string_view (*kMigrations[])() = {&mnr::embedded::server_store_v2, &mnr::embedded::server_store_v3,
+                                                      &mnr::embedded::server_store_v4};
 constexpr int kStoreVersion = 1 + static_cast<int>(std::size(kMigrations));
 
 // Brings a store from `from` to kStoreVersion, one transaction per step, so a crash mid-way leaves a
@@ -214,6 +217,23 @@ Status CheckOpValue(const FieldKey& key, const std::optional<std::string>& value
     auto decoded = DecodeAnswer(*value);
     if (!decoded.ok()) return decoded.status();
     return CheckText(decoded->note, "note", limits::kNoteBytes);
+  }
+  if (key.kind == FieldKey::Kind::kReview) {
+    if (key.attr == "submitted") {
+      if (*value != kSubmittedValue) return Status::InvalidArgument("a submission's value must be \"submitted\"");
+      return Status::OK();
+    }
+    auto d = DecodeDecision(*value);
+    if (!d.ok()) return d.status();
+    return CheckText(d->comment, "review comment", limits::kNoteBytes);
+  }
+  if (key.kind == FieldKey::Kind::kQuery) {
+    if (key.attr == "question") {
+      auto q = DecodeQuestion(*value);
+      if (!q.ok()) return q.status();
+      return CheckText(q->text, "query", limits::kNoteBytes);
+    }
+    return CheckText(*value, "reply", limits::kNoteBytes);
   }
   if (key.attr == "kind" && !IsValidPracticeKind(*value)) {
     return Status::InvalidArgument("practice kind must be good_practice, challenge or lesson_learned");
@@ -550,16 +570,25 @@ Result<Credential> ServerStore::IssueOrRenew(Role role, const std::vector<std::s
   if (!info.ok()) return info.status();
   c.certificate_pem = *cert;
   c.private_key_pem = key->private_pem;
+  // Return bundles for the holder's offices are sealed to a key derived from this private key
+  // (docs/protocol.md, "Return bundles"); the server keeps only its public half.
+  std::optional<std::string> return_key;
+  if (role == Role::kField) {
+    auto rk = crypto::DeriveReturnKey(key->private_pem);
+    if (!rk.ok()) return rk.status().With("deriving the credential's return key");
+    return_key = crypto::Base64Encode(rk->public_key);
+  }
 
   Transaction tx(*db_);
   MNR_RETURN_IF_ERROR(tx.status());
   auto st = db_->Prepare(
-      "INSERT INTO credentials (id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, predecessor) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO credentials (id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, predecessor, "
+      "return_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!st.ok()) return st.status();
   const std::optional<std::string> predecessor = renews ? std::optional<std::string>(renews->id) : std::nullopt;
   st->Bind(1, c.id).Bind(2, RoleName(role)).Bind(3, name).Bind(4, JoinCountries(countries));
   st->Bind(5, c.certificate_pem).Bind(6, info->fingerprint).Bind(7, now).Bind(8, c.expires_at).Bind(9, predecessor);
+  st->Bind(10, return_key);
   MNR_RETURN_IF_ERROR(st->Run());
   auto entry = AppendAuditEntry(*db_, AuditKind::kCredentialIssued, OperatorActor(), IssuedPayload(c, info->fingerprint, now, predecessor));
   if (!entry.ok()) return entry.status();
@@ -871,6 +900,12 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
     if (fk->kind == FieldKey::Kind::kPractice && !IsValidPracticeAttr(fk->attr)) {
       return Refuse(RefusalCode::kBadChangeSet, what + " writes " + op.field + ", which is not a practice attribute");
     }
+    if ((fk->kind == FieldKey::Kind::kReview && fk->attr == "decision") ||
+        (fk->kind == FieldKey::Kind::kQuery && fk->attr == "question")) {
+      return Refuse(RefusalCode::kRole, what + " writes " + op.field + ": only a coordinator approves, returns or asks "
+                                            "queries; a field office submits (`mnr-client submit`) and replies "
+                                            "(`mnr-client reply`)");
+    }
     if (std::find(signer.countries.begin(), signer.countries.end(), fk->country) == signer.countries.end()) {
       return Refuse(RefusalCode::kScope, what + " writes " + op.field + " of country " + fk->country + ", but credential " +
                                              signer.id + " may write only " + JoinCountries(signer.countries) +
@@ -1004,6 +1039,14 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
     outcome.fields_changed += r->winner_changed ? 1 : 0;
     outcome.conflicts_opened += r->conflicts_opened;
   }
+  std::set<std::string> edited_countries;
+  for (const auto& field : touched) {
+    auto fk = ParseField(field);
+    if (fk.ok() && (fk->kind == FieldKey::Kind::kAnswer || fk->kind == FieldKey::Kind::kPractice)) edited_countries.insert(fk->country);
+  }
+  for (const auto& country : edited_countries) {
+    if (Status s = ReopenIfEditedAfterApproval(country, cs.device_id, opened->id, clock, state_seq); !s.ok()) return internal(s);
+  }
   if (Status s = SetMeta(*db_, "state_seq", std::to_string(state_seq)); !s.ok()) return internal(s);
   if (Status s = SetMeta(*db_, "hlc", std::to_string(clock.last())); !s.ok()) return internal(s);
   outcome.acked_through = AckedThrough(cs.device_id);
@@ -1097,6 +1140,70 @@ Result<std::optional<Conflict>> ServerStore::FindConflict(std::int64_t id) {
   return std::optional<Conflict>(std::move(*c));
 }
 
+// The actor recorded in the audit log for a coordinator's action: the credential when a coordinator
+// acted remotely (remote_ops.cc passes "<name> (<credential id>)"), else the operator on the server host.
+Result<std::string> ServerStore::CoordinatorActor(const std::string& who) {
+  if (const auto open = who.rfind(" (cred-"); open != std::string::npos && who.back() == ')') {
+    const std::string cred_id = who.substr(open + 2, who.size() - open - 3);
+    auto cred = FindCredential(cred_id);
+    if (!cred.ok()) return cred.status();
+    if (*cred && (*cred)->name + " (" + cred_id + ")" == who) return cred_id;
+  }
+  return "operator:" + who;
+}
+
+// Writes one coordinator-authored operation inside the caller's transaction: a resolutions row (the
+// table of every coordinator-authored operation; conflict 0 for a review action), the operation
+// descending from `parents`, its audit entry, and the field's new merged state.
+Status ServerStore::WriteCoordinatorOp(const CoordinatorOp& op, HybridClock& clock, std::uint64_t& state_seq) {
+  const HlcTime hlc = clock.Now();
+  const std::string author = "coordinator:" + op.who;
+  const std::string version = OperationVersion(hlc, author);
+  const std::int64_t now = WallClock();
+
+  auto res = db_->Prepare(
+      "INSERT INTO resolutions (field, version, resolved_by, reason, conflict_id, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+  if (!res.ok()) return res.status();
+  res->Bind(1, op.field).Bind(2, version).Bind(3, op.who).Bind(4, op.reason).Bind(5, op.conflict_id).Bind(6, now);
+  MNR_RETURN_IF_ERROR(res->Run());
+  const std::int64_t resolution_id = db_->LastInsertRowId();
+
+  std::optional<std::string> old_value;
+  auto cur = db_->Prepare("SELECT value FROM fields WHERE field = ?");
+  if (!cur.ok()) return cur.status();
+  cur->Bind(1, op.field);
+  auto row = cur->Step();
+  if (!row.ok()) return row.status();
+  if (*row) old_value = cur->OptText(0);
+
+  nlohmann::json parents = nlohmann::json::array();
+  for (const auto& p : op.parents) parents.push_back(p);
+  auto ins = db_->Prepare(
+      "INSERT INTO ops (field, version, value, old_value, hlc, author, parents, resolution_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, op.field).Bind(2, version).Bind(3, op.value).Bind(4, old_value).Bind(5, static_cast<std::int64_t>(hlc));
+  ins->Bind(6, author).Bind(7, parents.dump()).Bind(8, resolution_id);
+  MNR_RETURN_IF_ERROR(ins->Run());
+
+  auto actor = CoordinatorActor(op.who);
+  if (!actor.ok()) return actor.status();
+  nlohmann::json logged = {{"conflict", op.conflict_id},
+                           {"field", op.field},
+                           {"version", version},
+                           {"value", op.value ? nlohmann::json(*op.value) : nlohmann::json(nullptr)},
+                           {"old_value", old_value ? nlohmann::json(*old_value) : nlohmann::json(nullptr)},
+                           {"hlc", hlc},
+                           {"author", author},
+                           {"parents", parents},
+                           {"resolved_by", op.who},
+                           {"reason", op.reason}};
+  if (!op.action.empty()) logged["action"] = op.action;
+  auto entry = AppendAuditEntry(*db_, AuditKind::kConflictResolution, *actor, logged.dump());
+  if (!entry.ok()) return entry.status();
+  auto r = RecomputeField(*db_, op.field, state_seq, now);
+  return r.ok() ? Status::OK() : r.status();
+}
+
 Status ServerStore::ResolveConflict(std::int64_t id, const std::optional<std::string>& value, const std::string& who,
                                     const std::string& reason) {
   MNR_RETURN_IF_ERROR(CheckLabel(who, "resolver name (--by)", limits::kNameBytes));
@@ -1120,65 +1227,122 @@ Status ServerStore::ResolveConflict(std::int64_t id, const std::optional<std::st
   if (!meta_hlc.ok()) return meta_hlc.status();
   HybridClock clock(*meta_hlc);
   for (const auto& cand : c.candidates) clock.Observe(cand.hlc);
-  const HlcTime hlc = clock.Now();
-  const std::string author = "coordinator:" + who;
-  const std::string version = OperationVersion(hlc, author);
-  const std::int64_t now = WallClock();
-
-  auto res = db_->Prepare(
-      "INSERT INTO resolutions (field, version, resolved_by, reason, conflict_id, created_at) VALUES (?, ?, ?, ?, ?, ?)");
-  if (!res.ok()) return res.status();
-  res->Bind(1, c.field).Bind(2, version).Bind(3, who).Bind(4, reason).Bind(5, id).Bind(6, now);
-  MNR_RETURN_IF_ERROR(res->Run());
-  const std::int64_t resolution_id = db_->LastInsertRowId();
-
-  std::optional<std::string> old_value;
-  auto cur = db_->Prepare("SELECT value FROM fields WHERE field = ?");
-  if (!cur.ok()) return cur.status();
-  cur->Bind(1, c.field);
-  auto row = cur->Step();
-  if (!row.ok()) return row.status();
-  if (*row) old_value = cur->OptText(0);
-
-  nlohmann::json parents = nlohmann::json::array();
-  for (const auto& cand : c.candidates) parents.push_back(cand.version);
-  auto ins = db_->Prepare(
-      "INSERT INTO ops (field, version, value, old_value, hlc, author, parents, resolution_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!ins.ok()) return ins.status();
-  ins->Bind(1, c.field).Bind(2, version).Bind(3, value).Bind(4, old_value).Bind(5, static_cast<std::int64_t>(hlc));
-  ins->Bind(6, author).Bind(7, parents.dump()).Bind(8, resolution_id);
-  MNR_RETURN_IF_ERROR(ins->Run());
-
-  // The actor is the credential when a coordinator resolved remotely (remote_ops.cc passes
-  // "<name> (<credential id>)"), else the operator on the server host.
-  std::string actor = "operator:" + who;
-  if (const auto open = who.rfind(" (cred-"); open != std::string::npos && who.back() == ')') {
-    const std::string cred_id = who.substr(open + 2, who.size() - open - 3);
-    auto cred = FindCredential(cred_id);
-    if (!cred.ok()) return cred.status();
-    if (*cred && (*cred)->name + " (" + cred_id + ")" == who) actor = cred_id;
-  }
-  nlohmann::json logged = {{"conflict", id},
-                           {"field", c.field},
-                           {"version", version},
-                           {"value", value ? nlohmann::json(*value) : nlohmann::json(nullptr)},
-                           {"old_value", old_value ? nlohmann::json(*old_value) : nlohmann::json(nullptr)},
-                           {"hlc", hlc},
-                           {"author", author},
-                           {"parents", parents},
-                           {"resolved_by", who},
-                           {"reason", reason}};
-  auto entry = AppendAuditEntry(*db_, AuditKind::kConflictResolution, actor, logged.dump());
-  if (!entry.ok()) return entry.status();
-
   auto seq = GetMetaNumber(*db_, "state_seq");
   if (!seq.ok()) return seq.status();
   std::uint64_t state_seq = *seq;
-  auto r = RecomputeField(*db_, c.field, state_seq, now);
-  if (!r.ok()) return r.status();
+  CoordinatorOp op{c.field, value, {}, who, reason, id, ""};
+  for (const auto& cand : c.candidates) op.parents.push_back(cand.version);
+  MNR_RETURN_IF_ERROR(WriteCoordinatorOp(op, clock, state_seq));
   MNR_RETURN_IF_ERROR(SetMeta(*db_, "state_seq", std::to_string(state_seq)));
   MNR_RETURN_IF_ERROR(SetMeta(*db_, "hlc", std::to_string(clock.last())));
   return tx.Commit();
+}
+
+Result<std::vector<std::string>> ServerStore::RecordReview(const std::string& country,
+                                                           const std::optional<ReviewDecision>& decision,
+                                                           const std::vector<QueryQuestion>& questions,
+                                                           const std::string& who, const std::string& action) {
+  MNR_RETURN_IF_ERROR(CheckLabel(who, "reviewer name (--by)", limits::kNameBytes));
+  if (decision) MNR_RETURN_IF_ERROR(CheckText(decision->comment, "comment", limits::kNoteBytes));
+  for (const auto& q : questions) MNR_RETURN_IF_ERROR(CheckText(q.text, "query text", limits::kNoteBytes));
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  auto meta_hlc = GetMetaNumber(*db_, "hlc");
+  if (!meta_hlc.ok()) return meta_hlc.status();
+  HybridClock clock(*meta_hlc);
+  auto seq = GetMetaNumber(*db_, "state_seq");
+  if (!seq.ok()) return seq.status();
+  std::uint64_t state_seq = *seq;
+
+  // A coordinator's edit descends from what the server holds now, so it never conflicts with it.
+  auto current = [&](const std::string& field) -> Result<std::vector<std::string>> {
+    auto st = db_->Prepare("SELECT version, hlc FROM fields WHERE field = ?");
+    if (!st.ok()) return st.status();
+    st->Bind(1, field);
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::vector<std::string>{};
+    clock.Observe(static_cast<HlcTime>(st->Int(1)));
+    return std::vector<std::string>{st->Text(0)};
+  };
+  // Every edit of the country so far happened before this decision.
+  {
+    auto st = db_->Prepare("SELECT MAX(hlc) FROM fields WHERE country = ?");
+    if (!st.ok()) return st.status();
+    st->Bind(1, country);
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (*row && !st->IsNull(0)) clock.Observe(static_cast<HlcTime>(st->Int(0)));
+  }
+  std::vector<std::string> ids;
+  if (!questions.empty()) {
+    auto next = GetMetaNumber(*db_, "next_query");
+    if (!next.ok()) return next.status();
+    std::uint64_t n = std::max<std::uint64_t>(*next, 1);
+    for (const auto& q : questions) {
+      const std::string id = "q" + std::to_string(n++);
+      const std::string field = QueryField(country, id, "question");
+      auto parents = current(field);
+      if (!parents.ok()) return parents.status();
+      CoordinatorOp op{field, EncodeQuestion(q), *parents, who, q.text, 0, action};
+      MNR_RETURN_IF_ERROR(WriteCoordinatorOp(op, clock, state_seq));
+      ids.push_back(id);
+    }
+    MNR_RETURN_IF_ERROR(SetMeta(*db_, "next_query", std::to_string(n)));
+  }
+  if (decision) {
+    const std::string field = ReviewField(country, "decision");
+    auto parents = current(field);
+    if (!parents.ok()) return parents.status();
+    CoordinatorOp op{field, EncodeDecision(*decision), *parents, who, decision->comment, 0, action};
+    MNR_RETURN_IF_ERROR(WriteCoordinatorOp(op, clock, state_seq));
+  }
+  MNR_RETURN_IF_ERROR(SetMeta(*db_, "state_seq", std::to_string(state_seq)));
+  MNR_RETURN_IF_ERROR(SetMeta(*db_, "hlc", std::to_string(clock.last())));
+  MNR_RETURN_IF_ERROR(tx.Commit());
+  return ids;
+}
+
+// An office's edit that reaches an approved survey makes it submitted again: the server records that
+// as its own submission, so the transition is an audit entry with who and why, and every store that
+// pulls it derives the same state.
+Status ServerStore::ReopenIfEditedAfterApproval(const std::string& country, const std::string& device_id,
+                                                const std::string& changeset_id, HybridClock& clock,
+                                                std::uint64_t& state_seq) {
+  auto st = db_->Prepare("SELECT field, value, version, hlc, state_seq FROM fields WHERE country = ?");
+  if (!st.ok()) return st.status();
+  st->Bind(1, country);
+  ReviewBook book;
+  std::vector<std::string> parents;
+  const std::string field = ReviewField(country, "submitted");
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    auto version = SplitVersion(st->Text(2));
+    book.Add(st->Text(0), st->OptText(1), static_cast<HlcTime>(st->Int(3)), version ? version->second : std::string(),
+             static_cast<std::uint64_t>(st->Int(4)));
+    if (st->Text(0) == field) parents = {st->Text(2)};
+  }
+  const CountryReview* r = book.Find(country);
+  // Approved and edited since, and not yet reopened for that edit.
+  if (r == nullptr || !r->edited_after_approval() || r->reopened()) return Status::OK();
+  CoordinatorOp op{field, std::string(kSubmittedValue), parents, kReopenedBy,
+                   "edited after approval by device " + device_id + " in change-set " + changeset_id.substr(0, 16), 0,
+                   "review.reopen"};
+  return WriteCoordinatorOp(op, clock, state_seq);
+}
+
+Status ServerStore::NoteDeviceSync(const std::string& device_id, const std::string& credential_id, const std::string& name,
+                                   std::int64_t now) {
+  std::string clean = name.substr(0, limits::kNameBytes);
+  if (!IsValidUtf8(clean) || HasControl(clean)) clean.clear();
+  auto st = db_->Prepare(
+      "INSERT INTO devices (device_id, credential_id, name, last_seen_at) VALUES (?, ?, ?, ?) "
+      "ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, last_seen_at = excluded.last_seen_at");
+  if (!st.ok()) return st.status();
+  st->Bind(1, device_id).Bind(2, credential_id).Bind(3, clean).Bind(4, now);
+  return st->Run();
 }
 
 Result<std::string> ServerStore::StateHash() {

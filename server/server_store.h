@@ -15,7 +15,9 @@
 #include "mnr/credential.h"
 #include "mnr/envelope.h"
 #include "mnr/field.h"
+#include "mnr/hlc.h"
 #include "mnr/messages.h"
+#include "mnr/review.h"
 #include "mnr/sqlite.h"
 #include "mnr/status.h"
 #include "mnr/survey_schema.h"
@@ -145,6 +147,20 @@ class ServerStore {
   Status ResolveConflict(std::int64_t id, const std::optional<std::string>& value, const std::string& who,
                          const std::string& reason);
 
+  // The review loop (mnr/review.h): records a coordinator's decision on `country` (if any) and one
+  // query per question, in one transaction. Each is an operation authored by "coordinator:<who>" that
+  // descends from the field's current value (so it never conflicts with what the server holds), kept
+  // like a resolution (resolutions row with conflict 0; audit entry with `action`). Returns the ids
+  // given to the queries ("q<n>", never reused). The caller checks the review state first.
+  Result<std::vector<std::string>> RecordReview(const std::string& country, const std::optional<ReviewDecision>& decision,
+                                                const std::vector<QueryQuestion>& questions, const std::string& who,
+                                                const std::string& action);
+
+  // Notes that a device completed a sync (a pull) now: its name and time, for the coordinator's
+  // overview. A device not yet known is bound to `credential_id`; a known one keeps its binding.
+  Status NoteDeviceSync(const std::string& device_id, const std::string& credential_id, const std::string& name,
+                        std::int64_t now);
+
   // SHA-256 over the merged state in canonical order: equal for equal sets of change-sets, whatever
   // their arrival order or repetition.
   Result<std::string> StateHash();
@@ -159,6 +175,19 @@ class ServerStore {
 
  private:
   ServerStore() = default;
+  struct CoordinatorOp {
+    std::string field;
+    std::optional<std::string> value;
+    std::vector<std::string> parents;
+    std::string who;
+    std::string reason;
+    std::int64_t conflict_id = 0;  // 0: not a conflict resolution
+    std::string action;            // review.approve, review.return; empty for a resolution
+  };
+  Result<std::string> CoordinatorActor(const std::string& who);
+  Status ReopenIfEditedAfterApproval(const std::string& country, const std::string& device_id,
+                                     const std::string& changeset_id, HybridClock& clock, std::uint64_t& state_seq);
+  Status WriteCoordinatorOp(const CoordinatorOp& op, HybridClock& clock, std::uint64_t& state_seq);
   Result<Credential> IssueOrRenew(Role role, const std::vector<std::string>& countries, const std::string& name,
                                   std::int64_t lifetime_seconds, const CredentialRecord* renews);
   ServerPaths paths_;

@@ -1,13 +1,26 @@
 // `mnr-server run`: the sync listener. One coroutine per connection on a single-threaded io_context;
 // the store is used from that one thread, so no locking is needed beyond SQLite's own (which admin
 // commands in other processes share through the busy timeout).
+//
+// Admission, so that idle or slow connections cannot starve real users (docs/protocol.md, "Limits"):
+// a connection is *pending* from accept until its TLS handshake and Hello are done, and a *session*
+// after. Pending connections have their own limits (--max-pending in all, --max-pending-per-address
+// from one address) and a short deadline (--handshake-timeout); sessions have --max-clients, and a
+// client that finds them all taken is told Busy with a retry-after instead of being cut off.
+#include <sys/resource.h>
+
 #include <asio.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
-#include <chrono>
-#include <csignal>
-#include <ctime>
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <deque>
 #include <iostream>
+#include <list>
+#include <unordered_map>
 
 #include "mnr/address.h"
 #include "mnr/cli.h"
@@ -25,8 +38,13 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 using asio::experimental::as_tuple_t;
 using default_token = as_tuple_t<asio::use_awaitable_t<>>;
+using Clock = std::chrono::steady_clock;
 
 constexpr const char* kProgram = "mnr-server run";
+
+// Test seam, off unless set: a session whose Hello carries this device id throws right after it takes
+// its session slot, so tests can check that a failing session is logged and its slot freed.
+constexpr const char* kThrowSeamVariable = "MNR_TEST_SESSION_THROW";
 
 std::int64_t UnixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -41,23 +59,177 @@ std::string UtcStamp() {
 
 struct ServerConfig {
   std::chrono::milliseconds io_timeout{30000};
-  std::size_t max_clients = 256;
-  std::string server_certificate;  // PEM, sent in Welcome: it verifies receipts
+  std::chrono::milliseconds handshake_timeout{5000};  // accept (or its turn) to Hello, as a whole
+  std::size_t max_clients = 256;                      // sessions (TLS and Hello done) at once
+  std::size_t max_pending = 1024;                     // connections before that, all addresses
+  std::size_t max_pending_per_address = 8;            // the same, from one address
+  std::string server_certificate;                     // PEM, sent in Welcome: it verifies receipts
+  std::string throw_for_device;                       // kThrowSeamVariable; empty = off
 };
 
 // What one sync did, for the one log line per connection.
 struct SessionLog {
+  std::string peer = "?";
   std::string credential = "-";
   std::string name = "-";
   std::string device = "-";
   int pushed = 0, duplicates = 0, refused = 0, pulled = 0, requests = 0;
   std::string result = "ok";
+  bool silent = false;  // closed before it sent a byte: counted, not logged one by one
+};
+
+// The pending connections, by client address. Each address holds at most `per_address` *places*; a
+// connection with a place runs its handshake, the others wait for one in order of arrival (so an
+// honest burst from one address is served, not cut off). A connection that has sent nothing yet is
+// *idle*: when an address has no free place, a newcomer closes the address's oldest idle connection
+// and its place goes on (a flood of connections that never start TLS thus only ever holds a few
+// places, and the newest connection, the live one, gets through). At `max_pending` in all, a newcomer
+// closes the oldest idle or waiting connection of the address that holds the most; if there is none,
+// the newcomer is closed. Single-threaded, like the server.
+class PendingTable {
+ public:
+  struct Ticket {
+    std::string address;
+    Connection* conn = nullptr;
+    asio::steady_timer* turn = nullptr;  // cancelled when the ticket gets a place or is evicted
+    bool placed = false;                 // holds a place: its handshake may run
+    bool reading = false;                // the peer has sent bytes: its handshake is under way
+    bool evicted = false;
+    bool listed = false;
+  };
+
+  PendingTable(std::size_t max_pending, std::size_t per_address) : max_pending_(max_pending), per_address_(per_address) {}
+
+  std::size_t size() const { return total_; }
+
+  // Lists `t`, placed or waiting. False if it could not be listed: close it.
+  bool Enter(Ticket& t) {
+    if (total_ >= max_pending_ && !EvictForRoom()) return false;
+    Address& a = by_address_[t.address];
+    if (a.placed.size() >= per_address_) {
+      for (Ticket* other : a.placed) {
+        if (Idle(*other)) {
+          Evict(*other);  // its place goes to the first waiter, or stays free for `t`
+          break;
+        }
+      }
+    }
+    Address& b = by_address_[t.address];  // Evict may have erased the entry `a` referred to
+    t.listed = true;
+    ++total_;
+    if (b.placed.size() < per_address_ && b.waiting.empty()) {
+      t.placed = true;
+      b.placed.push_back(&t);
+    } else {
+      b.waiting.push_back(&t);
+    }
+    return true;
+  }
+
+  // Unlists `t` (idempotent); a place it held goes to a waiter of its address.
+  void Leave(Ticket& t) {
+    if (!t.listed) return;
+    t.listed = false;
+    --total_;
+    auto it = by_address_.find(t.address);
+    if (it == by_address_.end()) return;
+    Address& a = it->second;
+    if (t.placed) {
+      a.placed.remove(&t);
+      // The first waiter that has sent its TLS hello goes first; else the first in line.
+      auto next = std::find_if(a.waiting.begin(), a.waiting.end(), [](Ticket* w) { return w->conn->Unread() > 0; });
+      if (next == a.waiting.end()) next = a.waiting.begin();
+      if (next != a.waiting.end()) {
+        Ticket* w = *next;
+        a.waiting.erase(next);
+        w->placed = true;
+        a.placed.push_back(w);
+        if (w->turn) w->turn->cancel();
+      }
+    } else {
+      a.waiting.erase(std::remove(a.waiting.begin(), a.waiting.end(), &t), a.waiting.end());
+    }
+    if (a.placed.empty() && a.waiting.empty()) by_address_.erase(it);
+  }
+
+ private:
+  struct Address {
+    std::list<Ticket*> placed;   // oldest first
+    std::deque<Ticket*> waiting;  // in order of arrival
+  };
+
+  static bool Idle(Ticket& t) { return !t.reading && t.conn->Unread() == 0; }
+
+  void Evict(Ticket& t) {
+    t.evicted = true;
+    Leave(t);
+    t.conn->Close();
+    if (t.turn) t.turn->cancel();
+  }
+
+  // At max_pending: closes the oldest idle, else the oldest waiting, connection of the address that
+  // holds the most. False if that address has neither.
+  bool EvictForRoom() {
+    Address* busiest = nullptr;
+    for (auto& [address, a] : by_address_) {
+      if (!busiest || a.placed.size() + a.waiting.size() > busiest->placed.size() + busiest->waiting.size()) busiest = &a;
+    }
+    if (!busiest) return false;
+    Ticket* victim = nullptr;
+    for (Ticket* t : busiest->placed) {
+      if (Idle(*t)) {
+        victim = t;
+        break;
+      }
+    }
+    for (Ticket* t : busiest->waiting) {
+      if (victim) break;
+      if (Idle(*t)) victim = t;
+    }
+    if (!victim && !busiest->waiting.empty()) victim = busiest->waiting.front();
+    if (!victim) return false;
+    Evict(*victim);
+    return true;
+  }
+
+  std::size_t max_pending_;
+  std::size_t per_address_;
+  std::size_t total_ = 0;
+  std::unordered_map<std::string, Address> by_address_;
+};
+
+// Holds a ticket in the table for as long as the session's frame lives, exceptions included.
+class TicketHold {
+ public:
+  TicketHold(PendingTable& table, PendingTable::Ticket& ticket) : table_(table), ticket_(ticket) {}
+  ~TicketHold() { table_.Leave(ticket_); }
+  TicketHold(const TicketHold&) = delete;
+  TicketHold& operator=(const TicketHold&) = delete;
+
+ private:
+  PendingTable& table_;
+  PendingTable::Ticket& ticket_;
+};
+
+// One of the max-clients session slots, freed when the session's frame goes, exceptions included.
+class SessionSlot {
+ public:
+  explicit SessionSlot(std::size_t& count) : count_(count) { ++count_; }
+  ~SessionSlot() { --count_; }
+  SessionSlot(const SessionSlot&) = delete;
+  SessionSlot& operator=(const SessionSlot&) = delete;
+
+ private:
+  std::size_t& count_;
 };
 
 class Server {
  public:
   Server(ServerStore& store, std::shared_ptr<asio::ssl::context> tls, ServerConfig config)
-      : store_(store), tls_(std::move(tls)), config_(config) {}
+      : store_(store),
+        tls_(std::move(tls)),
+        config_(config),
+        pending_(config.max_pending, config.max_pending_per_address) {}
 
   asio::awaitable<void> Listen(asio::ip::tcp::acceptor acceptor) {
     for (;;) {
@@ -69,32 +241,117 @@ class Server {
         co_await pause.async_wait(default_token{});
         continue;
       }
-      if (active_ >= config_.max_clients) {
-        asio::error_code ignored;
-        socket.close(ignored);
-        continue;
-      }
-      asio::co_spawn(acceptor.get_executor(), Session(std::move(socket)), asio::detached);
+      std::string peer = "?";
+      asio::error_code ignored;
+      auto ep = socket.remote_endpoint(ignored);
+      if (!ignored) peer = ep.address().to_string();
+      // The session's boundary: whatever escapes it is logged here; its slots were freed as its frame
+      // unwound, so one failing session never takes a place from the others.
+      asio::co_spawn(acceptor.get_executor(), Session(std::move(socket), peer), [peer](std::exception_ptr e) {
+        if (!e) return;
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          what = ex.what();
+        } catch (...) {
+        }
+        std::cerr << UtcStamp() << " session peer=" << peer << " failed: " << what
+                  << "; its connection was closed and its slot freed" << std::endl;
+      });
+    }
+  }
+
+  // Every 10 s, one line for the connections closed before they sent a byte (a flood of them would
+  // otherwise write one line each).
+  asio::awaitable<void> ReportSilent() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+      timer.expires_after(std::chrono::seconds(10));
+      auto [ec] = co_await timer.async_wait(default_token{});
+      if (ec) co_return;
+      if (silent_closed_ == 0) continue;
+      std::cerr << UtcStamp() << " closed " << silent_closed_ << " connection(s) that sent nothing (idle past the "
+                << "handshake timeout, or closed to make room for newer ones); pending now " << pending_.size() << std::endl;
+      silent_closed_ = 0;
     }
   }
 
  private:
-  asio::awaitable<void> Session(asio::ip::tcp::socket socket) {
-    ++active_;
-    const auto started = std::chrono::steady_clock::now();
-    std::string peer = "?";
-    asio::error_code ignored;
-    auto ep = socket.remote_endpoint(ignored);
-    if (!ignored) peer = ep.address().to_string();
+  asio::awaitable<void> Session(asio::ip::tcp::socket socket, std::string peer) {
+    const auto started = Clock::now();
     Connection conn(TlsStream(std::move(socket), *tls_), config_.io_timeout);
     SessionLog log;
-    co_await (Serve(conn, log) || conn.Watchdog());
+    log.peer = std::move(peer);
+    std::exception_ptr failure;
+    co_await (Guarded(conn, log, failure) || conn.Watchdog());
     conn.Close();
-    --active_;
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-    std::cerr << UtcStamp() << " sync peer=" << peer << " credential=" << log.credential << " device=" << log.device
+    // To the completion handler in Listen, the session's boundary.
+    if (failure) std::rethrow_exception(failure);
+    if (log.silent) {
+      ++silent_closed_;
+      co_return;
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    std::cerr << UtcStamp() << " sync peer=" << log.peer << " credential=" << log.credential << " device=" << log.device
               << " pushed=" << log.pushed << " duplicate=" << log.duplicates << " refused=" << log.refused
               << " pulled=" << log.pulled << " requests=" << log.requests << " ms=" << ms << " result=" << log.result << std::endl;
+  }
+
+  // Seconds a client told Busy should wait: long enough for the sessions now running and the devices
+  // already waiting (told Busy in the last minute and not served since) to be served at the recent
+  // average session length: (waiting / max-clients + 1) * average, rounded up, 1 to 60.
+  std::uint32_t BusyRetryAfterSeconds(const std::string& device) {
+    const auto now = Clock::now();
+    std::erase_if(waiting_, [&](const auto& entry) { return now - entry.second > std::chrono::minutes(1); });
+    if (waiting_.size() < 100000) waiting_[device] = now;
+    const double rounds = static_cast<double>(waiting_.size() - 1) / static_cast<double>(config_.max_clients) + 1.0;
+    return static_cast<std::uint32_t>(std::clamp(std::ceil(rounds * average_session_seconds_), 1.0, 60.0));
+  }
+
+  // Keeps the average session length that BusyRetryAfterSeconds uses (a moving average).
+  void NoteSessionLength(Clock::duration length) {
+    const double seconds = std::chrono::duration<double>(length).count();
+    average_session_seconds_ = 0.8 * average_session_seconds_ + 0.2 * std::min(seconds, 600.0);
+  }
+
+  // Waits for a place among the pending connections and for the peer's first byte. False if the
+  // connection is to be closed (log.result says why).
+  asio::awaitable<bool> Admit(Connection& conn, SessionLog& log, PendingTable::Ticket& ticket, asio::steady_timer& turn) {
+    if (!pending_.Enter(ticket)) {
+      log.result = "closed:" + std::to_string(config_.max_pending) + "-pending-connections";
+      log.silent = conn.Unread() == 0;
+      co_return false;
+    }
+    if (!ticket.placed) {
+      // Its address's places are all handshaking: wait in line, unread, for at most the I/O timeout.
+      turn.expires_after(config_.io_timeout);
+      (void)co_await turn.async_wait(default_token{});
+      if (!ticket.placed) {
+        log.result = ticket.evicted ? "closed:evicted-while-waiting" : "closed:waited-too-long-for-a-handshake-place";
+        log.silent = conn.Unread() == 0;
+        co_return false;
+      }
+    }
+    conn.LimitFor(std::min(config_.handshake_timeout, config_.io_timeout));
+    const Status readable = co_await conn.WaitReadable();
+    if (!readable.ok() || conn.Unread() == 0) {
+      log.result = ticket.evicted ? "closed:idle" : readable.ok() ? "closed-before-tls" : "idle-timeout";
+      log.silent = true;
+      co_return false;
+    }
+    ticket.reading = true;
+    co_return true;
+  }
+
+  // Serve, with an exception kept in `failure` rather than thrown: `a || b` waits for the first of the
+  // two to *succeed*, so an exception thrown through it would wait for the watchdog and be lost.
+  asio::awaitable<void> Guarded(Connection& conn, SessionLog& log, std::exception_ptr& failure) {
+    try {
+      co_await Serve(conn, log);
+    } catch (...) {
+      failure = std::current_exception();
+    }
   }
 
   // Sends a refusal and closes. `reason` is a named string owned by the caller (see Connection::Send).
@@ -106,6 +363,18 @@ class Server {
   }
 
   asio::awaitable<void> Serve(Connection& conn, SessionLog& log) {
+    // However Serve ends (an exception included), the connection closes, which also ends its watchdog.
+    struct CloseOnExit {
+      Connection& conn;
+      ~CloseOnExit() { conn.Close(); }
+    } close_on_exit{conn};
+    asio::steady_timer turn(co_await asio::this_coro::executor);
+    PendingTable::Ticket ticket;
+    ticket.address = log.peer;
+    ticket.conn = &conn;
+    ticket.turn = &turn;
+    TicketHold hold(pending_, ticket);
+    if (!co_await Admit(conn, log, ticket, turn)) co_return;
     Status hs = co_await conn.Handshake(asio::ssl::stream_base::server);
     if (!hs.ok()) {
       log.result = "handshake-failed:" + hs.message();
@@ -177,6 +446,29 @@ class Server {
       co_return;
     }
     log.device = hello->device_id;
+    // TLS and Hello are done: the connection leaves the pending ones and needs a session slot.
+    pending_.Leave(ticket);
+    conn.ClearLimit();
+    if (sessions_ >= config_.max_clients) {
+      {
+        const std::string why = BusyReason(BusyRetryAfterSeconds(hello->device_id), std::to_string(config_.max_clients) +
+                                                                      " sessions at once is its limit");
+        co_await Refuse(conn, log, RefusalCode::kBusy, why);
+      }
+      log.result = "busy";
+      co_return;
+    }
+    SessionSlot slot(sessions_);
+    waiting_.erase(hello->device_id);
+    struct Timing {
+      Server& server;
+      Clock::time_point began = Clock::now();
+      ~Timing() { server.NoteSessionLength(Clock::now() - began); }
+    } timing{*this};
+    if (!config_.throw_for_device.empty() && hello->device_id == config_.throw_for_device) {
+      throw std::runtime_error(std::string("test seam ") + kThrowSeamVariable + ": the session of device " +
+                               hello->device_id + " throws");
+    }
     Welcome welcome;
     welcome.store_id = store_.store_id();
     welcome.credential_id = cred.id;
@@ -313,6 +605,11 @@ class Server {
             log.result = "dropped";
             co_return;
           }
+          if (cred.role == Role::kField) {
+            // A pull completes a sync: the coordinator's overview shows when each device last did.
+            Status seen = store_.NoteDeviceSync(hello->device_id, cred.id, hello->device_name, UnixNow());
+            if (!seen.ok()) std::cerr << UtcStamp() << " device " << hello->device_id.substr(0, 16) << ": " << seen.message() << std::endl;
+          }
           break;
         }
         case MessageType::kRequest: {
@@ -391,33 +688,58 @@ class Server {
   ServerStore& store_;
   std::shared_ptr<asio::ssl::context> tls_;
   ServerConfig config_;
-  std::size_t active_ = 0;
+  PendingTable pending_;
+  std::size_t sessions_ = 0;             // connections past TLS and Hello, at most max_clients
+  std::unordered_map<std::string, Clock::time_point> waiting_;  // devices told Busy, when last
+  double average_session_seconds_ = 1.0;
+  std::size_t silent_closed_ = 0;        // since the last ReportSilent line
 };
 
 }  // namespace
 
 int RunCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server run --data DIR --listen HOST:PORT [--timeout SECONDS] [--max-clients N]",
+  cli::Parser p("mnr-server run --data DIR --listen HOST:PORT [--timeout SECONDS] [--handshake-timeout SECONDS] "
+                "[--max-clients N] [--max-pending N] [--max-pending-per-address N]",
                 "Serves syncs from field offices and coordinators over mutual TLS 1.3 until SIGINT or SIGTERM.\n"
-                "Logs one line per connection to stderr (no survey content).");
+                "Logs one line per connection to stderr (no survey content); connections that never sent a byte\n"
+                "are counted in one line every 10 s instead.");
   p.Option("data", "DIR", "server data directory (from mnr-server init)", true)
       .Option("listen", "HOST:PORT", "address to listen on, e.g. 0.0.0.0:7443 or 127.0.0.1:7443", true)
       .Option("timeout", "SECONDS", "drop a client that makes no progress for this long (default 30)")
-      .Option("max-clients", "N", "connections served at once; more are closed at once (default 256)");
+      .Option("handshake-timeout", "SECONDS",
+              "a new connection must finish its TLS handshake and Hello within this (default 5, at most --timeout)")
+      .Option("max-clients", "N", "sessions (past TLS and Hello) served at once; more are told Busy with a retry-after "
+              "(default 256)")
+      .Option("max-pending", "N", "connections not yet past TLS and Hello, in all (default 1024)")
+      .Option("max-pending-per-address", "N",
+              "the same, from one client address; more wait their turn, and a newer one closes the oldest that has "
+              "sent nothing (default 8)");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
   ServerConfig config;
+  const auto seconds = [](const std::string& v) { return std::chrono::milliseconds(static_cast<long>(std::stod(v) * 1000)); };
+  const auto count = [](const std::string& v) {
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) throw std::invalid_argument(v);
+    return static_cast<std::size_t>(std::stoul(v));
+  };
   try {
-    if (auto t = args.Get("timeout")) config.io_timeout = std::chrono::milliseconds(static_cast<long>(std::stod(*t) * 1000));
-    if (auto m = args.Get("max-clients")) config.max_clients = static_cast<std::size_t>(std::stoul(*m));
+    if (auto t = args.Get("timeout")) config.io_timeout = seconds(*t);
+    if (auto t = args.Get("handshake-timeout")) config.handshake_timeout = seconds(*t);
+    if (auto m = args.Get("max-clients")) config.max_clients = count(*m);
+    if (auto m = args.Get("max-pending")) config.max_pending = count(*m);
+    if (auto m = args.Get("max-pending-per-address")) config.max_pending_per_address = count(*m);
   } catch (const std::exception&) {
-    std::cerr << kProgram << ": --timeout and --max-clients take numbers\n";
+    std::cerr << kProgram << ": --timeout, --handshake-timeout, --max-clients, --max-pending and "
+              << "--max-pending-per-address take numbers\n";
     return cli::kExitUsage;
   }
-  if (config.io_timeout.count() <= 0 || config.max_clients == 0) {
-    std::cerr << kProgram << ": --timeout and --max-clients must be positive\n";
+  if (config.io_timeout.count() <= 0 || config.handshake_timeout.count() <= 0 || config.max_clients == 0 ||
+      config.max_pending == 0 || config.max_pending_per_address == 0) {
+    std::cerr << kProgram << ": --timeout, --handshake-timeout, --max-clients, --max-pending and "
+              << "--max-pending-per-address must be positive\n";
     return cli::kExitUsage;
   }
+  if (const char* seam = std::getenv(kThrowSeamVariable)) config.throw_for_device = seam;
   auto listen = ParseHostPort(*args.Get("listen"));
   if (!listen.ok()) {
     std::cerr << kProgram << ": --listen: " << listen.status().message() << "\n";
@@ -450,6 +772,18 @@ int RunCommand(const std::vector<std::string>& argv) {
     std::cerr << kProgram << ": cannot listen on " << *args.Get("listen") << ": " << e.code().message() << "\n";
     return cli::kExitFailure;
   }
+  // Every pending connection and session holds a descriptor: raise the soft limit to cover them.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    const rlim_t wanted = static_cast<rlim_t>(config.max_pending + config.max_clients + 64);
+    if (files.rlim_cur < wanted) {
+      files.rlim_cur = std::min(wanted, files.rlim_max);
+      (void)::setrlimit(RLIMIT_NOFILE, &files);
+      if (files.rlim_cur < wanted) {
+        std::cerr << UtcStamp() << " warning: only " << files.rlim_cur << " file descriptors for " << config.max_pending
+                  << " pending connections and " << config.max_clients << " sessions (raise ulimit -n)" << std::endl;
+      }
+    }
+  }
   std::signal(SIGPIPE, SIG_IGN);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code&, int) {
@@ -459,10 +793,23 @@ int RunCommand(const std::vector<std::string>& argv) {
   });
   Server server(**store, *tls, config);
   std::cerr << UtcStamp() << " listening on " << *args.Get("listen") << " (TLS 1.3, client certificates required)" << std::endl;
-  asio::co_spawn(io, server.Listen(std::move(acceptor)), asio::detached);
+  bool listener_failed = false;
+  asio::co_spawn(io, server.Listen(std::move(acceptor)), [&io, &listener_failed](std::exception_ptr e) {
+    if (!e) return;
+    listener_failed = true;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      std::cerr << UtcStamp() << " the listener failed: " << ex.what() << std::endl;
+    } catch (...) {
+      std::cerr << UtcStamp() << " the listener failed" << std::endl;
+    }
+    io.stop();
+  });
+  asio::co_spawn(io, server.ReportSilent(), asio::detached);
   io.run();
   std::cerr << UtcStamp() << " stopped" << std::endl;
-  return cli::kExitOk;
+  return listener_failed ? cli::kExitFailure : cli::kExitOk;
 }
 
 }  // namespace mnr::server

@@ -48,6 +48,8 @@ for row in csv.DictReader(open(src, newline='', encoding='utf-8')):
          '--title', row['title'], '--text', row['text'], '--lang', row['lang']]
     sys.stdout.write(' '.join(shlex.quote(x) for x in a) + '\0')
 PY
+  # The office hands its survey in for review; the submission travels with the sync.
+  "$cli" submit --db "$work/$c.db" --allow-incomplete >/dev/null
   "$cli" sync --db "$work/$c.db" --server "127.0.0.1:$port" --quiet
 done
 printf '\r%60s\r' '' >&2
@@ -73,6 +75,11 @@ echo
 echo "server log: $(grep -c ' sync ' "$work/server.log") syncs, $(grep -c 'result=ok' "$work/server.log") ok"
 # Freeze the dataset as a signed release and publish the report beside the build (kept after the demo).
 report="$(cd "$build" && pwd)/demo-report"
+# The coordinator reviews every submitted survey; a release waits until all are approved.
+for c in $codes; do
+  "$srv" review approve --data "$work/server" "$c" --by "demo coordinator" >/dev/null
+done
+"$srv" status --data "$work/server" | tail -1
 "$srv" release --data "$work/server" --label demo >/dev/null
 "$srv" publish --data "$work/server" --release demo --out "$report" >/dev/null
 echo "release 'demo' published: file://$report/index.html"

@@ -47,7 +47,29 @@ bool IsValidPracticeAttr(std::string_view attr) {
 }
 
 std::string FieldKey::ToString() const {
-  return kind == Kind::kAnswer ? AnswerField(country, indicator) : PracticeField(country, practice_id, attr);
+  switch (kind) {
+    case Kind::kAnswer: return AnswerField(country, indicator);
+    case Kind::kPractice: return PracticeField(country, practice_id, attr);
+    case Kind::kReview: return ReviewField(country, attr);
+    case Kind::kQuery: return QueryField(country, query_id, attr);
+  }
+  return {};
+}
+
+std::string ReviewField(std::string_view country, std::string_view attr) {
+  return "review/" + std::string(country) + "/" + std::string(attr);
+}
+
+std::string QueryField(std::string_view country, std::string_view query_id, std::string_view attr) {
+  return "query/" + std::string(country) + "/" + std::string(query_id) + "/" + std::string(attr);
+}
+
+bool IsValidQueryId(std::string_view id) {
+  if (id.size() < 2 || id.size() > 13 || id[0] != 'q') return false;
+  for (char c : id.substr(1)) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
 }
 
 std::string AnswerField(std::string_view country, std::string_view indicator) {
@@ -73,8 +95,20 @@ Result<FieldKey> ParseField(std::string_view key) {
     f.attr = std::string(parts[3]);
     if (!IsIdentifier(f.practice_id, 64)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad entry id");
     if (!IsValidPracticeAttr(f.attr)) return Status::InvalidArgument("field \"" + std::string(key) + "\": unknown attribute");
+  } else if (parts.size() == 3 && parts[0] == "review") {
+    f.kind = FieldKey::Kind::kReview;
+    f.country = std::string(parts[1]);
+    f.attr = std::string(parts[2]);
+    if (f.attr != "submitted" && f.attr != "decision") return Status::InvalidArgument("field \"" + std::string(key) + "\": unknown review attribute");
+  } else if (parts.size() == 4 && parts[0] == "query") {
+    f.kind = FieldKey::Kind::kQuery;
+    f.country = std::string(parts[1]);
+    f.query_id = std::string(parts[2]);
+    f.attr = std::string(parts[3]);
+    if (!IsValidQueryId(f.query_id)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad query id");
+    if (f.attr != "question" && f.attr != "reply") return Status::InvalidArgument("field \"" + std::string(key) + "\": unknown query attribute");
   } else {
-    return Status::InvalidArgument("field \"" + std::string(key).substr(0, 100) + "\": not an answer or practice key");
+    return Status::InvalidArgument("field \"" + std::string(key).substr(0, 100) + "\": not an answer, practice, review or query key");
   }
   if (!IsValidCountryCode(f.country)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad country code");
   return f;

@@ -248,13 +248,13 @@ TEST_CASE("The sample's dataset: aggregate, release, a field client offline, and
   CHECK(checked_lists == 27);
 
   // A release: its hash is the SHA-256 of the canonical CSV, a constant of the sample.
-  auto rel = server({"release", "--data", data, "--label", "sample-2022"});
+  auto rel = server({"release", "--data", data, "--label", "sample-2022", "--allow-unapproved"});
   INFO(rel.err);
   REQUIRE(rel.exit_code == 0);
   const std::string content = crypto::Sha256Hex(live.out);
   CHECK(rel.out.find("content sha256  " + content) != std::string::npos);
   CHECK(content == kSampleContentSha256);
-  auto again = server({"release", "--data", data, "--label", "sample-2022"});
+  auto again = server({"release", "--data", data, "--label", "sample-2022", "--allow-unapproved"});
   CHECK(again.exit_code == 1);
   CHECK(again.err.find("already exists") != std::string::npos);
   auto list = server({"releases", "list", "--data", data});

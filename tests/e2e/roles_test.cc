@@ -50,16 +50,20 @@ TEST_CASE("Every operation is allowed or refused by role, through the real serve
                                              {"coordinator", Issue(h, "coordinator", "coordinator")},
                                              {"auditor", Issue(h, "auditor", "auditor")}};
   const std::vector<std::string> operations = {"push", "pull", "conflicts.list", "conflicts.resolve", "audit.log", "audit.export",
-                                               "release.latest"};
-  // What the issue asks: field writes and reads its own countries and reads releases; coordinators read
-  // all, resolve and release; auditors read the history and verify, and write nothing.
+                                               "release.latest", "review.list", "review.approve", "status.overview"};
+  // What the issues ask: field writes and reads its own countries (their conflicts too) and reads
+  // releases; coordinators read all, resolve, review and release; auditors read the history, the
+  // review and the overview, verify, and write nothing.
   const std::map<std::string, std::map<std::string, Outcome>> expected = {
-      {"field", {{"push", Outcome::kOk}, {"pull", Outcome::kOk}, {"conflicts.list", Outcome::kRole}, {"conflicts.resolve", Outcome::kRole},
-                 {"audit.log", Outcome::kRole}, {"audit.export", Outcome::kRole}, {"release.latest", Outcome::kOk}}},
+      {"field", {{"push", Outcome::kOk}, {"pull", Outcome::kOk}, {"conflicts.list", Outcome::kOk}, {"conflicts.resolve", Outcome::kRole},
+                 {"audit.log", Outcome::kRole}, {"audit.export", Outcome::kRole}, {"release.latest", Outcome::kOk},
+                 {"review.list", Outcome::kRole}, {"review.approve", Outcome::kRole}, {"status.overview", Outcome::kRole}}},
       {"coordinator", {{"push", Outcome::kRole}, {"pull", Outcome::kOk}, {"conflicts.list", Outcome::kOk}, {"conflicts.resolve", Outcome::kOk},
-                       {"audit.log", Outcome::kOk}, {"audit.export", Outcome::kRole}, {"release.latest", Outcome::kOk}}},
+                       {"audit.log", Outcome::kOk}, {"audit.export", Outcome::kRole}, {"release.latest", Outcome::kOk},
+                       {"review.list", Outcome::kOk}, {"review.approve", Outcome::kOk}, {"status.overview", Outcome::kOk}}},
       {"auditor", {{"push", Outcome::kRole}, {"pull", Outcome::kRole}, {"conflicts.list", Outcome::kOk}, {"conflicts.resolve", Outcome::kRole},
-                   {"audit.log", Outcome::kOk}, {"audit.export", Outcome::kOk}, {"release.latest", Outcome::kOk}}},
+                   {"audit.log", Outcome::kOk}, {"audit.export", Outcome::kOk}, {"release.latest", Outcome::kOk},
+                   {"review.list", Outcome::kOk}, {"review.approve", Outcome::kRole}, {"status.overview", Outcome::kOk}}},
   };
   std::uint64_t seq = 0;
   for (const auto& [role, cred] : creds) {
@@ -80,10 +84,13 @@ TEST_CASE("Every operation is allowed or refused by role, through the real serve
         nlohmann::json args = nlohmann::json::object();
         if (op == "conflicts.resolve") args = {{"id", 999999}, {"value", "yes"}, {"reason", "matrix"}};
         if (op == "audit.export") args = {{"part", "meta"}};
+        if (op == "review.approve") args = {{"country", "Q01"}};
         reply = peer.Request(op, args);
         if (reply.type == static_cast<int>(MessageType::kResponse)) got = Outcome::kOk;
         // A coordinator may resolve: refused for the missing conflict, after the role check passed.
         if (op == "conflicts.resolve" && reply.refused(RefusalCode::kBadRequest)) got = Outcome::kOk;
+        // Likewise approving Q01, a draft: refused for its state, after the role check passed.
+        if (op == "review.approve" && reply.refused(RefusalCode::kBadRequest)) got = Outcome::kOk;
       }
       if (reply.refused(RefusalCode::kRole)) got = Outcome::kRole;
       INFO(role << " " << op << ": " << reply.reason);

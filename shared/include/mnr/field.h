@@ -3,6 +3,12 @@
 // disk and the wire (do not change):
 //   answer/<COUNTRY>/<INDICATOR>            value: "<answer>" or "<answer>\n<note>"; absent = not answered
 //   practice/<COUNTRY>/<ENTRY-ID>/<ATTR>    ATTR: capability|kind|title|text|lang|deleted
+//   review/<COUNTRY>/submitted              value: "submitted" (a field office hands the survey in)
+//   review/<COUNTRY>/decision               value: "approved\n<comment>" | "returned\n<comment>" (coordinator)
+//   query/<COUNTRY>/<QUERY-ID>/question     value: "<indicator id or empty>\n<text>" (coordinator)
+//   query/<COUNTRY>/<QUERY-ID>/reply        value: the office's reply text
+// Review and query fields merge like any other field; shared/include/mnr/review.h derives a country's
+// review state from them.
 #pragma once
 
 #include <optional>
@@ -18,18 +24,23 @@ namespace mnr {
 bool IsValidCountryCode(std::string_view code);
 
 struct FieldKey {
-  enum class Kind { kAnswer, kPractice };
+  enum class Kind { kAnswer, kPractice, kReview, kQuery };
   Kind kind = Kind::kAnswer;
   std::string country;
   std::string indicator;    // kAnswer
   std::string practice_id;  // kPractice
-  std::string attr;         // kPractice
+  std::string attr;         // kPractice, kReview, kQuery
+  std::string query_id;     // kQuery
 
   std::string ToString() const;
 };
 
 std::string AnswerField(std::string_view country, std::string_view indicator);
 std::string PracticeField(std::string_view country, std::string_view entry_id, std::string_view attr);
+std::string ReviewField(std::string_view country, std::string_view attr);  // attr: submitted|decision
+std::string QueryField(std::string_view country, std::string_view query_id, std::string_view attr);  // question|reply
+// A query id: "q" and 1 to 12 digits, given by the server ("q17").
+bool IsValidQueryId(std::string_view id);
 // Parses and validates the shape of a key (not whether the indicator exists in a schema).
 Result<FieldKey> ParseField(std::string_view key);
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mnr/bounded_archive.h"
@@ -33,7 +34,28 @@ enum class RefusalCode : std::uint16_t {
   kSequence = 7,         // device sequence number reused with other content
   kInternal = 8,         // the server failed; retry later
   kBadRequest = 9,       // a remote operation's name or arguments are wrong; the connection stays open
+  kBusy = 10,            // the server serves as many sessions as it may; retry after the time in the reason
 };
+
+// A Busy refusal carries its retry-after in the reason, so that a client that does not know code 10
+// still prints a sentence a person can act on: "server busy: retry after N s (...)" (N in 1..3600).
+inline std::string BusyReason(std::uint32_t retry_after_seconds, std::string_view why) {
+  return "server busy: retry after " + std::to_string(retry_after_seconds) + " s (" + std::string(why) + ")";
+}
+// The retry-after of a Busy reason; nullopt if `reason` does not start as BusyReason writes it.
+inline std::optional<std::uint32_t> BusyRetryAfter(std::string_view reason) {
+  constexpr std::string_view kPrefix = "server busy: retry after ";
+  if (reason.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  reason.remove_prefix(kPrefix.size());
+  std::uint32_t n = 0;
+  std::size_t digits = 0;
+  while (digits < reason.size() && digits < 5 && reason[digits] >= '0' && reason[digits] <= '9') {
+    n = n * 10 + static_cast<std::uint32_t>(reason[digits] - '0');
+    ++digits;
+  }
+  if (digits == 0 || reason.substr(digits, 2) != " s" || n == 0 || n > 3600) return std::nullopt;
+  return n;
+}
 
 struct Hello {
   static constexpr MessageType kType = MessageType::kHello;
@@ -41,7 +63,16 @@ struct Hello {
   std::uint32_t schema_version = 0;
   std::string device_id;
   std::string software;
-  template <class A> void serialize(A& a) { a(protocol, schema_version, device_id, software); }
+  // What the device's owner named it (`mnr-client init --name`), shown to coordinators instead of
+  // the id. Optional on the wire: a Hello that ends after `software` has no name.
+  std::string device_name;
+  template <class A> void save(A& a) const { a(protocol, schema_version, device_id, software, device_name); }
+  template <class A> void load(A& a) {
+    a(protocol, schema_version, device_id, software);
+    if constexpr (requires { a.remaining(); }) {
+      if (a.remaining() > 0) a(device_name);
+    }
+  }
 };
 
 struct Welcome {

@@ -7,6 +7,7 @@
 
 #include "client/cmd_common.h"
 #include "mnr/csv.h"
+#include "mnr/describe.h"
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
 #include "mnr/utf8.h"
@@ -23,6 +24,10 @@ std::string WithoutSubject(const Status& s, std::string_view what) {
   std::string m = s.message();
   const std::string prefix = std::string(what) + " ";
   return m.rfind(prefix, 0) == 0 ? m.substr(prefix.size()) : m;
+}
+
+std::optional<std::string> Encoded(const std::optional<AnswerValue>& v) {
+  return v ? std::optional<std::string>(EncodeAnswer(*v)) : std::nullopt;
 }
 
 }  // namespace
@@ -68,15 +73,22 @@ int AnswerCommand(const std::vector<std::string>& argv) {
 }
 
 int ImportCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client import --db PATH FILE.csv",
+  cli::Parser p("mnr-client import --db PATH FILE.csv [--dry-run]",
                 "Records answers from a CSV file (RFC 4180, UTF-8 with or without BOM, LF or CRLF) with the\n"
-                "header country,indicator,answer,note (note optional). An empty answer clears the answer.\n"
-                "The whole file is checked first: any bad row is reported as FILE:LINE: column: problem and\n"
-                "nothing is recorded. Otherwise every row is applied in one transaction.");
-  p.Option("db", "PATH", "the client store", true).Positional("FILE.csv", "the answers to record");
+                "header country,indicator,answer,note, in any order. A column the file does not have is left as it\n"
+                "is: without a note column every note stays; without an answer column only notes change (each\n"
+                "row then needs an answer already recorded). An empty answer cell clears the answer (and its\n"
+                "note); an empty note cell clears the note. The whole file is checked first: any bad row is\n"
+                "reported as FILE:LINE: column: problem and nothing is recorded. Otherwise every row is applied\n"
+                "in one transaction, and one line says how many answers and notes changed and how many notes\n"
+                "were cleared.");
+  p.Option("db", "PATH", "the client store", true)
+      .Flag("dry-run", "print each change (answer old -> new; note old -> new) and the summary; write nothing")
+      .Positional("FILE.csv", "the answers to record");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
   const std::string file = args.positional()[0];
+  const bool dry_run = args.Has("dry-run");
   auto opened = OpenStore(args);
   if (!opened.ok()) return Fail(opened.status());
   ClientStore& store = *opened.value();
@@ -99,17 +111,34 @@ int ImportCommand(const std::vector<std::string>& argv) {
     }
     if (!column.emplace(name, i).second) return Fail(Status::InvalidArgument(header_at + "column \"" + name + "\" appears twice"));
   }
-  for (const char* required : {"country", "indicator", "answer"}) {
+  for (const char* required : {"country", "indicator"}) {
     if (!column.count(required)) {
       return Fail(Status::InvalidArgument(header_at + "missing column \"" + required +
                                           "\" (expected country,indicator,answer,note)"));
     }
   }
+  const bool has_answer = column.count("answer") > 0;
+  const bool has_note = column.count("note") > 0;
+  if (!has_answer && !has_note) {
+    return Fail(Status::InvalidArgument(header_at + "missing column \"answer\" (or \"note\"): nothing to import " +
+                                        "(expected country,indicator,answer,note)"));
+  }
+
+  // What is recorded now: a row keeps whatever its file has no column for.
+  auto current_rows = store.Answers();
+  if (!current_rows.ok()) return Fail(current_rows.status());
+  std::map<std::pair<std::string, std::string>, AnswerValue> current;
+  for (auto& a : *current_rows) current.emplace(std::make_pair(a.country, a.indicator), std::move(a.value));
 
   const bool progress = records->size() > kProgressRows && ::isatty(2);
   if (progress) std::cerr << kProgram << ": checking " << records->size() - 1 << " rows of " << file << "...\n";
   std::vector<std::string> errors;
-  std::vector<AnswerEdit> edits;
+  struct Change {
+    AnswerEdit edit;
+    std::optional<AnswerValue> before;
+  };
+  std::vector<Change> changes;
+  std::size_t rows = 0;
   std::map<std::pair<std::string, std::string>, std::size_t> first_line;
   for (std::size_t i = 1; i < records->size(); ++i) {
     const CsvRecord& r = (*records)[i];
@@ -120,9 +149,9 @@ int ImportCommand(const std::vector<std::string>& argv) {
       continue;
     }
     AnswerEdit e{r.fields[column["country"]], r.fields[column["indicator"]], std::nullopt};
-    const std::string& answer = r.fields[column["answer"]];
-    const std::string note = column.count("note") ? r.fields[column["note"]] : std::string();
-    const std::size_t before = errors.size();
+    const std::string answer = has_answer ? r.fields[column["answer"]] : std::string();
+    const std::string note = has_note ? RestoreFormula(r.fields[column["note"]]) : std::string();
+    const std::size_t before_errors = errors.size();
     if (Status s = store.CheckWritable(e.country); !s.ok()) {
       errors.push_back(at + "country: " + (e.country.empty() ? std::string("is empty") : s.message()));
     }
@@ -132,10 +161,25 @@ int ImportCommand(const std::vector<std::string>& argv) {
                                                                         "\" (not in survey schema v" +
                                                                         std::to_string(store.schema().version()) + ")"));
     }
-    if (answer.empty()) {
+    const auto now = current.find({e.country, e.indicator});
+    const std::optional<AnswerValue> before =
+        now == current.end() ? std::nullopt : std::optional<AnswerValue>(now->second);
+    if (!has_answer) {
+      // Notes only: the recorded answer stays.
+      if (before) {
+        e.value = AnswerValue{before->answer, note};
+      } else if (errors.size() == before_errors) {
+        errors.push_back(at + "answer: " + e.country + " " + e.indicator +
+                         " has no answer yet, so its note cannot be set (add an answer column)");
+      }
+    } else if (answer.empty()) {
       if (!note.empty()) errors.push_back(at + "note: a cleared answer (empty answer cell) cannot have a note");
     } else if (auto a = ParseAnswer(answer)) {
-      e.value = AnswerValue{*a, note};
+      e.value = AnswerValue{*a, has_note ? note : (before ? before->note : std::string())};
+    } else if (const auto nul = answer.find('\0'); nul != std::string::npos) {
+      // Invisible in a message, so named: spreadsheets and scripts sometimes leave one behind.
+      errors.push_back(at + "answer: contains a NUL byte after \"" + OneLine(answer.substr(0, nul), 20) +
+                       "\"; a NUL byte is not allowed");
     } else {
       errors.push_back(at + "answer: \"" + OneLine(answer, 20) +
                        "\" is not one of yes, partial, no, unknown (leave it empty to clear)");
@@ -143,14 +187,16 @@ int ImportCommand(const std::vector<std::string>& argv) {
     if (Status s = CheckText(note, "note", limits::kNoteBytes); !s.ok()) {
       errors.push_back(at + "note: " + WithoutSubject(s, "note"));
     }
-    if (errors.size() == before) {
+    if (errors.size() == before_errors) {
       auto [it, fresh] = first_line.emplace(std::make_pair(e.country, e.indicator), r.line);
       if (!fresh) {
         errors.push_back(at + "indicator: " + e.country + " " + e.indicator + " was already given on line " +
                          std::to_string(it->second));
       }
     }
-    if (errors.size() == before) edits.push_back(std::move(e));
+    if (errors.size() != before_errors) continue;
+    ++rows;
+    if (Encoded(before) != Encoded(e.value)) changes.push_back(Change{std::move(e), before});
   }
   if (!errors.empty()) {
     for (std::size_t i = 0; i < errors.size() && i < kMaxReportedErrors; ++i) {
@@ -162,21 +208,57 @@ int ImportCommand(const std::vector<std::string>& argv) {
     return Fail(Status::InvalidArgument(file + ": " + std::to_string(errors.size()) + " bad row" +
                                         (errors.size() == 1 ? "" : "s") + "; nothing imported"));
   }
-  if (progress) std::cerr << kProgram << ": recording " << edits.size() << " rows...\n";
-  auto changed = store.ApplyAnswers(edits);
-  if (!changed.ok()) return Fail(changed.status().With(file + ": nothing imported"));
-  std::cout << "imported " << edits.size() << " rows: " << *changed << " changed\n";
+
+  std::size_t answers_changed = 0, notes_changed = 0, notes_cleared = 0;
+  for (const Change& c : changes) {
+    const std::string old_note = c.before ? c.before->note : std::string();
+    const std::string new_note = c.edit.value ? c.edit.value->note : std::string();
+    if (c.before.has_value() != c.edit.value.has_value() || (c.before && c.before->answer != c.edit.value->answer)) {
+      ++answers_changed;
+    }
+    if (old_note != new_note) {
+      ++notes_changed;
+      if (new_note.empty()) ++notes_cleared;
+    }
+  }
+  const auto count = [](std::size_t n, const char* what) {
+    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+  };
+  const std::string summary = "imported " + count(rows, "row") + ": " + count(answers_changed, "answer") + " changed, " +
+                              count(notes_changed, "note") + " changed" +
+                              (notes_cleared ? " (" + std::to_string(notes_cleared) + " cleared)" : std::string()) + ", " +
+                              std::to_string(rows - changes.size()) + " unchanged";
+  if (dry_run) {
+    for (const Change& c : changes) {
+      const std::string field = AnswerField(c.edit.country, c.edit.indicator);
+      std::cout << c.edit.country << " " << c.edit.indicator << ": answer "
+                << DescribeChange(field, Encoded(c.before), Encoded(c.edit.value)) << "\n";
+    }
+    std::cout << "dry run: " << summary << "; nothing written\n";
+    return cli::kExitOk;
+  }
+  if (progress) std::cerr << kProgram << ": recording " << changes.size() << " changed rows...\n";
+  std::vector<AnswerEdit> edits;
+  edits.reserve(changes.size());
+  for (Change& c : changes) edits.push_back(std::move(c.edit));
+  auto applied = store.ApplyAnswers(edits);
+  if (!applied.ok()) return Fail(applied.status().With(file + ": nothing imported"));
+  std::cout << summary << "\n";
   return cli::kExitOk;
 }
 
 int ExportCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client export --db PATH [--format csv|json] [--out FILE] [--country CODE]",
+  cli::Parser p("mnr-client export --db PATH [--format csv|json] [--out FILE [--force]] [--country CODE]",
                 "Writes the current answers as CSV (country,indicator,answer,note; the format import reads,\n"
                 "sorted by country then questionnaire order), or everything as JSON (device, countries,\n"
-                "answers with their versions, good-practice entries). --out replaces FILE atomically.");
+                "answers with their versions, good-practice entries). --out writes FILE atomically; an existing\n"
+                "FILE is replaced only with --force, and never the store itself. In CSV, a note that starts\n"
+                "with = + - @ or a tab is prefixed with ' so a spreadsheet does not run it as a formula;\n"
+                "import removes that quote again, so a round trip changes nothing.");
   p.Option("db", "PATH", "the client store", true)
       .Option("format", "FORMAT", "csv (default) or json")
       .Option("out", "FILE", "write here instead of standard output")
+      .Flag("force", "replace FILE if it exists")
       .Option("country", "CODE", "only this country");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
@@ -185,6 +267,10 @@ int ExportCommand(const std::vector<std::string>& argv) {
   const auto country = args.Get("country");
   if (country && !IsValidCountryCode(*country)) {
     return Fail(Status::InvalidArgument("\"" + *country + "\" is not a country code (2 to 8 capital letters and digits)"));
+  }
+  const OutputRules rules{args.Has("force"), true, {*args.Get("db")}};
+  if (auto path = args.Get("out")) {
+    if (Status s = CheckOutputFile(*path, rules); !s.ok()) return Fail(s);
   }
   auto opened = OpenStore(args);
   if (!opened.ok()) return Fail(opened.status());
@@ -196,7 +282,7 @@ int ExportCommand(const std::vector<std::string>& argv) {
   if (format == "csv") {
     out = CsvLine({"country", "indicator", "answer", "note"});
     for (const auto& a : *answers) {
-      out += CsvLine({a.country, a.indicator, std::string(AnswerName(a.value.answer)), a.value.note});
+      out += CsvLine({a.country, a.indicator, std::string(AnswerName(a.value.answer)), NeutraliseFormula(a.value.note)});
     }
   } else {
     auto practices = store.Practices(country);
@@ -230,7 +316,7 @@ int ExportCommand(const std::vector<std::string>& argv) {
   }
 
   if (auto path = args.Get("out")) {
-    Status s = WriteFileAtomic(*path, out);
+    Status s = WriteOutputFile(*path, out, rules);
     if (!s.ok()) return Fail(s);
     std::cerr << kProgram << ": wrote " << answers->size() << " answers to " << *path << "\n";
   } else {

@@ -9,6 +9,7 @@
 #include "client/server_link.h"
 #include "mnr/audit_format.h"
 #include "mnr/cli.h"
+#include "mnr/describe.h"
 #include "mnr/file_util.h"
 
 namespace mnr::client {
@@ -25,7 +26,15 @@ asio::awaitable<Result<nlohmann::json>> Ask(Connection& conn, const std::string&
   if (!sent.ok()) co_return sent;
   auto reply = co_await conn.ReadFrame();
   if (!reply.ok()) co_return reply.status();
-  if (reply->type == MessageType::kRefused) co_return RefusedStatus(reply->payload);
+  if (reply->type == MessageType::kRefused) {
+    // Bad arguments (an unknown country, indicator or device, with the nearest known names) are the
+    // caller's to fix: InvalidArgument, which the commands report as a usage error.
+    auto refused = DecodeMessage<Refused>(reply->payload);
+    if (refused.ok() && refused->code == static_cast<std::uint16_t>(RefusalCode::kBadRequest)) {
+      co_return Status::InvalidArgument(TerminalText(refused->reason, 0));
+    }
+    co_return RefusedStatus(reply->payload);
+  }
   if (reply->type != MessageType::kResponse) {
     co_return Status::Corruption("server answered a request with " + std::string(MessageTypeName(reply->type)));
   }
@@ -36,14 +45,18 @@ asio::awaitable<Result<nlohmann::json>> Ask(Connection& conn, const std::string&
   co_return answer;
 }
 
-// Runs `body` over one link to the server of the store named by --db.
-int WithLink(const cli::Args& a, const LinkBody& body) {
+// Runs `body` over one link to the server of the store named by --db. With `usage_on_bad_request`, a
+// request the server refused for its arguments exits 2 (the command line named something unknown).
+int WithLink(const cli::Args& a, const LinkBody& body, bool usage_on_bad_request = false) {
   auto store = OpenStore(a);
   if (!store.ok()) return cli::Fail(kAuditProgram, store.status());
   auto link = LinkOptionsFor(**store, a.Get("server"), std::chrono::seconds(60));
   if (!link.ok()) return cli::Fail(kAuditProgram, link.status());
   Status s = RunLink(**store, *link, body);
-  if (!s.ok()) return cli::Fail(kAuditProgram, s);
+  if (!s.ok()) {
+    const int rc = cli::Fail(kAuditProgram, s);
+    return usage_on_bad_request && s.code() == Status::Code::kInvalidArgument ? cli::kExitUsage : rc;
+  }
   return cli::kExitOk;
 }
 
@@ -63,17 +76,21 @@ Result<std::optional<std::uint64_t>> NextPage(const nlohmann::json& answer) {
 
 int Log(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client audit log --db PATH [--country C] [--indicator I] [--device D] [--since TIME] [--format text|json] "
-                "[--server HOST:PORT]",
+                "[--ids] [--server HOST:PORT]",
                 "Prints the server's audit history (auditor or coordinator credential), as `mnr-server audit log`\n"
-                "does on the server host: who, device time and server receipt time, field, old -> new value and\n"
-                "change-set, oldest first.");
+                "does on the server host: who (the credential's holder and the device, by name), device time and\n"
+                "server receipt time, field, the change (`yes -> partial; note \"old\" -> (none)`, text cut to 40\n"
+                "characters, control characters escaped) and change-set, oldest first. --ids adds the ids. A\n"
+                "country, indicator or device the server does not know is an error (exit 2) naming the nearest\n"
+                "known ones.");
   p.Option("db", "PATH", "store bound to an auditor or coordinator credential", true)
       .Option("server", "HOST:PORT", "server address (default: the credential's)")
       .Option("country", "C", "only edits of this country's fields")
       .Option("indicator", "I", "only edits of this indicator's answers")
-      .Option("device", "D", "only edits made on this device (its id)")
+      .Option("device", "D", "only edits made on this device (its id, the start of its id, or its name)")
       .Option("since", "TIME", "only entries recorded at or after TIME (YYYY-MM-DD[THH:MM:SSZ] or Unix seconds)")
-      .Option("format", "FORMAT", "text (default) or json");
+      .Option("format", "FORMAT", "text (default) or json")
+      .Flag("ids", "show credential and device ids and whole change-set ids in text output");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kAuditProgram, a)) return *rc;
   const std::string format = a.GetOr("format", "text");
@@ -106,25 +123,28 @@ int Log(const std::vector<std::string>& argv) {
     }
     co_return Status::Corruption("the audit log did not end");
   };
-  if (int rc = WithLink(a, body)) return rc;
+  if (int rc = WithLink(a, body, true)) return rc;
   if (format == "json") {
     std::cout << records.dump(1) << "\n";
   } else {
-    for (const auto& r : records) std::cout << audit::FormatHistoryRecord(r) << "\n";
+    for (const auto& r : records) std::cout << DescribeHistoryRecord(r, a.Has("ids")) << "\n";
   }
   return cli::kExitOk;
 }
 
 int Export(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client audit export --db PATH --out FILE [--server HOST:PORT]",
+  cli::Parser p("mnr-client audit export --db PATH --out FILE [--force] [--server HOST:PORT]",
                 "Fetches the server's audit export (auditor credential): every log entry, the certificates, the\n"
                 "signed tree heads, the releases and the inclusion and consistency proofs, in one file that\n"
                 "`mnr-audit verify FILE` checks offline. The file is checked here too before it is written.");
   p.Option("db", "PATH", "store bound to an auditor credential", true)
       .Option("server", "HOST:PORT", "server address (default: the credential's)")
-      .Option("out", "FILE", "the file to write", true);
+      .Option("out", "FILE", "the file to write", true)
+      .Flag("force", "replace FILE if it exists (never the store itself)");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kAuditProgram, a)) return *rc;
+  const OutputRules rules{a.Has("force"), true, {*a.Get("db")}};
+  if (Status s = CheckOutputFile(*a.Get("out"), rules); !s.ok()) return cli::Fail(kAuditProgram, s);
   nlohmann::json file;
   const LinkBody body = [&](Connection& conn, const Welcome&) -> asio::awaitable<Status> {
     const std::string operation = "audit.export";
@@ -154,7 +174,7 @@ int Export(const std::vector<std::string>& argv) {
   };
   if (int rc = WithLink(a, body)) return rc;
   const std::string out = *a.Get("out");
-  if (Status s = WriteFileAtomic(out, file.dump(1) + "\n"); !s.ok()) return cli::Fail(kAuditProgram, s);
+  if (Status s = WriteOutputFile(out, file.dump(1) + "\n", rules); !s.ok()) return cli::Fail(kAuditProgram, s);
   auto summary = audit::VerifyExport(file);
   if (!summary.ok()) {
     std::cerr << kAuditProgram << ": wrote " << out << ", but it does not verify: " << summary.status().message() << "\n";

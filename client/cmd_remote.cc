@@ -1,11 +1,13 @@
-// `mnr-client conflicts ...`: a coordinator's (or auditor's) view of the server's conflicts from their
-// own machine, through a store bound to their credential. The server checks the role on every call.
+// `mnr-client conflicts ...`: the server's conflicts seen from a coordinator's, auditor's or field
+// office's own machine, through a store bound to their credential (a field office sees its own
+// countries and may not resolve). The server checks the role on every call.
 #include <iostream>
 
 #include "client/client_store.h"
 #include "client/commands.h"
 #include "client/server_link.h"
 #include "mnr/cli.h"
+#include "mnr/describe.h"
 #include "mnr/field.h"
 #include "mnr/hlc.h"
 
@@ -14,14 +16,19 @@ namespace {
 
 constexpr const char* kProgram = "mnr-client conflicts";
 
-std::string Describe(const std::string& field, const nlohmann::json& value) {
-  if (value.is_null()) return "(cleared)";
-  const std::string v = value.get<std::string>();
-  if (field.rfind("answer/", 0) == 0) {
-    auto a = DecodeAnswer(v);
-    if (a.ok()) return std::string(AnswerName(a->answer)) + (a->note.empty() ? "" : " \"" + a->note + "\"");
-  }
-  return "\"" + v + "\"";
+std::optional<std::string> Value(const nlohmann::json& value) {
+  if (!value.is_string()) return std::nullopt;
+  return value.get<std::string>();
+}
+
+std::string Text(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? TerminalText(j[key].get<std::string>(), 0) : std::string();
+}
+
+// A remote resolver is recorded as "<name> (<credential id>)": without --ids, the name.
+std::string Resolver(const std::string& who, bool ids) {
+  const auto open = who.rfind(" (cred-");
+  return ids || open == std::string::npos || who.back() != ')' ? who : who.substr(0, open);
 }
 
 int Remote(const cli::Args& a, const std::string& operation, const nlohmann::json& args, nlohmann::json& out) {
@@ -35,17 +42,33 @@ int Remote(const cli::Args& a, const std::string& operation, const nlohmann::jso
   return cli::kExitOk;
 }
 
-void PrintConflict(const nlohmann::json& c) {
-  std::cout << "conflict " << c["id"].get<std::int64_t>() << " (" << c["status"].get<std::string>() << ") on "
-            << c["field"].get<std::string>() << "\n";
+// Candidates numbered for `conflicts resolve --pick N`; devices and credentials by name unless `ids`.
+void PrintConflict(const nlohmann::json& c, bool ids) {
+  const std::string field = c["field"].get<std::string>();
+  std::cout << "conflict " << c["id"].get<std::int64_t>() << " (" << Text(c, "status") << ") on " << TerminalText(field, 0) << "\n";
   int i = 0;
   for (const auto& cand : c["candidates"]) {
-    std::cout << "  candidate " << ++i << ": " << Describe(c["field"], cand["value"]) << "\n    by "
-              << cand["author"].get<std::string>() << " at " << HybridClock::Format(cand["hlc"].get<HlcTime>())
-              << (cand["version"] == c["winner_version"] ? "  <- current value" : "") << "\n";
+    const std::string shown = DescribeValue(field, Value(cand["value"]));
+    std::cout << "  candidate " << ++i << ": " << shown << (cand["version"] == c["winner_version"] ? "  <- current value" : "")
+              << "\n";
+    if (DescribeValue(field, Value(cand["value"]), 0) != shown) {
+      std::cout << "    in full: " << DescribeValue(field, Value(cand["value"]), 0) << "\n";
+    }
+    // Servers before names sent ids only.
+    const std::string author = Text(cand, "author_name").empty() ? Text(cand, "author") : Text(cand, "author_name");
+    const std::string holder = Text(cand, "credential_name");
+    std::cout << "    by ";
+    if (ids) {
+      std::cout << Text(cand, "author") << " (" << author << "), credential " << Text(cand, "credential") << " (" << holder
+                << "), version " << Text(cand, "version");
+    } else {
+      std::cout << author << (holder.empty() || holder == author ? "" : " (" + holder + ")");
+    }
+    std::cout << " at " << HybridClock::Format(cand["hlc"].get<HlcTime>()) << "\n";
   }
   if (c["status"] == "resolved") {
-    std::cout << "  resolved by " << c.value("resolved_by", "") << ": " << c.value("reason", "") << "\n";
+    std::cout << "  resolved by " << TerminalText(Resolver(c.value("resolved_by", ""), ids), 0) << ": " << Text(c, "reason")
+              << "\n";
   }
 }
 
@@ -56,8 +79,9 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
   const std::vector<std::string> rest(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   if (action == "list") {
     cli::Parser p("mnr-client conflicts list --db PATH [--all] [--server HOST:PORT]",
-                  "Lists the server's open conflicts (coordinator or auditor credential).");
-    p.Option("db", "PATH", "store bound to a coordinator or auditor credential", true)
+                  "Lists the server's open conflicts: number, status, field and the candidates' values (notes cut\n"
+                  "to 40 characters). Coordinators and auditors see every country; a field office its own.");
+    p.Option("db", "PATH", "store bound to a credential (a field office sees its own countries)", true)
         .Option("server", "HOST:PORT", "server address (default: the credential's)")
         .Flag("all", "include resolved conflicts");
     cli::Args a;
@@ -67,17 +91,22 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     if (out.empty()) std::cout << (a.Has("all") ? "no conflicts\n" : "no open conflicts\n");
     for (const auto& c : out) {
       std::string values;
-      for (const auto& cand : c["candidates"]) values += (values.empty() ? "" : " | ") + Describe(c["field"], cand["value"]);
-      std::cout << c["id"].get<std::int64_t>() << "  " << c["status"].get<std::string>() << "  "
-                << c["field"].get<std::string>() << "  " << values << "\n";
+      const std::string field = c["field"].get<std::string>();
+      for (const auto& cand : c["candidates"]) values += (values.empty() ? "" : " | ") + DescribeValue(field, Value(cand["value"]));
+      std::cout << c["id"].get<std::int64_t>() << "  " << Text(c, "status") << "  " << TerminalText(field, 0) << "  " << values
+                << "\n";
     }
     return cli::kExitOk;
   }
   if (action == "show") {
-    cli::Parser p("mnr-client conflicts show --db PATH ID [--server HOST:PORT]", "Shows every candidate of a conflict.");
-    p.Option("db", "PATH", "store bound to a coordinator or auditor credential", true)
+    cli::Parser p("mnr-client conflicts show --db PATH ID [--ids] [--server HOST:PORT]",
+                  "Shows every candidate of a conflict, numbered for `conflicts resolve --pick N`: its answer and\n"
+                  "note (cut to 40 characters, then in full on the next line; control characters escaped), and\n"
+                  "the device and credential holder that made it, by name.");
+    p.Option("db", "PATH", "store bound to a credential (a field office sees its own countries)", true)
         .Option("server", "HOST:PORT", "server address (default: the credential's)")
-        .Positional("ID", "conflict number (see conflicts list)");
+        .Positional("ID", "conflict number (see conflicts list)")
+        .Flag("ids", "show device and credential ids and versions");
     cli::Args a;
     if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
     nlohmann::json out;
@@ -89,19 +118,26 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
       return cli::kExitUsage;
     }
     if (int rc = Remote(a, "conflicts.show", {{"id", id}}, out)) return rc;
-    PrintConflict(out);
+    PrintConflict(out, a.Has("ids"));
     return cli::kExitOk;
   }
   if (action == "resolve") {
-    cli::Parser p("mnr-client conflicts resolve --db PATH ID --value VALUE [--note TEXT] --reason TEXT [--server HOST:PORT]",
+    cli::Parser p("mnr-client conflicts resolve --db PATH ID (--pick N | --value VALUE [--note TEXT]) --reason TEXT "
+                  "[--ids] [--server HOST:PORT]",
                   "Resolves a conflict on the server as the credential's holder; the choice syncs back to the devices.\n"
-                  "For an answer VALUE is yes, partial, no, unknown or clear; for a good-practice field, the text.");
+                  "--pick N keeps candidate N (as `conflicts show` numbers them) whole: its answer and its note.\n"
+                  "--value sets a new value: for an answer yes, partial, no, unknown or clear; for a good-practice\n"
+                  "field, the text. With --value and no --note an answer keeps the note of the current value (the\n"
+                  "one marked \"<- current value\" by conflicts show); --note TEXT replaces it and --note '' removes\n"
+                  "it. A resolution never drops a note otherwise.");
     p.Option("db", "PATH", "store bound to a coordinator credential", true)
         .Option("server", "HOST:PORT", "server address (default: the credential's)")
         .Positional("ID", "conflict number (see conflicts list)")
-        .Option("value", "VALUE", "the chosen value", true)
-        .Option("note", "TEXT", "the answer's note")
-        .Option("reason", "TEXT", "why (kept with the resolution)", true);
+        .Option("pick", "N", "keep candidate N whole (answer and note)")
+        .Option("value", "VALUE", "a new value (instead of --pick)")
+        .Option("note", "TEXT", "the answer's note with --value ('' for none; default: the current value's note)")
+        .Option("reason", "TEXT", "why (kept with the resolution)", true)
+        .Flag("ids", "show device and credential ids and versions");
     cli::Args a;
     if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
     std::int64_t id = 0;
@@ -111,16 +147,34 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
       std::cerr << kProgram << ": ID must be a number\n";
       return cli::kExitUsage;
     }
-    const std::string raw = *a.Get("value");
-    nlohmann::json value = raw;
-    if (raw == "clear") {
-      value = nullptr;
-    } else if (auto answer = ParseAnswer(raw)) {
-      value = EncodeAnswer(AnswerValue{*answer, a.GetOr("note", "")});
+    nlohmann::json call = {{"id", id}, {"reason", *a.Get("reason")}};
+    if (auto pick = a.Get("pick")) {
+      if (a.Has("value") || a.Has("note")) {
+        std::cerr << kProgram << ": --pick keeps the candidate whole: give no --value or --note with it\n";
+        return cli::kExitUsage;
+      }
+      std::int64_t n = 0;
+      try {
+        std::size_t used = 0;
+        n = std::stoll(*pick, &used);
+        if (used != pick->size() || n < 1) throw std::invalid_argument(*pick);
+      } catch (const std::exception&) {
+        std::cerr << kProgram << ": --pick needs a candidate number (1, 2, ... as conflicts show numbers them)\n";
+        return cli::kExitUsage;
+      }
+      call["pick"] = n;
+    } else if (auto raw = a.Get("value")) {
+      // The server knows the field: it reads VALUE as an answer word or a good-practice value, and
+      // without "note" keeps the current note.
+      call["value"] = *raw == "clear" ? nlohmann::json(nullptr) : nlohmann::json(*raw);
+      if (auto note = a.Get("note")) call["note"] = *note;
+    } else {
+      std::cerr << kProgram << ": give --pick N (keep candidate N, see conflicts show) or --value VALUE\n";
+      return cli::kExitUsage;
     }
     nlohmann::json out;
-    if (int rc = Remote(a, "conflicts.resolve", {{"id", id}, {"value", value}, {"reason", *a.Get("reason")}}, out)) return rc;
-    PrintConflict(out);
+    if (int rc = Remote(a, "conflicts.resolve", call, out)) return rc;
+    PrintConflict(out, a.Has("ids"));
     return cli::kExitOk;
   }
   if (action == "--help" || action == "-h") {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <ctime>
 #include <map>
@@ -13,11 +14,14 @@
 
 #include "mnr/changeset.h"
 #include "mnr/crypto.h"
+#include "mnr/csv.h"
 #include "mnr/field.h"
 #include "mnr/file_util.h"
 #include "mnr/hlc.h"
 #include "mnr/merkle.h"
+#include "server/dataset.h"
 #include "server/merge.h"
+#include "server/release.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -288,6 +292,8 @@ Status EntryRecords(const audit::Entry& e, const std::map<std::string, std::stri
     r["old_value"] = OptValue(old_value);
     r["new_value"] = OptValue(new_value);
     r["reason"] = j.value("reason", "");
+    // A coordinator's review decision or query, or the server reopening an approved survey.
+    if (j.contains("action") && j["action"].is_string()) r["action"] = j["action"];
     out.push_back(std::move(r));
     return Status::OK();
   }
@@ -344,18 +350,19 @@ std::optional<std::pair<std::uint64_t, std::string>> ManifestTreeHead(const nloh
 struct ReleaseRow {
   std::string label, release_id, manifest, signature;
   std::optional<std::pair<std::uint64_t, std::string>> head;
+  std::string csv_sha256;  // of the CSV the store holds now, for the verifier to compare with the manifest
 };
 
 Result<std::vector<ReleaseRow>> LoadReleases(Db& db) {
   std::vector<ReleaseRow> out;
   if (!TableExists(db, "releases")) return out;
-  auto st = db.Prepare("SELECT label, release_id, manifest, signature FROM releases ORDER BY id");
+  auto st = db.Prepare("SELECT label, release_id, manifest, signature, csv FROM releases ORDER BY id");
   if (!st.ok()) return st.status();
   for (;;) {
     auto row = st->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    ReleaseRow r{st->Text(0), st->Text(1), st->Text(2), st->Blob(3), std::nullopt};
+    ReleaseRow r{st->Text(0), st->Text(1), st->Text(2), st->Blob(3), std::nullopt, crypto::Sha256Hex(st->Text(4))};
     const auto m = nlohmann::json::parse(r.manifest, nullptr, false);
     if (!m.is_discarded()) r.head = ManifestTreeHead(m);
     out.push_back(std::move(r));
@@ -659,16 +666,22 @@ Result<nlohmann::json> ExportAuditLog(ServerStore& store, const ExportOptions& o
                                     {"name", c.name},
                                     {"countries", c.countries},
                                     {"fingerprint", c.fingerprint},
-                                    {"certificate", c.certificate_pem}});
+                                    {"certificate", c.certificate_pem},
+                                    {"issued_at", c.issued_at},
+                                    {"expires_at", c.expires_at},
+                                    {"revoked_at", c.revoked_at ? nlohmann::json(*c.revoked_at) : nlohmann::json(nullptr)},
+                                    {"predecessor", OptValue(c.predecessor)}});
     }
     out["releases"] = nlohmann::json::array();
     out["consistency_proofs"] = nlohmann::json::array();
     std::optional<std::uint64_t> previous_release;
     for (const auto& r : *releases) {
+      if (r.head && r.head->first >= size) continue;  // made after the tree this export describes
       nlohmann::json jr = {{"label", r.label},
                            {"release_id", r.release_id},
                            {"manifest", r.manifest},
-                           {"signature", crypto::Base64Encode(r.signature)}};
+                           {"signature", crypto::Base64Encode(r.signature)},
+                           {"csv_sha256", r.csv_sha256}};
       if (r.head) {
         jr["tree_size"] = r.head->first;
         jr["tree_root"] = r.head->second;
@@ -763,6 +776,120 @@ std::string OpKey(const std::string& field, const std::string& version) { return
 
 Status Mismatch(const std::string& what) { return Status::Corruption(what); }
 
+// The dataset and good-practice entries a replay of the log gives at one tree size.
+struct ReplayedDataset {
+  DatasetCounts counts;
+  std::string practices;  // PracticeEntriesOf(...).dump(), as a release stores it
+};
+
+// A release's audit tree head, from its manifest.
+struct ManifestHead {
+  std::uint64_t size = 0;
+  std::string root;
+  std::int64_t timestamp = 0;
+  std::string signature;  // raw
+};
+std::optional<ManifestHead> ReleaseHead(const nlohmann::json& manifest) {
+  if (!manifest.is_object() || !manifest.contains("audit_tree_head")) return std::nullopt;
+  const auto& h = manifest["audit_tree_head"];
+  if (!h.is_object() || !h.contains("size") || !h["size"].is_number_unsigned() || !h.contains("root") || !h["root"].is_string() ||
+      !h.contains("timestamp") || !h["timestamp"].is_number_integer() || !h.contains("signature") || !h["signature"].is_string()) {
+    return std::nullopt;
+  }
+  auto sig = crypto::Base64Decode(h["signature"].get<std::string>());
+  if (!sig.ok()) return std::nullopt;
+  return ManifestHead{h["size"].get<std::uint64_t>(), h["root"].get<std::string>(), h["timestamp"].get<std::int64_t>(), *sig};
+}
+
+// The first figure where a release's CSV and the recount's differ, as "at IND/GROUP: the release
+// says A, the log gives B (COLUMN)". Compares the records as text, so a release whose figures do not
+// even add up is described too. `columns`, when given, limits the comparison to those columns of the
+// rows whose level is "indicator" (a release of another survey schema, whose other rows cannot be
+// recomputed); rows are then matched by indicator and group.
+std::string FirstDifference(std::string_view release_csv, std::string_view recount_csv, const std::vector<std::string>& columns = {}) {
+  auto a = ParseCsv(release_csv, "the release's CSV");
+  auto b = ParseCsv(recount_csv, "the recount");
+  if (!a.ok()) return "(" + a.status().message() + ")";
+  if (!b.ok() || b->empty()) return "(the recount does not read back)";
+  const auto& header = b->front().fields;
+  if (a->empty() || a->front().fields != header) return "in its header";
+  const auto col = [&header](std::string_view name) {
+    return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  const auto name = [](const CsvRecord& r) { return r.fields.size() >= 2 ? r.fields[0] + "/" + r.fields[1] : std::string("a short row"); };
+  if (!columns.empty()) {
+    std::map<std::pair<std::string, std::string>, const CsvRecord*> by_key;
+    for (std::size_t i = 1; i < b->size(); ++i) {
+      if ((*b)[i].fields.size() == header.size()) by_key[{(*b)[i].fields[0], (*b)[i].fields[1]}] = &(*b)[i];
+    }
+    for (std::size_t i = 1; i < a->size(); ++i) {
+      const auto& f = (*a)[i].fields;
+      if (f.size() != header.size()) return "at row " + std::to_string(i) + ": it has " + std::to_string(f.size()) + " fields";
+      if (f[col("level")] != "indicator") continue;
+      auto it = by_key.find({f[0], f[1]});
+      for (const auto& c : columns) {
+        const std::string want = it == by_key.end() ? "0" : it->second->fields[col(c)];
+        if (f[col(c)] != want) return "at " + name((*a)[i]) + ": the release says " + f[col(c)] + ", the log gives " + want + " (" + c + ")";
+      }
+    }
+    return {};
+  }
+  for (std::size_t i = 1; i < std::max(a->size(), b->size()); ++i) {
+    if (i >= a->size() || i >= b->size() || name((*a)[i]) != name((*b)[i])) {
+      return "at row " + std::to_string(i) + ": the release has " + (i < a->size() ? name((*a)[i]) : "no row") + ", the log gives " +
+             (i < b->size() ? name((*b)[i]) : "no row");
+    }
+    const auto& x = (*a)[i].fields;
+    const auto& y = (*b)[i].fields;
+    for (std::size_t c = 2; c < header.size(); ++c) {
+      if (c >= x.size()) return "at " + name((*a)[i]) + ": the release's row is short";
+      if (x[c] != y[c]) return "at " + name((*a)[i]) + ": the release says " + x[c] + ", the log gives " + y[c] + " (" + header[c] + ")";
+    }
+  }
+  return "in its text (the figures agree but the CSV is not their canonical form)";
+}
+
+// A release against the log: its hash, manifest and signature (CheckStoredRelease), its tree head
+// (signed, and the root of the log's first `size` entries), and its figures and good-practice
+// entries against those a replay of the log up to that head gives. When the release was made with
+// another survey schema than this server's, only its indicator rows' counts can be recomputed.
+Status CheckReleaseAgainstLog(ServerStore& store, const Release& r, const std::string& server_cert, const merkle::Tree& tree,
+                              const std::map<std::string, std::uint64_t>& release_entries,
+                              const std::map<std::uint64_t, ReplayedDataset>& replayed) {
+  const std::string what = "release \"" + r.label + "\"";
+  MNR_RETURN_IF_ERROR(CheckStoredRelease(store, r));
+  const auto m = nlohmann::json::parse(r.manifest, nullptr, false);
+  const auto head = ReleaseHead(m);
+  if (!head) return Mismatch(what + ": the manifest names no audit tree head");
+  if (head->size > tree.size() || crypto::HexEncode(tree.Root(head->size)) != head->root) {
+    return Mismatch(what + ": its audit tree head (size " + std::to_string(head->size) + ") does not match the log");
+  }
+  Status sig = crypto::VerifyWithCertificate(server_cert, audit::TreeHeadMessage(head->size, head->root, head->timestamp), head->signature);
+  if (!sig.ok()) return Mismatch(what + ": the signature of its audit tree head does not verify (" + sig.message() + ")");
+  if (m.value("store_id", std::string()) != store.store_id()) return Mismatch(what + ": the manifest names another store");
+  auto entry = release_entries.find(r.manifest);
+  if (entry == release_entries.end()) return Mismatch(what + ": no release entry of the audit log holds its manifest");
+  if (entry->second < head->size) {
+    return Mismatch("entry " + std::to_string(entry->second) + " (" + what + "): logged before the tree head its manifest names");
+  }
+  const ReplayedDataset& at = replayed.at(head->size);
+  const std::string where = what + ": its figures are not those the log gives at its tree head (size " + std::to_string(head->size) + ") ";
+  const std::string recount = DatasetCsv(BuildDataset(at.counts, store.schema()));
+  if (m.value("survey_schema_version", 0) == store.schema().version()) {
+    if (recount != r.csv) return Mismatch(where + FirstDifference(r.csv, recount));
+    if (at.practices != r.practices) {
+      return Mismatch(what + ": its good-practice entries are not those the log gives at its tree head (size " +
+                      std::to_string(head->size) + ")");
+    }
+    return Status::OK();
+  }
+  // Made with another survey schema: its capability and domain rows, and rows of indicators this
+  // server does not know, cannot be recomputed; the answer counts and group sizes can.
+  const std::string diff = FirstDifference(r.csv, recount, {"n_yes", "n_partial", "n_no", "n_unknown", "n_countries"});
+  if (!diff.empty()) return Mismatch(where + diff);
+  return Status::OK();
+}
+
 }  // namespace
 
 namespace {
@@ -786,9 +913,9 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
   }
   auto entries = LoadEntries(db, 0, std::nullopt);
   if (!entries.ok()) return entries.status();
+  merkle::Tree tree;
+  for (const auto& s : *entries) tree.Append(s.entry_hash);
   {
-    merkle::Tree tree;
-    for (const auto& s : *entries) tree.Append(s.entry_hash);
     auto frontier = FrontierRoot(db, *size);
     if (!frontier.ok()) return frontier.status();
     if (*frontier != tree.Root(*size)) {
@@ -805,9 +932,44 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
   std::map<std::string, std::tuple<std::string, std::string, std::string, std::uint64_t>> resolutions;  // field+version -> who, reason, conflict
   std::map<std::string, std::tuple<std::string, std::string, std::string>> countries;
   std::map<std::string, std::uint64_t> country_entry;
+  std::map<std::string, std::int64_t> revoked_at;                 // credential id -> time the log revoked it
+  std::map<std::string, std::uint64_t> release_entries;           // logged manifest -> entry
+  HlcTime newest_hlc = 0;                                         // the greatest edit time the log holds
+  std::string newest_edit;
+  // The merged state as the replay goes, recomputed at each release's tree size (and at the end)
+  // for the fields edited since the last time.
+  auto releases = ListReleases(db);
+  if (!releases.ok()) return releases.status();
+  std::set<std::uint64_t> checkpoints = {*size};
+  for (const auto& r : *releases) {
+    if (auto h = ReleaseHead(nlohmann::json::parse(r.manifest, nullptr, false)); h && h->size <= *size) checkpoints.insert(h->size);
+  }
+  std::map<std::string, std::vector<merge::Op>> field_ops;
+  std::set<std::string> dirty;
+  std::map<std::string, std::optional<std::string>> merged;
+  std::map<std::uint64_t, ReplayedDataset> replayed;
+  const auto add_op = [&](const std::string& field, const merge::Op& m, std::uint64_t index) {
+    field_ops[field].push_back(m);
+    dirty.insert(field);
+    if (m.hlc > newest_hlc) {
+      newest_hlc = m.hlc;
+      newest_edit = "edit " + m.version + " of " + field + " in entry " + std::to_string(index);
+    }
+  };
+  const auto snapshot = [&](std::uint64_t at) {
+    for (const auto& field : dirty) {
+      const auto& list = field_ops[field];
+      merged[field] = list[merge::MergeField(list).winner].value;
+    }
+    dirty.clear();
+    std::vector<Country> reg;
+    for (const auto& [code, row] : countries) reg.push_back(Country{code, std::get<0>(row), std::get<1>(row), std::get<2>(row)});
+    replayed[at] = ReplayedDataset{CountDataset(merged, reg), PracticeEntriesOf(merged, reg, store.schema()).dump()};
+  };
   for (const auto& s : *entries) {
     const auto& e = s.entry;
     const std::string where = "entry " + std::to_string(e.index);
+    if (checkpoints.count(e.index)) snapshot(e.index);
     if (e.kind == audit::kChangeSet) {
       auto signed_cs = audit::SplitChangeSetPayload(e.payload);
       if (!signed_cs.ok()) return signed_cs.status().With(where);
@@ -824,6 +986,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
           return Mismatch(where + ": edit " + m.version + " of " + op.field + " has another value than in entry " +
                           std::to_string(it->second.entry));
         }
+        if (fresh) add_op(op.field, m, e.index);
       }
       continue;
     }
@@ -840,13 +1003,17 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
         m.author = j.at("author").get<std::string>();
         for (const auto& p : j.at("parents")) m.parents.push_back(p.get<std::string>());
         if (m.version != OperationVersion(m.hlc, m.author)) return Mismatch(where + ": the resolution's version does not match its time and author");
-        ops.emplace(OpKey(field, m.version), LoggedOp{m, e.index});
+        if (ops.emplace(OpKey(field, m.version), LoggedOp{m, e.index}).second) add_op(field, m, e.index);
         resolutions[OpKey(field, m.version)] = {j.at("resolved_by").get<std::string>(), j.at("reason").get<std::string>(),
                                                  std::to_string(j.at("conflict").get<std::int64_t>()), e.index};
       } else if (e.kind == audit::kCredentialIssued) {
         issued[j.at("id").get<std::string>()] = {j, e.index};
       } else if (e.kind == audit::kCredentialRevoked) {
-        revoked.emplace(j.at("id").get<std::string>(), e.index);
+        if (revoked.emplace(j.at("id").get<std::string>(), e.index).second) {
+          revoked_at[j.at("id").get<std::string>()] = j.at("revoked_at").get<std::int64_t>();
+        }
+      } else if (e.kind == audit::kRelease) {
+        release_entries.emplace(e.payload, e.index);
       } else if (e.kind == audit::kCountriesChanged) {
         for (const auto& r : j) {
           const std::string code = r.at("code").get<std::string>();
@@ -858,6 +1025,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
       return Mismatch(where + " (" + audit::KindName(e.kind) + "): the payload lacks a member (" + ex.what() + ")");
     }
   }
+  snapshot(*size);
 
   // Stored change-sets: each exactly as logged.
   {
@@ -905,8 +1073,21 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
       if (j.value("role", "") != RoleName(c.role) || j.value("countries", nlohmann::json::array()) != nlohmann::json(c.countries)) {
         return Mismatch(where + ": the register gives it another role or other countries than issued");
       }
+      if (j.value("name", "") != c.name || j.value("issued_at", std::int64_t{0}) != c.issued_at ||
+          j.value("predecessor", "") != c.predecessor.value_or("")) {
+        return Mismatch(where + ": the register gives it another name, issue time or predecessor than issued");
+      }
+      // The register may end a credential earlier than issued (stricter), never later.
+      if (c.expires_at > j.value("expires_at", std::int64_t{0})) {
+        return Mismatch(where + ": the register says it expires " + audit::FormatTime(c.expires_at) + ", but it was issued until " +
+                        audit::FormatTime(j.value("expires_at", std::int64_t{0})) + " (its lifetime was edited in the store)");
+      }
       if (c.revoked_at.has_value() != (revoked.count(c.id) > 0)) {
         return Mismatch(where + ": the register says " + (c.revoked_at ? "revoked" : "not revoked") + ", the log says otherwise");
+      }
+      if (c.revoked_at && *c.revoked_at != revoked_at[c.id]) {
+        return Mismatch("entry " + std::to_string(revoked[c.id]) + " (credential " + c.id + "): the register says it was revoked " +
+                        audit::FormatTime(*c.revoked_at) + ", the log says " + audit::FormatTime(revoked_at[c.id]));
       }
     }
     if (creds->size() != issued.size()) return Mismatch("the log issued " + std::to_string(issued.size()) + " credentials, the register holds " + std::to_string(creds->size()));
@@ -1041,6 +1222,53 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
         if (!expected_conflicts.count(c)) return Mismatch("the conflicts of " + std::get<0>(c) + " are not what replaying the log gives");
       }
     }
+  }
+
+  // The server clock: never behind an edit it holds, or its next edits (resolutions) could rank
+  // below older ones.
+  {
+    auto st = db.Prepare("SELECT value FROM meta WHERE key = 'hlc'");
+    if (!st.ok()) return st.status();
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Mismatch("the store has no server clock (meta hlc)");
+    const std::string text = st->Text(0);
+    HlcTime clock = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), clock);
+    if (ec != std::errc() || p != text.data() + text.size()) return Mismatch("the server clock (meta hlc) is not a number: " + text.substr(0, 40));
+    if (clock < newest_hlc) {
+      return Mismatch("the server clock (meta hlc " + HybridClock::Format(clock) + ") is behind the newest edit it holds (" + newest_edit +
+                      ", at " + HybridClock::Format(newest_hlc) + "): the clock was moved backwards, so its next edits could rank "
+                      "below older ones");
+    }
+  }
+
+  // The published figures: the maintained counts against a recount of the replayed merged state and
+  // register (which equal the stored ones, checked above).
+  {
+    auto stored = StoredDatasetCounts(db);
+    if (!stored.ok()) return stored.status();
+    MNR_RETURN_IF_ERROR(CompareDatasetCounts(*stored, replayed.at(*size).counts));
+  }
+
+  // Every release: its hash, signature and log entry, and its figures against a replay of the log up
+  // to the tree head its manifest names.
+  {
+    auto cert = ReadFile(store.paths().server_cert(), kKeyFileBytes);
+    if (!cert.ok()) return cert.status();
+    std::set<std::string> stored_manifests;
+    for (const auto& r : *releases) {
+      MNR_RETURN_IF_ERROR(CheckReleaseAgainstLog(store, r, *cert, tree, release_entries, replayed));
+      stored_manifests.insert(r.manifest);
+    }
+    for (const auto& [manifest, idx] : release_entries) {
+      if (!stored_manifests.count(manifest)) {
+        const auto m = nlohmann::json::parse(manifest, nullptr, false);
+        const std::string label = m.is_object() ? m.value("label", std::string()) : std::string();
+        return Mismatch("entry " + std::to_string(idx) + " (release \"" + label + "\"): the release is logged but missing from the store");
+      }
+    }
+    report.releases = releases->size();
   }
   return report;
 }

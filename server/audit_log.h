@@ -99,13 +99,21 @@ struct ExportOptions {
 Result<nlohmann::json> ExportAuditLog(ServerStore& store, const ExportOptions& o);
 
 // `audit verify`: everything VerifyExport checks, on the live store, plus that the stored tables
-// agree with the log: every stored change-set and its signature, the credential register, the
-// resolutions, the country register, and the merged state (ops, fields, conflicts) equal to a replay
-// of the log's change-sets and resolutions through the merge. Corruption names the first problem.
+// agree with the log: every stored change-set and its signature, the credential register (every
+// logged attribute and the revocation time; an expiry no later than issued), the resolutions, the
+// country register,
+// and the merged state (ops, fields, conflicts) equal to a replay of the log's change-sets and
+// resolutions through the merge; the server clock (meta hlc) not behind the newest logged edit; the
+// dataset tables equal to a recount of the replayed state; and every release: its CSV against its
+// hash, its manifest's signature and log entry, its tree head's signature and root, and its CSV and
+// good-practice entries equal to those a replay of the log up to that tree head gives (only the
+// indicator rows' counts when it was made with another survey schema). Corruption names the first
+// problem.
 struct AuditVerifyReport {
   audit::ExportSummary summary;
   std::uint64_t ops = 0;
   std::uint64_t fields = 0;
+  std::uint64_t releases = 0;  // re-checked against a replay of the log
 };
 Result<AuditVerifyReport> VerifyAuditTrail(ServerStore& store);
 

@@ -74,8 +74,10 @@ Result<std::vector<CsvRecord>> ParseCsv(std::string_view text, std::string_view 
 }
 
 std::string CsvField(std::string_view s) {
+  // A leading byte-order mark is quoted too: unquoted at the start of a file, ParseCsv would drop it
+  // (found by tests/fuzz).
   const bool quote = s.find_first_of(",\"\r\n") != std::string_view::npos ||
-                     (!s.empty() && (s.front() == ' ' || s.back() == ' '));
+                     (!s.empty() && (s.front() == ' ' || s.back() == ' ')) || s.substr(0, 3) == "\xEF\xBB\xBF";
   if (!quote) return std::string(s);
   std::string out = "\"";
   for (char c : s) {
@@ -84,6 +86,26 @@ std::string CsvField(std::string_view s) {
   }
   out += '"';
   return out;
+}
+
+namespace {
+
+// True when a spreadsheet would take `s` for a formula once its leading quotes are stripped.
+bool StartsLikeFormula(std::string_view s) {
+  while (!s.empty() && s.front() == '\'') s.remove_prefix(1);
+  return !s.empty() && (s.front() == '=' || s.front() == '+' || s.front() == '-' || s.front() == '@' ||
+                        s.front() == '\t' || s.front() == '\r');
+}
+
+}  // namespace
+
+std::string NeutraliseFormula(std::string_view text) {
+  return StartsLikeFormula(text) ? "'" + std::string(text) : std::string(text);
+}
+
+std::string RestoreFormula(std::string_view cell) {
+  if (cell.size() >= 2 && cell.front() == '\'' && StartsLikeFormula(cell.substr(1))) return std::string(cell.substr(1));
+  return std::string(cell);
 }
 
 std::string CsvLine(const std::vector<std::string>& fields) {

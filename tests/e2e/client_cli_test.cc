@@ -232,10 +232,10 @@ TEST_CASE("mnr-client answer: validation, no-ops, clear, history", "[e2e][client
   }
 
   RunResult log = Ok({"log", "--db", db, "--indicator", "c11_child_helpline"});
-  // Newest first; notes cut to 60 characters; answering the same again is recorded (a confirmation
+  // Newest first; notes cut to 40 characters; answering the same again is recorded (a confirmation
   // that must win over older concurrent edits elsewhere).
   CHECK(CountLines(log.out, "\n") == 3);
-  CHECK_THAT(log.out, Catch::Contains("answer/Q01/c11_child_helpline  partial \"Only in the capital; a long note that goes beyond sixty char\u2026\" -> yes  local"));
+  CHECK_THAT(log.out, Catch::Contains("answer/Q01/c11_child_helpline  partial -> yes; note \"Only in the capital; a long note that go\u2026\" -> (none)  local"));
   CHECK_THAT(log.out, Catch::Contains("(none) -> partial"));
   CHECK(log.out.find("-> yes") < log.out.find("-> partial"));
   RunResult limited = Ok({"log", "--db", db, "--limit", "1"});
@@ -265,7 +265,7 @@ TEST_CASE("mnr-client import: CSV edge cases are accepted or reported by line an
                          "\r\n"
                          "Q01,c00_mnr_reference,unknown,à vérifier\r\n");
     RunResult r = Ok({"import", "--db", db, csv});
-    CHECK(r.out == "imported 3 rows: 3 changed\n");
+    CHECK(r.out == "imported 3 rows: 3 answers changed, 2 notes changed, 0 unchanged\n");
     RunResult e = Ok({"export", "--db", db});
     CHECK(e.out ==
           "country,indicator,answer,note\n"
@@ -274,8 +274,10 @@ TEST_CASE("mnr-client import: CSV edge cases are accepted or reported by line an
           "Q02,c00_mnr_reference,no,\n");
     mnr::test::WriteText(csv, "indicator,country,answer\nc00_mnr_reference,Q02,\nc00_mnr_reference,Q01,unknown\n");
     RunResult clear = Ok({"import", "--db", db, csv});
-    CHECK(clear.out == "imported 2 rows: 2 changed\n");
+    CHECK(clear.out == "imported 2 rows: 1 answer changed, 0 notes changed, 1 unchanged\n");
     CHECK(Ok({"export", "--db", db, "--country", "Q02"}).out == "country,indicator,answer,note\n");
+    // The file had no note column: Q01's note stays as it was.
+    CHECK_THAT(Ok({"export", "--db", db, "--country", "Q01"}).out, Catch::Contains("Q01,c00_mnr_reference,unknown,à vérifier"));
   }
 
   struct Case {
@@ -364,14 +366,14 @@ TEST_CASE("mnr-client export: CSV re-imports to the same state, JSON carries eve
   }
   const std::string in = dir / "in.csv";
   mnr::test::WriteText(in, text);
-  CHECK(Ok({"import", "--db", a, in}).out == "imported 12 rows: 12 changed\n");
+  CHECK(Ok({"import", "--db", a, in}).out == "imported 12 rows: 12 answers changed, 12 notes changed, 0 unchanged\n");
 
   const std::string out = dir / "out.csv";
   Ok({"export", "--db", a, "--format", "csv", "--out", out});
   const std::string exported = mnr::test::ReadText(out);
   CHECK(exported == Ok({"export", "--db", a}).out);
-  CHECK(Ok({"import", "--db", a, out}).out == "imported 12 rows: 0 changed\n");
-  CHECK(Ok({"import", "--db", b, out}).out == "imported 12 rows: 12 changed\n");
+  CHECK(Ok({"import", "--db", a, out}).out == "imported 12 rows: 0 answers changed, 0 notes changed, 12 unchanged\n");
+  CHECK(Ok({"import", "--db", b, out}).out == "imported 12 rows: 12 answers changed, 12 notes changed, 0 unchanged\n");
   CHECK(Ok({"export", "--db", b}).out == exported);
 
   RunResult json = Ok({"export", "--db", a, "--format", "json", "--country", "Q01"});

@@ -116,7 +116,7 @@ TEST_CASE("mnr-client killed mid-import: the store stays consistent and imports 
   const auto took = std::chrono::steady_clock::now() - start;
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out == "imported " + std::to_string(rows) + " rows: " + std::to_string(rows) + " changed\n");
+  CHECK(r.out == "imported " + std::to_string(rows) + " rows: " + std::to_string(rows) + " answers changed, " + std::to_string(rows) + " notes changed, 0 unchanged\n");
   int applied = CheckConsistent(db, rows);
   REQUIRE(applied == 1);
 

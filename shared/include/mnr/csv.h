@@ -25,4 +25,12 @@ std::string CsvField(std::string_view s);
 // Joins fields into one record ended by "\n"; what CsvLine writes, ParseCsv reads back unchanged.
 std::string CsvLine(const std::vector<std::string>& fields);
 
+// Free text bound for a spreadsheet (OWASP "CSV injection"): a cell starting with = + - @ TAB or CR
+// is read as a formula by Excel and LibreOffice, so NeutraliseFormula prefixes such text with a
+// single quote (and text that already starts with quotes before such a character with one more).
+// RestoreFormula undoes exactly that and nothing else: Restore(Neutralise(s)) == s for every s, and
+// a hand-written "'hello" stays as it is. Exports apply the first to notes and names; imports the second.
+std::string NeutraliseFormula(std::string_view text);
+std::string RestoreFormula(std::string_view cell);
+
 }  // namespace mnr

@@ -8,7 +8,10 @@
 #include <set>
 
 #include "client/cmd_common.h"
+#include "client/commands.h"
+#include "client/field_conflicts.h"
 #include "mnr/csv.h"
+#include "mnr/describe.h"
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
 
@@ -126,13 +129,13 @@ int CountriesList(const std::vector<std::string>& argv) {
 }  // namespace
 
 int InitCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client init --db PATH (--country CODE... [--device NAME] | --credentials FILE.mnrcred)",
+  cli::Parser p("mnr-client init --db PATH (--country CODE... | --credentials FILE.mnrcred) [--device NAME]",
                 "Creates the local store of one field office (device), which may write the given countries.\n"
                 "With --credentials, the store takes the identity and countries of a credential issued by\n"
                 "`mnr-server issue`; on an existing store, binds it to the credential and keeps its edits.");
   p.Option("db", "PATH", "the store file (created with mode 0600)", true)
       .Option("country", "CODE", "a country this device may write: 2 to 8 capital letters and digits", false, true)
-      .Option("device", "NAME", "a name for this device (default: the host name)")
+      .Option("device", "NAME", "a name for this device, shown to coordinators (default: the credential's name, else the host name)")
       .Option("credentials", "FILE", "a .mnrcred file: the identity used to sync");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
@@ -166,7 +169,7 @@ int InitCommand(const std::vector<std::string>& argv) {
     if (!s.ok()) return Fail(s);
     auto state = store.value()->State();
     std::cout << "bound " << db << " to credential " << cred->id << " (" << RoleName(cred->role) << ", "
-              << Scope(store.value()->identity()) << ")";
+              << Scope(store.value()->identity()) << (cred->renews ? ", renewal of " + *cred->renews : std::string()) << ")";
     if (state.ok()) std::cout << "; " << state->unsynced_edits << " unsynced edits kept";
     std::cout << "\n";
     return cli::kExitOk;
@@ -203,12 +206,20 @@ int CountriesCommand(const std::vector<std::string>& argv) {
 }
 
 int StatusCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client status --db PATH",
+  cli::Parser p("mnr-client status --db PATH [--all [--format text|json] [--ids] [--server HOST:PORT]]",
                 "Shows this store's device and scope, its credential, how much of the survey is answered,\n"
-                "the edits not yet sent, and the last sync.");
-  p.Option("db", "PATH", "the client store", true);
+                "the edits not yet sent, the last sync, each country's review state and the coordinators'\n"
+                "open queries. With --all (coordinators and auditors), the server's overview of every\n"
+                "country: answers, practices, review state, open conflicts and queries, devices and their\n"
+                "last sync.");
+  p.Option("db", "PATH", "the client store", true)
+      .Flag("all", "the server's overview of every country (coordinator or auditor credential)")
+      .Option("format", "text|json", "with --all: output format (default text)")
+      .Flag("ids", "with --all: show device and credential ids")
+      .Option("server", "HOST:PORT", "with --all: the server (default: the credential's)");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
+  if (args.Has("all")) return StatusAllCommand(args);
   auto opened = OpenStore(args);
   if (!opened.ok()) return Fail(opened.status());
   ClientStore& store = *opened.value();
@@ -248,29 +259,25 @@ int StatusCommand(const std::vector<std::string>& argv) {
   } else {
     std::cout << "last sync:   never\n";
   }
+  // This device's edits in open conflicts, until a coordinator resolves them (client/field_conflicts.h).
+  auto open_conflicts = OpenConflictLines(store);
+  if (!open_conflicts.ok()) return Fail(open_conflicts.status());
+  if (open_conflicts->empty()) {
+    std::cout << "conflicts:   none open on this device's edits\n";
+  } else {
+    std::cout << "conflicts:   " << open_conflicts->size() << " open on this device's edits (as of the last sync)\n";
+    for (const auto& line : *open_conflicts) std::cout << "  " << line << "\n";
+  }
+  PrintReviewStatus(store, std::cout);
   return cli::kExitOk;
 }
-
-namespace {
-
-std::string ShowValue(const std::string& field, const std::optional<std::string>& v) {
-  if (!v) return "(none)";
-  if (field.rfind("answer/", 0) == 0) {
-    const std::size_t nl = v->find('\n');
-    if (nl == std::string::npos) return *v;
-    return v->substr(0, nl) + " \"" + OneLine(std::string_view(*v).substr(nl + 1), 60) + "\"";
-  }
-  const bool free_text = field.ends_with("/title") || field.ends_with("/text");
-  return free_text ? "\"" + OneLine(*v, 60) + "\"" : OneLine(*v, 60);
-}
-
-}  // namespace
 
 int LogCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client log --db PATH [--indicator ID] [--country CODE] [--limit N]",
                 "Shows the history of edits in this store, newest first: when (hybrid logical clock, UTC),\n"
-                "who (device id), which field, old -> new value, and whether it was made here (local) or\n"
-                "came from the server.");
+                "who (device id), which field, old -> new value (for an answer, the answer and its note:\n"
+                "`yes -> partial; note \"old\" -> (none)`, text cut to 40 characters, control characters shown\n"
+                "escaped), and whether it was made here (local) or came from the server.");
   p.Option("db", "PATH", "the client store", true)
       .Option("indicator", "ID", "only this indicator's answers")
       .Option("country", "CODE", "only this country's answers and practice entries")
@@ -327,9 +334,8 @@ int LogCommand(const std::vector<std::string>& argv) {
   if (limit > 0 && entries.size() > limit) entries.resize(limit);
 
   for (const auto& e : entries) {
-    std::cout << HybridClock::Format(e.hlc) << "  " << e.author << "  " << e.field << "  "
-              << ShowValue(e.field, e.old_value) << " -> " << ShowValue(e.field, e.new_value) << "  " << e.origin
-              << "\n";
+    std::cout << HybridClock::Format(e.hlc) << "  " << TerminalText(e.author, 0) << "  " << TerminalText(e.field, 0) << "  "
+              << DescribeChange(e.field, e.old_value, e.new_value) << "  " << e.origin << "\n";
   }
   if (entries.empty()) std::cerr << kProgram << ": no edits recorded" << (indicator || country ? " for this filter" : "") << "\n";
   return cli::kExitOk;

@@ -48,12 +48,13 @@ Status Check(const StoredRelease& r, std::string_view ca, std::int64_t at) {
 
 }  // namespace
 
-Result<std::string> StoreReleaseResult(ClientStore& store, const nlohmann::json& result, std::int64_t now) {
+Result<std::optional<ReceivedRelease>> CheckReleaseResult(ClientStore& store, const nlohmann::json& result, std::int64_t now) {
   if (!result.is_object()) return Status::Corruption("the server's answer to release.latest is not a JSON object");
-  if (result.value("unchanged", false)) return std::string();
-  if (!result.contains("release") || result["release"].is_null()) return std::string();
+  if (result.value("unchanged", false)) return std::optional<ReceivedRelease>();
+  if (!result.contains("release") || result["release"].is_null()) return std::optional<ReceivedRelease>();
   const auto& j = result["release"];
-  StoredRelease r;
+  ReceivedRelease received;
+  StoredRelease& r = received.release;
   for (auto [key, out] : {std::pair<const char*, std::string*>{"label", &r.label},
                           {"release_id", &r.release_id},
                           {"content_sha256", &r.content_sha256},
@@ -72,7 +73,12 @@ Result<std::string> StoreReleaseResult(ClientStore& store, const nlohmann::json&
   const auto& cred = store.identity().credential;
   if (!cred) return Status::InvalidArgument("this store is not bound to a credential");
   MNR_RETURN_IF_ERROR(Check(r, cred->ca_certificate_pem, now));
+  if (result.contains("scope") && result["scope"].is_array()) received.scope = result["scope"];
+  return std::optional<ReceivedRelease>(std::move(received));
+}
 
+Result<std::string> KeepRelease(ClientStore& store, const ReceivedRelease& received, std::int64_t now) {
+  const StoredRelease& r = received.release;
   Db& db = store.db();
   Transaction tx(db);
   MNR_RETURN_IF_ERROR(tx.status());
@@ -83,11 +89,11 @@ Result<std::string> StoreReleaseResult(ClientStore& store, const nlohmann::json&
   ins->Bind(1, r.label).Bind(2, r.release_id).Bind(3, r.content_sha256).Bind(4, r.csv).Bind(5, r.manifest);
   ins->BindBlob(6, r.signature).Bind(7, r.server_certificate).Bind(8, now);
   MNR_RETURN_IF_ERROR(ins->Run());
-  if (result.contains("scope") && result["scope"].is_array()) {
+  if (received.scope) {
     MNR_RETURN_IF_ERROR(db.Exec("DELETE FROM release_scope"));
     auto sc = db.Prepare("INSERT INTO release_scope (code, name, income_group, region) VALUES (?, ?, ?, ?)");
     if (!sc.ok()) return sc.status();
-    for (const auto& c : result["scope"]) {
+    for (const auto& c : *received.scope) {
       if (!c.is_object()) continue;
       sc->Reset();
       sc->Bind(1, c.value("code", "")).Bind(2, c.value("name", "")).Bind(3, c.value("income_group", "")).Bind(4, c.value("region", ""));
@@ -96,6 +102,13 @@ Result<std::string> StoreReleaseResult(ClientStore& store, const nlohmann::json&
   }
   MNR_RETURN_IF_ERROR(tx.Commit());
   return r.label;
+}
+
+Result<std::string> StoreReleaseResult(ClientStore& store, const nlohmann::json& result, std::int64_t now) {
+  auto received = CheckReleaseResult(store, result, now);
+  if (!received.ok()) return received.status();
+  if (!*received) return std::string();
+  return KeepRelease(store, **received, now);
 }
 
 asio::awaitable<Result<std::string>> ReceiveLatestRelease(Connection& conn, ClientStore& store) {

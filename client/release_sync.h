@@ -36,7 +36,22 @@ asio::awaitable<Result<std::string>> ReceiveLatestRelease(Connection& conn, Clie
 
 // Checks and stores the result of "release.latest" (docs/protocol.md); returns the label stored, or ""
 // for {unchanged} and {release: null}. Corruption if a check fails; nothing is stored then.
+// CheckReleaseResult then KeepRelease.
 Result<std::string> StoreReleaseResult(ClientStore& store, const nlohmann::json& result, std::int64_t now);
+
+// A release as the result of "release.latest" carries it (online, or inside a return bundle), checked
+// but not yet kept.
+struct ReceivedRelease {
+  StoredRelease release;
+  std::optional<nlohmann::json> scope;  // register rows of the office's countries, when sent
+};
+// Reads `result` and makes every check on the release (certificate against this store's credential's
+// CA at `now`, manifest signature, label, content hash, release id) without writing. nullopt for
+// {unchanged} and {release: null}; Corruption naming the failed check.
+Result<std::optional<ReceivedRelease>> CheckReleaseResult(ClientStore& store, const nlohmann::json& result, std::int64_t now);
+// Keeps a checked release, received at `now`, and replaces the stored scope when it carries one, in
+// one transaction. A release already held stays as it was. Returns its label.
+Result<std::string> KeepRelease(ClientStore& store, const ReceivedRelease& received, std::int64_t now);
 
 // The release `label`, or the latest when nullopt; nullopt when there is none.
 Result<std::optional<StoredRelease>> FindStoredRelease(ClientStore& store, const std::optional<std::string>& label);

@@ -6,11 +6,15 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <iomanip>
 #include <iostream>
+#include <random>
+#include <sstream>
 #include <thread>
 
 #include "client/client_store.h"
 #include "client/commands.h"
+#include "client/field_conflicts.h"
 #include "client/receipts.h"
 #include "client/release_sync.h"
 #include "client/server_link.h"
@@ -107,7 +111,8 @@ class SyncBody {
     auto release = co_await ReceiveLatestRelease(conn, store_);
     if (!release.ok()) co_return release.status();
     if (!release->empty()) report_.release = *release;
-    co_return Status::OK();
+    // What happened to this office's edits: the conflicts on its countries, told after the summary.
+    co_return co_await ReceiveConflicts(conn, store_);
   }
 
  private:
@@ -119,6 +124,16 @@ class SyncBody {
   bool progress_;
   SyncReport& report_;
 };
+
+// Prints, one line each, what changed since last told about conflicts on this device's edits, and
+// records that it was told.
+Status PrintConflictNews(ClientStore& store) {
+  auto news = PendingConflictNews(store);
+  if (!news.ok()) return news.status();
+  for (const auto& n : *news) std::cout << n.line << "\n";
+  std::cout << std::flush;
+  return MarkConflictsReported(store, *news);
+}
 
 Result<std::unique_ptr<ClientStore>> OpenBound(const std::string& db) {
   auto store = ClientStore::Open(db);
@@ -138,8 +153,10 @@ int SyncCommand(const std::vector<std::string>& argv) {
                 "Safe to interrupt and to repeat: the next run sends only what the server has not acknowledged.");
   p.Option("db", "PATH", "client store", true)
       .Option("server", "HOST:PORT", "server address (default: the one in the credential)")
-      .Option("retries", "N", "attempts after a dropped or failed link, with doubling delays (default 4)")
-      .Option("retry-delay", "SECONDS", "delay before the first retry (default 1)")
+      .Option("retries", "N", "attempts after a dropped or failed link or a busy server, each after a random wait "
+              "whose bound doubles (default 4)")
+      .Option("retry-delay", "SECONDS", "bound of the wait before the first retry, doubled for each next one up to 60 "
+              "(default 1); a busy server's retry-after is added to it")
       .Option("timeout", "SECONDS", "give up on a link that makes no progress for this long (default 30)")
       .Flag("detailed-exit-codes", "exit 5 instead of 0 when there was nothing to send or receive")
       .Flag("quiet", "print nothing on success")
@@ -176,17 +193,24 @@ int SyncCommand(const std::vector<std::string>& argv) {
 
   SyncReport report;
   Status last = Status::OK();
-  auto delay = opt.first_delay;
+  // Exponential back-off with full jitter (RetryDelay), so that clients cut off together, or told
+  // Busy together, do not all come back at the same moment.
+  std::mt19937_64 random(std::random_device{}());
   for (int attempt = 1; attempt <= opt.attempts; ++attempt) {
     SyncBody sync(**store, opt.progress, report);
-    last = RunLink(**store, *link, [&sync](Connection& conn, const Welcome& welcome) { return sync.Run(conn, welcome); });
+    LinkOutcome outcome;
+    last = RunLink(**store, *link, [&sync](Connection& conn, const Welcome& welcome) { return sync.Run(conn, welcome); },
+                   &outcome);
     if (opt.progress) std::cerr << "\r" << std::string(40, ' ') << "\r";
     if (last.ok() || last.code() != Status::Code::kUnavailable) break;
     if (attempt < opt.attempts) {
-      std::cerr << kSyncProgram << ": " << last.message() << "; retrying in " << delay.count() / 1000.0 << " s (attempt "
-                << attempt + 1 << " of " << opt.attempts << ")\n";
+      const auto delay = RetryDelay(attempt - 1, opt.first_delay, std::chrono::milliseconds(60000),
+                                    outcome.busy ? outcome.retry_after : std::chrono::milliseconds(0), random());
+      std::ostringstream wait;
+      wait << std::fixed << std::setprecision(1) << static_cast<double>(delay.count()) / 1000.0;
+      std::cerr << kSyncProgram << ": " << (outcome.busy ? std::string("server busy, ") : last.message() + "; ") << "retrying in "
+                << wait.str() << " s (attempt " << attempt + 1 << " of " << opt.attempts << ")\n";
       std::this_thread::sleep_for(delay);
-      delay = std::min(delay * 2, std::chrono::milliseconds(60000));
     }
   }
   const std::string summary = "pushed " + std::to_string(report.pushed) + " change-set(s)" +
@@ -209,29 +233,34 @@ int SyncCommand(const std::vector<std::string>& argv) {
   if (report.refusal) {
     (void)(*store)->RecordSync("refused: " + *report.refusal);
     std::cerr << kSyncProgram << ": refused by the server: " << *report.refusal << " (" << summary << ")\n";
+    if (!args.Has("quiet")) (void)PrintConflictNews(**store);
     return kExitRefused;
   }
   const bool nothing = report.pushed == 0 && report.already == 0 && report.pulled == 0 && report.release.empty();
   if (auto s = (*store)->RecordSync(nothing ? "up to date" : "synced: " + summary); !s.ok()) return cli::Fail(kSyncProgram, s);
-  if (!args.Has("quiet")) std::cout << (nothing ? "up to date" : "synced: " + summary) << "\n";
+  if (!args.Has("quiet")) {
+    std::cout << (nothing ? "up to date" : "synced: " + summary) << "\n";
+    if (Status s = PrintConflictNews(**store); !s.ok()) return cli::Fail(kSyncProgram, s);
+  }
   if (nothing && args.Has("detailed-exit-codes")) return kExitNothingToDo;
   return kExitSynced;
 }
 
 int BundleCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client bundle --db PATH --out FILE.mnrb [--force]",
+  cli::Parser p("mnr-client bundle --db PATH --out FILE.mnrb [--force] [--allow-empty]",
                 "Writes every change-set the server has not acknowledged into one sealed bundle file, for a USB\n"
                 "stick when there is no link. The coordinator applies it with `mnr-server import-bundle`; a later\n"
-                "online sync sends none of it again.");
+                "online sync sends none of it again. With nothing unacknowledged, writes nothing (exit 1) unless\n"
+                "--allow-empty.");
   p.Option("db", "PATH", "client store", true)
       .Option("out", "FILE.mnrb", "bundle file to write", true)
-      .Flag("force", "overwrite FILE if it exists");
+      .Flag("force", "replace FILE if it exists (never the store itself)")
+      .Flag("allow-empty", "write a bundle even when every change-set is acknowledged");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kBundleProgram, args)) return *code;
   const std::string out = *args.Get("out");
-  if (FileExists(out) && !args.Has("force")) {
-    return cli::Fail(kBundleProgram, Status::AlreadyExists(out + " exists; use --force to overwrite it"));
-  }
+  const OutputRules rules{args.Has("force"), true, {*args.Get("db")}};
+  if (Status s = CheckOutputFile(out, rules); !s.ok()) return cli::Fail(kBundleProgram, s);
   auto store = OpenBound(*args.Get("db"));
   if (!store.ok()) return cli::Fail(kBundleProgram, store.status());
   auto cut = (*store)->CutChangeSets();
@@ -244,7 +273,11 @@ int BundleCommand(const std::vector<std::string>& argv) {
     sealed.push_back(e.sealed);
     ops += e.ops;
   }
-  if (auto s = WriteFileAtomic(out, EncodeBundle(sealed), 0600); !s.ok()) return cli::Fail(kBundleProgram, s);
+  if (sealed.empty() && !args.Has("allow-empty")) {
+    return cli::Fail(kBundleProgram, Status::InvalidArgument("nothing to send: every change-set is acknowledged; use --allow-empty to "
+                                                             "write an empty bundle"));
+  }
+  if (auto s = WriteOutputFile(out, EncodeBundle(sealed), rules, 0600); !s.ok()) return cli::Fail(kBundleProgram, s);
   std::cout << "wrote " << sealed.size() << " change-set(s) with " << ops << " edit(s) to " << out
             << "; apply it on the server with: mnr-server import-bundle --data DIR " << out << "\n";
   return cli::kExitOk;

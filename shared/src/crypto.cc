@@ -533,6 +533,44 @@ Result<std::string> Unseal(std::string_view sealed, std::string_view recipient_p
   return out;
 }
 
+Result<SealingKey> DeriveReturnKey(std::string_view ed25519_private_pem) {
+  ERR_clear_error();
+  auto ed = ReadEd25519PrivateKey(ed25519_private_pem);
+  if (!ed.ok()) return ed.status().With("deriving the return key");
+  std::string seed(32, '\0');
+  std::size_t seed_len = seed.size();
+  if (EVP_PKEY_get_raw_private_key(ed->get(), Bytes(seed), &seed_len) != 1 || seed_len != seed.size()) {
+    return Status::IOError(Describe("cannot read the Ed25519 seed"));
+  }
+  static const char kInfo[] = "mnr-sync return key v1";
+  KdfPtr kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  if (!kdf) return Status::IOError(Describe("HKDF is not available"));
+  KdfCtxPtr kctx(EVP_KDF_CTX_new(kdf.get()));
+  if (!kctx) return Status::IOError(Describe("cannot create an HKDF context"));
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, seed.data(), seed.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(kInfo), sizeof kInfo - 1),
+      OSSL_PARAM_construct_end(),
+  };
+  std::string priv(kX25519Bytes, '\0');
+  const int rc = EVP_KDF_derive(kctx.get(), Bytes(priv), priv.size(), params);
+  OPENSSL_cleanse(seed.data(), seed.size());
+  if (rc != 1) {
+    OPENSSL_cleanse(priv.data(), priv.size());
+    return Status::IOError(Describe("HKDF-SHA256 failed"));
+  }
+  PkeyPtr x(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, Bytes(priv), kX25519Bytes));
+  if (!x) {
+    OPENSSL_cleanse(priv.data(), priv.size());
+    return Status::IOError(Describe("cannot make an X25519 key from the derived bytes"));
+  }
+  auto pub = RawKey(x.get(), false);
+  if (!pub.ok()) return pub.status();
+  return SealingKey{std::move(priv), std::move(pub).value()};
+}
+
 std::string Compress(std::string_view data) {
   std::string out(ZSTD_compressBound(data.size()), '\0');
   std::size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);

@@ -41,6 +41,13 @@ Result<SealingKey> GenerateSealingKey();
 // "MNRSEAL1" | ephemeral public key (32) | nonce (12) | ciphertext | tag (16).
 Result<std::string> Seal(std::string_view plaintext, std::string_view recipient_public);
 Result<std::string> Unseal(std::string_view sealed, std::string_view recipient_private);
+// The X25519 key that return bundles (docs/protocol.md, "Return bundles") are sealed to for one
+// credential, derived from the credential's Ed25519 private key (PKCS#8 PEM), so the credential file
+// needs nothing new and the server can store the public half when it issues the credential:
+// private = HKDF-SHA256(ikm = the raw 32-byte Ed25519 seed, salt = none, info = "mnr-sync return key
+// v1"), 32 bytes used as an X25519 private key; public = its X25519 public key. Deterministic; a
+// different Ed25519 key gives an unrelated key. InvalidArgument if the PEM is not an Ed25519 key.
+Result<SealingKey> DeriveReturnKey(std::string_view ed25519_private_pem);
 
 // zstd. Decompress refuses output larger than `max_bytes` (a decompression bomb is bad input).
 std::string Compress(std::string_view data);

@@ -117,8 +117,7 @@ Result<int> ParseCount(const std::string& s, const std::string& where) {
   return v;
 }
 
-// The groups present in a dataset: the fixed ones, then the regions that have countries, by name.
-Result<std::vector<std::pair<std::string, int>>> GroupSizes(Db& db) {
+Result<std::map<std::string, int>> StoredGroupSizes(Db& db) {
   std::map<std::string, int> sizes;
   auto st = db.Prepare("SELECT grp, n_countries FROM dataset_groups ORDER BY grp");
   if (!st.ok()) return st.status();
@@ -128,10 +127,42 @@ Result<std::vector<std::pair<std::string, int>>> GroupSizes(Db& db) {
     if (!*row) break;
     sizes[st->Text(0)] = static_cast<int>(st->Int(1));
   }
+  return sizes;
+}
+
+// The groups present in a dataset: the fixed ones, then the regions that have countries, by name.
+std::vector<std::pair<std::string, int>> GroupOrder(const std::map<std::string, int>& sizes) {
   std::vector<std::pair<std::string, int>> out;
-  for (const char* g : kFixedGroups) out.emplace_back(g, sizes.count(g) ? sizes[g] : 0);
+  for (const char* g : kFixedGroups) {
+    auto it = sizes.find(g);
+    out.emplace_back(g, it == sizes.end() ? 0 : it->second);
+  }
   for (const auto& [g, n] : sizes) {
     if (g.rfind(kRegionPrefix, 0) == 0) out.emplace_back(g, n);
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, int>>> GroupSizes(Db& db) {
+  auto sizes = StoredGroupSizes(db);
+  if (!sizes.ok()) return sizes.status();
+  return GroupOrder(*sizes);
+}
+
+// Reads (indicator, grp, n_yes, n_partial, n_no, n_unknown) rows; an all-zero row is left out, as
+// the maintained table never keeps one.
+Result<std::map<std::pair<std::string, std::string>, DatasetCounts::Answers>> ReadAnswerCounts(Db& db, const std::string& sql) {
+  std::map<std::pair<std::string, std::string>, DatasetCounts::Answers> out;
+  auto st = db.Prepare(sql);
+  if (!st.ok()) return st.status();
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const DatasetCounts::Answers a{static_cast<int>(st->Int(2)), static_cast<int>(st->Int(3)), static_cast<int>(st->Int(4)),
+                                   static_cast<int>(st->Int(5))};
+    if (a == DatasetCounts::Answers{}) continue;
+    out[{st->Text(0), st->Text(1)}] = a;
   }
   return out;
 }
@@ -218,30 +249,119 @@ Status RebuildDataset(Db& db) {
   return Status::OK();
 }
 
-Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema) {
-  auto groups = GroupSizes(db);
+Result<DatasetCounts> StoredDatasetCounts(Db& db) {
+  DatasetCounts out;
+  auto answers = ReadAnswerCounts(db, "SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_counts");
+  if (!answers.ok()) return answers.status();
+  out.answers = std::move(*answers);
+  auto groups = StoredGroupSizes(db);
   if (!groups.ok()) return groups.status();
-  struct Counts {
-    int yes = 0, partial = 0, no = 0, unknown = 0;
-  };
-  std::map<std::pair<std::string, std::string>, Counts> counts;
-  {
-    auto st = db.Prepare("SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_counts");
-    if (!st.ok()) return st.status();
-    for (;;) {
-      auto row = st->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      counts[{st->Text(0), st->Text(1)}] = {static_cast<int>(st->Int(2)), static_cast<int>(st->Int(3)),
-                                            static_cast<int>(st->Int(4)), static_cast<int>(st->Int(5))};
+  out.groups = std::move(*groups);
+  return out;
+}
+
+Result<DatasetCounts> RecountDataset(Db& db) {
+  DatasetCounts out;
+  auto answers = ReadAnswerCounts(db, "SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_recount");
+  if (!answers.ok()) return answers.status();
+  out.answers = std::move(*answers);
+  auto st = db.Prepare("SELECT grp, COUNT(*) FROM dataset_country_groups GROUP BY grp");
+  if (!st.ok()) return st.status();
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.groups[st->Text(0)] = static_cast<int>(st->Int(1));
+  }
+  return out;
+}
+
+DatasetCounts CountDataset(const std::map<std::string, std::optional<std::string>>& merged, const std::vector<Country>& countries) {
+  DatasetCounts out;
+  std::map<std::string, std::vector<std::string>> groups_of;
+  for (const auto& c : countries) {
+    groups_of[c.code] = DatasetGroupsOf(c);
+    for (const auto& g : groups_of[c.code]) ++out.groups[g];
+  }
+  constexpr std::string_view kAnswerPrefix = "answer/";
+  for (auto it = merged.lower_bound(std::string(kAnswerPrefix)); it != merged.end(); ++it) {
+    const std::string& field = it->first;
+    if (field.compare(0, kAnswerPrefix.size(), kAnswerPrefix) != 0) break;
+    if (!it->second) continue;
+    const std::size_t slash = field.find('/', kAnswerPrefix.size());
+    if (slash == std::string::npos) continue;
+    auto country = groups_of.find(field.substr(kAnswerPrefix.size(), slash - kAnswerPrefix.size()));
+    if (country == groups_of.end()) continue;
+    const std::string word = it->second->substr(0, it->second->find('\n'));
+    const auto answer = ParseAnswer(word);
+    if (!answer || AnswerName(*answer) != word) continue;
+    for (const auto& g : country->second) {
+      auto& a = out.answers[{field.substr(slash + 1), g}];
+      switch (*answer) {
+        case Answer::kYes: ++a.yes; break;
+        case Answer::kPartial: ++a.partial; break;
+        case Answer::kNo: ++a.no; break;
+        case Answer::kUnknown: ++a.unknown; break;
+      }
     }
   }
+  return out;
+}
+
+Status CompareDatasetCounts(const DatasetCounts& stored, const DatasetCounts& recount) {
+  const auto differ = [](const std::string& at, const char* column, int a, int b) {
+    return Status::Corruption("the stored dataset differs from a recount at " + at + ": stored " + std::to_string(a) + ", recount " +
+                              std::to_string(b) + " (" + column + "); run `mnr-server aggregate --rebuild` after investigating");
+  };
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const auto& [k, v] : stored.answers) keys.insert(k);
+  for (const auto& [k, v] : recount.answers) keys.insert(k);
+  for (const auto& k : keys) {
+    const auto find = [&k](const DatasetCounts& d) {
+      auto it = d.answers.find(k);
+      return it == d.answers.end() ? DatasetCounts::Answers{} : it->second;
+    };
+    const auto a = find(stored), b = find(recount);
+    const std::string at = k.first + "/" + k.second;
+    if (a.yes != b.yes) return differ(at, "n_yes", a.yes, b.yes);
+    if (a.partial != b.partial) return differ(at, "n_partial", a.partial, b.partial);
+    if (a.no != b.no) return differ(at, "n_no", a.no, b.no);
+    if (a.unknown != b.unknown) return differ(at, "n_unknown", a.unknown, b.unknown);
+  }
+  std::set<std::string> groups;
+  for (const auto& [g, n] : stored.groups) groups.insert(g);
+  for (const auto& [g, n] : recount.groups) groups.insert(g);
+  for (const auto& g : groups) {
+    auto a = stored.groups.find(g), b = recount.groups.find(g);
+    const int na = a == stored.groups.end() ? 0 : a->second, nb = b == recount.groups.end() ? 0 : b->second;
+    if (na != nb) return differ("group " + g, "n_countries", na, nb);
+  }
+  return Status::OK();
+}
+
+Status CheckDatasetAgainstRecount(Db& db) {
+  auto stored = StoredDatasetCounts(db);
+  if (!stored.ok()) return stored.status();
+  auto recount = RecountDataset(db);
+  if (!recount.ok()) return recount.status();
+  return CompareDatasetCounts(*stored, *recount);
+}
+
+Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema) {
+  auto counts = StoredDatasetCounts(db);
+  if (!counts.ok()) return counts.status();
+  return BuildDataset(*counts, schema);
+}
+
+Dataset BuildDataset(const DatasetCounts& stored, const SurveySchema& schema) {
+  const auto groups = GroupOrder(stored.groups);
+  const auto& counts = stored.answers;
   Dataset d;
   std::map<std::pair<int, std::string>, DatasetRow> by_capability, by_domain;
   for (const auto& ind : schema.indicators()) {
     const Capability* cap = schema.FindCapability(ind.capability);
     const int domain = cap ? cap->domain : 0;
-    for (const auto& [g, n] : *groups) {
+    for (const auto& [g, n] : groups) {
       DatasetRow r;
       r.subject = ind.id;
       r.group = g;
@@ -269,7 +389,7 @@ Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema) {
     }
   }
   for (const auto& cap : schema.capabilities()) {
-    for (const auto& [g, n] : *groups) {
+    for (const auto& [g, n] : groups) {
       DatasetRow r = by_capability[{cap.id, g}];
       r.subject = RowSubject(DatasetLevel::kCapability, cap.id);
       r.group = g;
@@ -281,7 +401,7 @@ Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema) {
     }
   }
   for (const auto& dom : schema.domains()) {
-    for (const auto& [g, n] : *groups) {
+    for (const auto& [g, n] : groups) {
       DatasetRow r = by_domain[{dom.id, g}];
       r.subject = RowSubject(DatasetLevel::kDomain, dom.id);
       r.group = g;
@@ -533,28 +653,17 @@ std::string DatasetMembersCsv(const nlohmann::json& members) {
   return out;
 }
 
-Result<nlohmann::json> PracticeEntries(Db& db, const SurveySchema& schema) {
-  std::map<std::string, std::string> names;
-  {
-    auto st = db.Prepare("SELECT code, name FROM countries");
-    if (!st.ok()) return st.status();
-    for (;;) {
-      auto row = st->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      names[st->Text(0)] = st->Text(1);
-    }
-  }
+namespace {
+
+// The good-practice entries from the practice fields' merged values (field -> value, set ones only)
+// and the register's names.
+nlohmann::json PracticeEntriesFrom(const std::map<std::string, std::string>& practice_fields,
+                                   std::map<std::string, std::string> names, const SurveySchema& schema) {
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>> entries;  // (country, id) -> attrs
-  auto st = db.Prepare("SELECT field, value FROM fields WHERE substr(field, 1, 9) = 'practice/' AND value IS NOT NULL");
-  if (!st.ok()) return st.status();
-  for (;;) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    auto fk = ParseField(st->Text(0));
+  for (const auto& [field, value] : practice_fields) {
+    auto fk = ParseField(field);
     if (!fk.ok() || fk->kind != FieldKey::Kind::kPractice) continue;
-    entries[{fk->country, fk->practice_id}][fk->attr] = st->Text(1);
+    entries[{fk->country, fk->practice_id}][fk->attr] = value;
   }
   struct Entry {
     int capability;
@@ -585,6 +694,45 @@ Result<nlohmann::json> PracticeEntries(Db& db, const SurveySchema& schema) {
   nlohmann::json out = nlohmann::json::array();
   for (auto& e : list) out.push_back(std::move(e.json));
   return out;
+}
+
+}  // namespace
+
+Result<nlohmann::json> PracticeEntries(Db& db, const SurveySchema& schema) {
+  std::map<std::string, std::string> names;
+  {
+    auto st = db.Prepare("SELECT code, name FROM countries");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      names[st->Text(0)] = st->Text(1);
+    }
+  }
+  std::map<std::string, std::string> fields;
+  auto st = db.Prepare("SELECT field, value FROM fields WHERE substr(field, 1, 9) = 'practice/' AND value IS NOT NULL");
+  if (!st.ok()) return st.status();
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    fields[st->Text(0)] = st->Text(1);
+  }
+  return PracticeEntriesFrom(fields, std::move(names), schema);
+}
+
+nlohmann::json PracticeEntriesOf(const std::map<std::string, std::optional<std::string>>& merged,
+                                 const std::vector<Country>& countries, const SurveySchema& schema) {
+  std::map<std::string, std::string> names;
+  for (const auto& c : countries) names[c.code] = c.name;
+  std::map<std::string, std::string> fields;
+  constexpr std::string_view kPracticePrefix = "practice/";
+  for (auto it = merged.lower_bound(std::string(kPracticePrefix)); it != merged.end(); ++it) {
+    if (it->first.compare(0, kPracticePrefix.size(), kPracticePrefix) != 0) break;
+    if (it->second) fields[it->first] = *it->second;
+  }
+  return PracticeEntriesFrom(fields, std::move(names), schema);
 }
 
 }  // namespace mnr::server

@@ -10,6 +10,7 @@
 // paths give identical tables.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -65,11 +66,44 @@ Status DatasetOnCountryImport(Db& db, const Country& row);
 // Recomputes dataset_counts and dataset_groups from the merged fields and the register.
 Status RebuildDataset(Db& db);
 
+// --- checking the maintained tables against a recount ---
+
+// The content of dataset_counts and dataset_groups, or what a recount gives for them: answer counts
+// per (indicator, group), without all-zero entries, and registered countries per group, without
+// empty groups. Both tables are a function of the merged answers and the register, so two of these
+// compare equal exactly when the published figures would.
+struct DatasetCounts {
+  struct Answers {
+    int yes = 0, partial = 0, no = 0, unknown = 0;
+    bool operator==(const Answers&) const = default;
+  };
+  std::map<std::pair<std::string, std::string>, Answers> answers;  // (indicator, group)
+  std::map<std::string, int> groups;                              // group -> n_countries
+  bool operator==(const DatasetCounts&) const = default;
+};
+// What the tables hold.
+Result<DatasetCounts> StoredDatasetCounts(Db& db);
+// A recount from the store's merged fields and register (the views `aggregate --rebuild` uses).
+Result<DatasetCounts> RecountDataset(Db& db);
+// The same recount from a merged state held in memory (a replay of the audit log): `merged` maps each
+// field to its merged value, absent when cleared; fields that are not answers are ignored. Counts as
+// the views do: the answer word before the first line break, if it is one of the four.
+DatasetCounts CountDataset(const std::map<std::string, std::optional<std::string>>& merged, const std::vector<Country>& countries);
+// OK if equal. Otherwise Corruption naming the first difference, in the order indicator/group then
+// group sizes: "the stored dataset differs from a recount at c11_child_helpline/all: stored 37,
+// recount 32 (n_yes); run `mnr-server aggregate --rebuild` after investigating".
+Status CompareDatasetCounts(const DatasetCounts& stored, const DatasetCounts& recount);
+// StoredDatasetCounts against RecountDataset. `mnr-server release` runs it before it signs, and
+// `audit verify` against a replay of the log.
+Status CheckDatasetAgainstRecount(Db& db);
+
 // --- reading ---
 
 // The current dataset from the maintained tables. Rows for every indicator, capability and domain of
 // `schema` and every group that has countries (plus the income groups and lmic even when empty).
 Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema);
+// The dataset that `counts` give (LoadDataset is BuildDataset of StoredDatasetCounts).
+Dataset BuildDataset(const DatasetCounts& counts, const SurveySchema& schema);
 
 // 100 * n / d rounded half up to a whole number ("76"); "" when d is 0. The report's display.
 std::string PercentWhole(int n, int d);
@@ -108,5 +142,9 @@ std::string DatasetMembersCsv(const nlohmann::json& members);
 // not removed, with a title and a capability of the schema: JSON array ordered by capability,
 // country, id: [{id, country, country_name, capability, kind, title, text, lang}].
 Result<nlohmann::json> PracticeEntries(Db& db, const SurveySchema& schema);
+// The same from a merged state held in memory (field -> merged value, absent when cleared) and the
+// register.
+nlohmann::json PracticeEntriesOf(const std::map<std::string, std::optional<std::string>>& merged,
+                                 const std::vector<Country>& countries, const SurveySchema& schema);
 
 }  // namespace mnr::server

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <limits>
 #include <map>
+#include <set>
 
 #include "mnr/changeset.h"
 #include "mnr/crypto.h"
@@ -46,14 +48,37 @@ Result<std::int64_t> DaysFromCivil(int y, unsigned m, unsigned d) {
   return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-// Reads a JSON member of the expected type, or says which one is missing.
+// Reads a JSON member of the expected type, or says which one is missing. A number read as an
+// integer must be an integer in T's range: nlohmann would convert 2e+85 or -1 anyway, the first with
+// undefined behaviour (found by tests/fuzz).
 template <class T>
 Result<T> Get(const nlohmann::json& j, const char* key, std::string_view where) {
   if (!j.is_object() || !j.contains(key)) return Status::Corruption(std::string(where) + ": no \"" + key + "\"");
-  try {
-    return j.at(key).get<T>();
-  } catch (const std::exception&) {
-    return Status::Corruption(std::string(where) + ": \"" + key + "\" has the wrong type");
+  const nlohmann::json& v = j.at(key);
+  const auto wrong = [&] { return Status::Corruption(std::string(where) + ": \"" + key + "\" has the wrong type"); };
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<std::uint64_t>();
+      if (u > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return wrong();
+      return static_cast<T>(u);
+    }
+    if (!v.is_number_integer()) return wrong();
+    const auto i = v.get<std::int64_t>();
+    if constexpr (std::is_unsigned_v<T>) {
+      if (i < 0) return wrong();
+      if (static_cast<std::uint64_t>(i) > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return wrong();
+    } else {
+      if (i < static_cast<std::int64_t>(std::numeric_limits<T>::min()) || i > static_cast<std::int64_t>(std::numeric_limits<T>::max())) {
+        return wrong();
+      }
+    }
+    return static_cast<T>(i);
+  } else {
+    try {
+      return v.get<T>();
+    } catch (const std::exception&) {
+      return wrong();
+    }
   }
 }
 
@@ -250,10 +275,111 @@ std::string FormatHistoryRecord(const nlohmann::json& r) {
   return line;
 }
 
+Result<PinnedTreeHead> ParsePinnedTreeHead(std::string_view text) {
+  const auto bad = [&] {
+    return Status::InvalidArgument("\"" + std::string(text.substr(0, 100)) +
+                                   "\" is not a tree head SIZE:ROOT (a receipt's tree_size and root: a number, a colon, 64 hex digits)");
+  };
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0) return bad();
+  PinnedTreeHead pin;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + colon, pin.size);
+  if (ec != std::errc() || p != text.data() + colon) return bad();
+  std::string root(text.substr(colon + 1));
+  for (char& c : root) c = static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  if (root.size() != 2 * merkle::kHashBytes || !HexDecode(root, "root").ok()) return bad();
+  pin.root = std::move(root);
+  return pin;
+}
+
 namespace {
 
-Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_covering_head) {
+// Refuses an object member the verifier does not check, so nothing in an export goes unverified.
+Status OnlyMembers(const nlohmann::json& j, std::initializer_list<std::string_view> known, const std::string& where) {
+  if (!j.is_object()) return Status::Corruption(where + ": not a JSON object");
+  for (const auto& item : j.items()) {
+    if (std::find(known.begin(), known.end(), item.key()) == known.end()) {
+      return Status::Corruption(where + ": member \"" + item.key().substr(0, 40) +
+                                "\" is not one this verifier checks (added to the file, or from a newer version)");
+    }
+  }
+  return Status::OK();
+}
+
+// A credential as the log issued (and maybe revoked) it.
+struct LoggedCredential {
+  nlohmann::json issued;  // the payload of its credential-issued entry
+  std::uint64_t issued_entry = 0;
+  std::string certificate;
+  std::int64_t not_after = 0;
+  std::optional<std::uint64_t> revoked_entry;
+  std::int64_t revoked_at = 0;        // the entry's recorded_at
+  nlohmann::json revoked_payload_at;  // the payload's revoked_at, as logged
+  bool renewed = false;
+  std::string predecessor;
+};
+
+// The credentials section against the log: exactly the credentials issued, each as logged.
+Status CheckCredentialsSection(const nlohmann::json& list, const std::map<std::string, LoggedCredential>& creds, ExportSummary& sum) {
+  if (!list.is_array()) return Status::Corruption("credentials: not an array");
+  std::set<std::string> seen;
+  for (const auto& jc : list) {
+    MNR_RETURN_IF_ERROR(OnlyMembers(jc,
+                                    {"id", "role", "name", "countries", "fingerprint", "certificate", "issued_at", "expires_at",
+                                     "revoked_at", "predecessor"},
+                                    "credentials"));
+    auto id = Get<std::string>(jc, "id", "credentials");
+    if (!id.ok()) return id.status();
+    const std::string where = "credentials: credential " + *id;
+    auto it = creds.find(*id);
+    if (it == creds.end()) return Status::Corruption(where + ": no entry of the log issued it");
+    if (!seen.insert(*id).second) return Status::Corruption(where + ": listed twice");
+    const LoggedCredential& c = it->second;
+    const std::string by = " differs from entry " + std::to_string(c.issued_entry) + " that issued it";
+    for (const char* key : {"role", "name", "countries", "fingerprint", "certificate"}) {
+      if (!jc.contains(key)) return Status::Corruption(where + ": no \"" + key + "\"");
+      if (jc[key] != c.issued.value(key, nlohmann::json())) return Status::Corruption(where + ": its " + key + by);
+    }
+    for (const char* key : {"issued_at", "expires_at"}) {
+      if (!jc.contains(key)) continue;
+      const nlohmann::json logged = c.issued.value(key, nlohmann::json());
+      // The register may end a credential earlier than issued (stricter), never later.
+      const bool earlier = std::string_view(key) == "expires_at" && jc[key].is_number_integer() && logged.is_number_integer() &&
+                           jc[key].get<std::int64_t>() < logged.get<std::int64_t>();
+      if (jc[key] != logged && !earlier) {
+        std::string detail;
+        if (jc[key].is_number_integer() && logged.is_number_integer()) {
+          detail = " (" + FormatTime(jc[key].get<std::int64_t>()) + " here, " + FormatTime(logged.get<std::int64_t>()) + " logged)";
+        }
+        return Status::Corruption(where + ": its " + key + detail + by);
+      }
+    }
+    if (jc.contains("predecessor")) {
+      const nlohmann::json logged = c.issued.contains("predecessor") ? c.issued["predecessor"] : nlohmann::json(nullptr);
+      if (jc["predecessor"] != logged) return Status::Corruption(where + ": its predecessor" + by);
+    }
+    if (jc.contains("revoked_at")) {
+      if (jc["revoked_at"].is_null() != !c.revoked_entry) {
+        return Status::Corruption(where + ": it says " + (jc["revoked_at"].is_null() ? "not revoked" : "revoked") + ", the log says otherwise");
+      }
+      if (c.revoked_entry && jc["revoked_at"] != c.revoked_payload_at) {
+        return Status::Corruption(where + ": its revocation time differs from entry " + std::to_string(*c.revoked_entry) + " that revoked it");
+      }
+    }
+    ++sum.credentials;
+  }
+  for (const auto& [id, c] : creds) {
+    if (!seen.count(id)) return Status::Corruption("credentials: credential " + id + ", issued in entry " + std::to_string(c.issued_entry) + ", is missing");
+  }
+  return Status::OK();
+}
+
+Result<ExportSummary> CheckExport(const nlohmann::json& file, const VerifyOptions& options) {
   ExportSummary sum;
+  MNR_RETURN_IF_ERROR(OnlyMembers(file,
+                                  {"format", "size", "store_id", "exported_at", "ca_certificate", "server_certificate", "credentials",
+                                   "entries", "tree_heads", "releases", "inclusion_proofs", "consistency_proofs", "next"},
+                                  "export"));
   auto format = Get<std::string>(file, "format", "export");
   if (!format.ok()) return format.status();
   if (*format != kExportFormat) return Status::Corruption("export: format \"" + *format + "\" is not \"" + std::string(kExportFormat) + "\"");
@@ -262,16 +388,9 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
   auto server_cert = Get<std::string>(file, "server_certificate", "export");
   if (!server_cert.ok()) return server_cert.status();
   if (!file.contains("entries") || !file["entries"].is_array()) return Status::Corruption("export: no \"entries\" array");
+  if (file.contains("next") && !file["next"].is_null()) return Status::Corruption("export: it is one page of a longer export (\"next\" is set)");
 
-  struct Cred {
-    std::string certificate;
-    std::int64_t not_after = 0;
-    std::optional<std::uint64_t> revoked_entry;
-    std::int64_t revoked_at = 0;
-    bool renewed = false;
-    std::string predecessor;
-  };
-  std::map<std::string, Cred> creds;
+  std::map<std::string, LoggedCredential> creds;
   // True if `later` is `earlier` or replaces it through logged renewals.
   const auto succeeds = [&creds](std::string later, const std::string& earlier) {
     for (std::size_t hops = 0; hops <= creds.size(); ++hops) {
@@ -283,12 +402,14 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
     return false;
   };
   std::map<std::string, std::uint64_t> changeset_entries;
+  std::map<std::string, std::uint64_t> release_entries;  // logged manifest -> entry
   merkle::Tree tree;
   std::string prev = GenesisHash();
 
   for (const auto& je : file["entries"]) {
     const std::uint64_t i = tree.size();
     const std::string where = "entry " + std::to_string(i);
+    MNR_RETURN_IF_ERROR(OnlyMembers(je, {"index", "kind", "kind_name", "actor", "recorded_at", "prev_hash", "entry_hash", "payload"}, where));
     Entry e;
     auto index = Get<std::uint64_t>(je, "index", where);
     auto kind = Get<int>(je, "kind", where);
@@ -304,6 +425,9 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
     if (*index != i) {
       return Status::Corruption(where + ": it says it is entry " + std::to_string(*index) +
                                 " (an entry was removed, inserted or moved)");
+    }
+    if (je.contains("kind_name") && je["kind_name"] != KindName(*kind)) {
+      return Status::Corruption(where + ": its kind_name is not the name of kind " + std::to_string(*kind));
     }
     auto payload = crypto::Base64Decode(*payload_b64);
     if (!payload.ok()) return Status::Corruption(where + ": the payload is not base64");
@@ -372,7 +496,13 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
         Status chain = crypto::VerifyCertificate(*cert, *ca, info->not_before + 1);
         if (!chain.ok()) return Status::Corruption(where + ": credential " + *id + ": " + chain.message());
         if (creds.count(*id)) return Status::Corruption(where + ": credential " + *id + " is issued twice");
-        creds[*id] = Cred{*cert, info->not_after, std::nullopt, 0, false, j.value("predecessor", "")};
+        LoggedCredential c;
+        c.issued = j;
+        c.issued_entry = i;
+        c.certificate = *cert;
+        c.not_after = info->not_after;
+        c.predecessor = j.contains("predecessor") && j["predecessor"].is_string() ? j["predecessor"].get<std::string>() : "";
+        creds[*id] = std::move(c);
       } else if (e.kind == kCredentialRevoked) {
         auto id = Get<std::string>(j, "id", where);
         if (!id.ok()) return id.status();
@@ -381,21 +511,67 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
         if (!c->second.revoked_entry) {
           c->second.revoked_entry = i;
           c->second.revoked_at = e.recorded_at;
+          c->second.revoked_payload_at = j.value("revoked_at", nlohmann::json());
           c->second.renewed = j.contains("successor") && j["successor"].is_string();
         }
+      } else if (e.kind == kRelease) {
+        if (!release_entries.emplace(e.payload, i).second) return Status::Corruption(where + ": the same release manifest is logged twice");
       }
     }
   }
   sum.entries = tree.size();
+  sum.root = crypto::HexEncode(tree.Root(tree.size()));
+  if (file.contains("size")) {
+    auto size = Get<std::uint64_t>(file, "size", "export");
+    if (!size.ok()) return size.status();
+    if (*size > tree.size()) {
+      return Status::Corruption("entry " + std::to_string(tree.size()) + ": missing; the export says it holds " + std::to_string(*size) +
+                                " entries but has " + std::to_string(tree.size()) + " (it was cut short)");
+    }
+    if (*size < tree.size()) {
+      return Status::Corruption("entry " + std::to_string(*size) + ": the export says it holds " + std::to_string(*size) +
+                                " entries but has more");
+    }
+  }
+  for (const auto& pin : options.pins) {
+    const std::string where = "pinned tree head " + std::to_string(pin.size) + ":" + pin.root.substr(0, 16) + "...";
+    if (pin.size > tree.size()) {
+      return Status::Corruption("entry " + std::to_string(tree.size()) + ": missing; the " + where + " covers " + std::to_string(pin.size) +
+                                " entries but the export holds only " + std::to_string(tree.size()) + " (it was cut short)");
+    }
+    const std::string root = crypto::HexEncode(tree.Root(pin.size));
+    if (root != pin.root) {
+      return Status::Corruption(where + ": the export's first " + std::to_string(pin.size) + " entries hash to " + root.substr(0, 16) +
+                                "..., not to the pinned root: an entry at or before entry " +
+                                std::to_string(pin.size == 0 ? 0 : pin.size - 1) +
+                                " was changed, removed or inserted since that head was signed");
+    }
+    ++sum.pinned;
+  }
 
   std::map<std::uint64_t, std::string> heads;  // size -> raw root
   std::int64_t last_time = INT64_MIN;
   std::uint64_t last_size = 0;
+  const auto check_head = [&](std::uint64_t size, const std::string& root, std::int64_t ts, const std::string& raw_sig,
+                              const std::string& where) -> Status {
+    if (size > tree.size()) {
+      return Status::Corruption(where + ": the log has only " + std::to_string(tree.size()) + " entries (entries it covered were removed)");
+    }
+    if (crypto::HexEncode(tree.Root(size)) != root) {
+      return Status::Corruption(where + ": its root does not match the entries (an entry it covers was changed, removed or reordered)");
+    }
+    Status cert_ok = VerifyServerCertificate(*server_cert, *ca, ts);
+    if (!cert_ok.ok()) return Status::Corruption(where + ": " + cert_ok.message());
+    Status s = crypto::VerifyWithCertificate(*server_cert, TreeHeadMessage(size, root, ts), raw_sig);
+    if (!s.ok()) return Status::Corruption(where + ": the server's signature does not verify (" + s.message() + ")");
+    return Status::OK();
+  };
   if (file.contains("tree_heads")) {
     for (const auto& jh : file["tree_heads"]) {
       auto size = Get<std::uint64_t>(jh, "size", "tree head");
       if (!size.ok()) return size.status();
       const std::string where = "tree head of size " + std::to_string(*size);
+      MNR_RETURN_IF_ERROR(OnlyMembers(jh, {"size", "root", "timestamp", "signature"}, where));
       auto root = Get<std::string>(jh, "root", where);
       auto ts = Get<std::int64_t>(jh, "timestamp", where);
       auto sig = Get<std::string>(jh, "signature", where);
@@ -405,20 +581,9 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
       if (!heads.empty() && (*size <= last_size || *ts < last_time)) {
         return Status::Corruption(where + ": tree heads are not in order of size and time");
       }
-      if (*size > tree.size()) {
-        return Status::Corruption(where + ": the log has only " + std::to_string(tree.size()) +
-                                  " entries (entries it covered were removed)");
-      }
-      if (crypto::HexEncode(tree.Root(*size)) != *root) {
-        return Status::Corruption(where + ": its root does not match the entries (an entry it covers was changed, "
-                                          "removed or reordered)");
-      }
       auto raw_sig = crypto::Base64Decode(*sig);
       if (!raw_sig.ok()) return Status::Corruption(where + ": the signature is not base64");
-      Status cert_ok = VerifyServerCertificate(*server_cert, *ca, *ts);
-      if (!cert_ok.ok()) return Status::Corruption(where + ": " + cert_ok.message());
-      Status s = crypto::VerifyWithCertificate(*server_cert, TreeHeadMessage(*size, *root, *ts), *raw_sig);
-      if (!s.ok()) return Status::Corruption(where + ": the server's signature does not verify (" + s.message() + ")");
+      MNR_RETURN_IF_ERROR(check_head(*size, *root, *ts, *raw_sig, where));
       auto raw_root = Hash32(*root, where);
       if (!raw_root.ok()) return raw_root.status();
       heads[*size] = *raw_root;
@@ -427,7 +592,7 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
       ++sum.tree_heads;
     }
   }
-  if (require_covering_head && tree.size() > 0 && (heads.empty() || heads.rbegin()->first != tree.size())) {
+  if (options.require_covering_head && tree.size() > 0 && (heads.empty() || heads.rbegin()->first != tree.size())) {
     return Status::Corruption("no signed tree head covers all " + std::to_string(tree.size()) + " entries (entry " +
                               std::to_string(heads.empty() ? 0 : heads.rbegin()->first) + " onwards is not signed)");
   }
@@ -450,6 +615,7 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
       if (!index.ok()) return index.status();
       if (!size.ok()) return size.status();
       const std::string where = "inclusion proof of entry " + std::to_string(*index) + " in the tree of size " + std::to_string(*size);
+      MNR_RETURN_IF_ERROR(OnlyMembers(jp, {"index", "tree_size", "changeset_id", "path"}, where));
       auto head = heads.find(*size);
       if (head == heads.end()) return Status::Corruption(where + ": no signed tree head of that size");
       if (*index >= tree.size()) return Status::Corruption(where + ": no such entry");
@@ -471,6 +637,7 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
       if (!from.ok()) return from.status();
       if (!to.ok()) return to.status();
       const std::string where = "consistency proof from size " + std::to_string(*from) + " to " + std::to_string(*to);
+      MNR_RETURN_IF_ERROR(OnlyMembers(jp, {"from", "to", "path"}, where));
       auto a = heads.find(*from), b = heads.find(*to);
       if (a == heads.end() || b == heads.end()) return Status::Corruption(where + ": no signed tree head of each size");
       auto path = decode_path(jp, where);
@@ -480,39 +647,91 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, bool require_cover
       ++sum.consistency_proofs;
     }
   }
+  std::set<std::string> exported_releases;
   if (file.contains("releases")) {
     for (const auto& jr : file["releases"]) {
       auto label = Get<std::string>(jr, "label", "release");
       if (!label.ok()) return label.status();
       const std::string where = "release \"" + *label + "\"";
+      MNR_RETURN_IF_ERROR(
+          OnlyMembers(jr, {"label", "release_id", "manifest", "signature", "tree_size", "tree_root", "csv_sha256"}, where));
       auto manifest = Get<std::string>(jr, "manifest", where);
       auto sig = Get<std::string>(jr, "signature", where);
-      if (!manifest.ok()) return manifest.status();
-      if (!sig.ok()) return sig.status();
+      auto release_id = Get<std::string>(jr, "release_id", where);
+      for (const Status* s : {&manifest.status(), &sig.status(), &release_id.status()}) {
+        if (!s->ok()) return *s;
+      }
       auto raw_sig = crypto::Base64Decode(*sig);
       if (!raw_sig.ok()) return Status::Corruption(where + ": the signature is not base64");
       Status s = crypto::VerifyWithCertificate(*server_cert, *manifest, *raw_sig);
       if (!s.ok()) return Status::Corruption(where + ": the manifest's signature does not verify (" + s.message() + ")");
-      if (jr.contains("tree_size") && jr.contains("tree_root")) {
-        const auto size = jr["tree_size"].get<std::uint64_t>();
-        if (size > tree.size() || crypto::HexEncode(tree.Root(size)) != jr["tree_root"].get<std::string>()) {
-          return Status::Corruption(where + ": its tree head (size " + std::to_string(size) + ") does not match the log");
+      if (crypto::Sha256Hex(*manifest) != *release_id) return Status::Corruption(where + ": its release id is not the manifest's hash");
+      const auto m = nlohmann::json::parse(*manifest, nullptr, false);
+      if (!m.is_object()) return Status::Corruption(where + ": the manifest is not a JSON object");
+      if (m.value("label", std::string()) != *label) return Status::Corruption(where + ": the manifest names another label");
+      auto logged = release_entries.find(*manifest);
+      if (logged == release_entries.end()) {
+        return Status::Corruption(where + ": no release entry of the log holds its manifest (replaced after the release was made, "
+                                          "or made after the exported log)");
+      }
+      if (!exported_releases.insert(*manifest).second) return Status::Corruption(where + ": listed twice");
+      // The tree head the release was computed at, as its manifest (signed) states it.
+      const std::string hw = where + ": its audit tree head";
+      if (!m.contains("audit_tree_head")) return Status::Corruption(where + ": the manifest names no audit tree head");
+      const auto& jh = m["audit_tree_head"];
+      auto hsize = Get<std::uint64_t>(jh, "size", hw);
+      auto hroot = Get<std::string>(jh, "root", hw);
+      auto hts = Get<std::int64_t>(jh, "timestamp", hw);
+      auto hsig = Get<std::string>(jh, "signature", hw);
+      for (const Status* st : {&hsize.status(), &hroot.status(), &hts.status(), &hsig.status()}) {
+        if (!st->ok()) return *st;
+      }
+      auto raw_hsig = crypto::Base64Decode(*hsig);
+      if (!raw_hsig.ok()) return Status::Corruption(hw + ": the signature is not base64");
+      MNR_RETURN_IF_ERROR(check_head(*hsize, *hroot, *hts, *raw_hsig, hw + " (size " + std::to_string(*hsize) + ")"));
+      if (logged->second < *hsize) {
+        return Status::Corruption("entry " + std::to_string(logged->second) + " (" + where + "): logged before the tree head its manifest names");
+      }
+      if ((jr.contains("tree_size") && jr["tree_size"] != *hsize) || (jr.contains("tree_root") && jr["tree_root"] != *hroot)) {
+        return Status::Corruption(where + ": its tree_size or tree_root is not the tree head its manifest names");
+      }
+      if (jr.contains("csv_sha256")) {
+        const std::string held = jr["csv_sha256"].get<std::string>(), stated = m.value("content_sha256", std::string());
+        if (held != stated) {
+          return Status::Corruption(where + ": the CSV the server holds hashes to " + held.substr(0, 16) + "..., not to the content hash " +
+                                    stated.substr(0, 16) + "... its signed manifest states (the stored dataset was rewritten)");
         }
+      }
+      if (file.contains("store_id") && m.contains("store_id") && m["store_id"] != file["store_id"]) {
+        return Status::Corruption(where + ": its manifest names another store than the export's store_id");
       }
       ++sum.releases;
     }
   }
+  for (const auto& [manifest, idx] : release_entries) {
+    if (exported_releases.count(manifest)) continue;
+    const auto m = nlohmann::json::parse(manifest, nullptr, false);
+    const std::string label = m.is_object() ? m.value("label", std::string()) : std::string();
+    return Status::Corruption("entry " + std::to_string(idx) + " (release \"" + label + "\"): logged, but missing from the export's releases");
+  }
+  if (file.contains("credentials")) MNR_RETURN_IF_ERROR(CheckCredentialsSection(file["credentials"], creds, sum));
   return sum;
 }
 
 }  // namespace
 
-Result<ExportSummary> VerifyExport(const nlohmann::json& file, bool require_covering_head) {
+Result<ExportSummary> VerifyExport(const nlohmann::json& file, const VerifyOptions& options) {
   try {
-    return CheckExport(file, require_covering_head);
+    return CheckExport(file, options);
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("export: a member has the wrong type (") + e.what() + ")");
   }
+}
+
+Result<ExportSummary> VerifyExport(const nlohmann::json& file, bool require_covering_head) {
+  VerifyOptions o;
+  o.require_covering_head = require_covering_head;
+  return VerifyExport(file, o);
 }
 
 }  // namespace mnr::audit

@@ -73,6 +73,10 @@ Result<ChangeSet> ParseChangeSet(std::string_view bytes) {
     if (a.remaining() != 0) return Status::InvalidArgument("change-set has trailing bytes");
     if (cs.seq == 0) return Status::InvalidArgument("change-set sequence number must start at 1");
     if (cs.device_id.empty() || cs.credential_id.empty()) return Status::InvalidArgument("change-set lacks a device or credential id");
+    // One change-set, one encoding: its id is the hash of these bytes. cereal also reads a stream
+    // flagged big-endian, or flagged with any non-zero byte, into the same change-set (found by
+    // tests/fuzz).
+    if (SerializeChangeSet(cs) != bytes) return Status::InvalidArgument("change-set is not in its canonical encoding");
     return cs;
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("malformed change-set: ") + e.what());

@@ -7,11 +7,45 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace mnr {
 namespace {
 
 Status PosixError(const std::string& context, int err) { return Status::IOError(context + ": " + std::strerror(err)); }
+
+// The files SQLite keeps beside a database.
+constexpr const char* kStoreCompanions[] = {"", "-wal", "-shm", "-journal"};
+
+struct FileId {
+  dev_t dev;
+  ino_t ino;
+  bool operator==(const FileId&) const = default;
+};
+
+std::optional<FileId> IdOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
+// The path made absolute and free of "." and ".." (following the links that exist), for comparing
+// spellings of files that do not exist yet.
+std::string Normal(const std::string& path) {
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+  return ec ? path : p.string();
+}
+
+bool IsSqliteDatabase(const std::string& path) {
+  static constexpr char kMagic[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  char head[sizeof kMagic];
+  const ssize_t n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  return n == static_cast<ssize_t>(sizeof head) && std::memcmp(head, kMagic, sizeof head) == 0;
+}
 
 }  // namespace
 
@@ -91,6 +125,65 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned 
 bool FileExists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
+}
+
+Status CheckOutputFile(const std::string& path, const OutputRules& rules) {
+  if (path.empty()) return Status::InvalidArgument("the output file name is empty");
+  const auto target = IdOf(path);
+  const std::string normal = Normal(path);
+  for (const auto& store : rules.stores) {
+    for (const char* suffix : kStoreCompanions) {
+      const std::string file = store + suffix;
+      const auto id = IdOf(file);
+      if ((target && id && *target == *id) || normal == Normal(file)) {
+        return Status::InvalidArgument(path + " is " + (*suffix ? "the " + std::string(suffix + 1) + " file of " : std::string()) +
+                                       "the store " + store + " this command has open; an output never replaces a store, even "
+                                       "with --force: choose another --out (nothing was written)");
+      }
+    }
+  }
+  if (!target) return Status::OK();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument(path + " is a directory; --out names a file (nothing was written)");
+  }
+  if (IsSqliteDatabase(path)) {
+    return Status::InvalidArgument(path + " is an SQLite database (a store?); an output never replaces one, even with --force: "
+                                          "choose another --out (nothing was written)");
+  }
+  if (!rules.force) {
+    return Status::AlreadyExists(path + " exists; " +
+                                 (rules.has_force ? std::string("use --force to replace it, or choose another --out")
+                                                  : std::string("it is never overwritten: choose another --out")) +
+                                 " (nothing was written)");
+  }
+  return Status::OK();
+}
+
+Status WriteOutputFile(const std::string& path, std::string_view data, const OutputRules& rules, unsigned mode) {
+  MNR_RETURN_IF_ERROR(CheckOutputFile(path, rules));
+  return WriteFileAtomic(path, data, mode);
+}
+
+Status CheckOutputDirectory(const std::string& path, const std::vector<std::string>& stores) {
+  const auto target = IdOf(path);
+  const std::string normal = Normal(path);
+  for (const auto& store : stores) {
+    for (const char* suffix : kStoreCompanions) {
+      const std::string file = store + suffix;
+      if (!IdOf(file) && suffix != std::string_view()) continue;
+      std::error_code ec;
+      for (std::filesystem::path p = std::filesystem::absolute(file, ec);; p = p.parent_path()) {
+        const auto id = IdOf(p.string());
+        if ((target && id && *target == *id) || normal == Normal(p.string())) {
+          return Status::InvalidArgument(path + (p == std::filesystem::absolute(file, ec) ? " is" : " holds") + " the store " + store +
+                                         "; writing the output there would replace it: choose another --out (nothing was written)");
+        }
+        if (p == p.parent_path() || p.empty()) break;
+      }
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace mnr

@@ -95,6 +95,15 @@ std::string FormatHistoryRecord(const nlohmann::json& record);
 // The "format" member of an export file.
 inline constexpr std::string_view kExportFormat = "mnr-sync audit export v1";
 
+// A tree head someone outside the server holds, e.g. the tree_size and root of a receipt a field
+// office kept: `mnr-audit verify FILE --tree-head SIZE:ROOT`.
+struct PinnedTreeHead {
+  std::uint64_t size = 0;
+  std::string root;  // hex, 64 lowercase digits
+};
+// "SIZE:ROOT" (ROOT: 64 hex digits, either case).
+Result<PinnedTreeHead> ParsePinnedTreeHead(std::string_view text);
+
 // What VerifyExport checked.
 struct ExportSummary {
   std::uint64_t entries = 0;
@@ -103,15 +112,37 @@ struct ExportSummary {
   std::uint64_t inclusion_proofs = 0;
   std::uint64_t consistency_proofs = 0;
   std::uint64_t releases = 0;
+  std::uint64_t credentials = 0;
+  std::uint64_t pinned = 0;  // pinned tree heads the export was proven to extend (or equal)
+  std::string root;          // hex root of the tree over every entry (the head to pin next time)
 };
-// Checks an export file (`mnr-server audit export`) on its own, with no server data: the server
-// certificate against the CA; every entry's hash and link; every tree head's root against the
-// entries and its signature; every change-set's signature against the certificate logged when its
-// credential was issued (and that credential not revoked before, except by renewal); every inclusion
-// and consistency proof against signed tree heads; every release's tree head. The first failure is
-// returned as Corruption naming the entry, head or proof. `require_covering_head`: some signed head
-// must cover every entry (true for export files, which are cut with a fresh head; the live store may
-// hold entries newer than its latest head).
+struct VerifyOptions {
+  // Some signed head must cover every entry (true for export files, which are cut with a fresh head;
+  // the live store may hold entries newer than its latest head).
+  bool require_covering_head = true;
+  // Tree heads held outside the export: each must be a prefix of (or equal to) the exported log.
+  std::vector<PinnedTreeHead> pins;
+};
+// Checks an export file (`mnr-server audit export`) on its own, with no server data; every member
+// of the file is either checked or refused as unknown:
+// - the server certificate against the CA; every entry's hash, index and link; `size` equal to the
+//   number of entries (a file cut short says so);
+// - every tree head's root against the entries and its signature; every change-set's signature
+//   against the certificate logged when its credential was issued (and that credential not revoked
+//   or expired before, except by renewal); every inclusion and consistency proof against signed
+//   tree heads;
+// - every release: its manifest is the payload of a release entry of the log (byte for byte) and
+//   each release entry has its release, its id is the manifest's hash, its label the manifest's,
+//   its signature verifies, its tree head (from the manifest) is signed and matches the log, and the
+//   hash of the CSV the server holds (csv_sha256) is the content hash the manifest states;
+// - the credentials section: exactly the credentials the log issued, each with the role, name,
+//   countries, certificate, fingerprint, issue time and predecessor its issue entry logged, an expiry
+//   no later than the one it logged (a register may end a credential sooner, never extend it), and
+//   the revocation time its revoke entry logged;
+// - `store_id` against the release manifests (`exported_at` is information only);
+// - each pin: the export holds at least `size` entries and the first `size` hash to its root.
+// The first failure is returned as Corruption naming the entry, head, proof, release or credential.
+Result<ExportSummary> VerifyExport(const nlohmann::json& file, const VerifyOptions& options);
 Result<ExportSummary> VerifyExport(const nlohmann::json& file, bool require_covering_head = true);
 
 }  // namespace mnr::audit

@@ -39,8 +39,16 @@ class BoundedInputArchive : public cereal::InputArchive<BoundedInputArchive, cer
 };
 
 template <class T>
-inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, T& t) {
+inline std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>> CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, T& t) {
   ar.template loadBinary<sizeof(T)>(std::addressof(t), sizeof(t));
+}
+// A bool is one byte, 0 or 1 (an optional's "absent" flag, Ack.duplicate). Any other byte is a
+// malformed message: copied into a bool it would be undefined behaviour (found by tests/fuzz).
+inline void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, bool& b) {
+  std::uint8_t byte = 0;
+  ar.template loadBinary<1>(&byte, 1);
+  if (byte > 1) throw cereal::Exception("a boolean byte is " + std::to_string(byte) + ", not 0 or 1");
+  b = byte != 0;
 }
 template <class T>
 inline void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::NameValuePair<T>& t) {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Fuzzes the readers of untrusted input with libFuzzer (tests/fuzz): the frame decoder, the change-set
+# opener, the bundle reader, the credential loader, CSV parsing and the audit-export reader.
+#
+#   tools/fuzz.sh [SECONDS_PER_TARGET]     (default 10)
+#
+# Configures its own clang build in build-fuzz (MNR_FUZZ=ON: only the shared library and the targets,
+# with -fsanitize=fuzzer,address,undefined), runs each target for SECONDS_PER_TARGET from the seeds in
+# tests/fuzz/corpus/<target>/ (new inputs go to build-fuzz/corpus/<target>/, the seeds are not
+# touched), and prints per target the number of inputs executed. Exits 1 if any target crashed, leaked,
+# hit undefined behaviour or timed out: the input is saved as build-fuzz/artifacts/<target>/crash-*
+# (reproduce with `build-fuzz/tests/fuzz/<target> FILE`; then make it a Catch2 regression test in
+# tests/shared/fuzz_regression_test.cc). Needs clang-14 and libclang-rt-14-dev.
+set -euo pipefail
+
+seconds="${1:-10}"
+if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
+  echo "usage: tools/fuzz.sh [SECONDS_PER_TARGET]" >&2
+  exit 2
+fi
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="$root/build-fuzz"
+jobs="${JOBS:-$(nproc)}"
+targets=(fuzz_frame fuzz_changeset fuzz_bundle fuzz_credential fuzz_csv fuzz_audit_export)
+
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+mkdir -p "$build"
+cmake -S "$root" -B "$build" -G Ninja -DMNR_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++-14 "${launcher[@]}" >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log" >&2; exit 1; }
+cmake --build "$build" -j"$jobs" --target "${targets[@]}" >"$build/build.log" 2>&1 ||
+  { tail -50 "$build/build.log" >&2; exit 1; }
+
+status=0
+printf '%-20s %14s  %s\n' TARGET EXECUTIONS RESULT
+for t in "${targets[@]}"; do
+  work="$build/corpus/$t"
+  artifacts="$build/artifacts/$t"
+  log="$build/$t.log"
+  mkdir -p "$work" "$artifacts"
+  result=ok
+  if ! "$build/tests/fuzz/$t" -max_total_time="$seconds" -print_final_stats=1 -timeout=25 -rss_limit_mb=2048 \
+      -artifact_prefix="$artifacts/" "$work" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1; then
+    result="FAILED (see $log)"
+    status=1
+  fi
+  execs="$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -1)"
+  printf '%-20s %14s  %s\n' "$t" "${execs:-?}" "$result"
+  if [ "$result" != ok ]; then
+    grep -E '^==[0-9]+==ERROR|SUMMARY|runtime error|Test unit written to' "$log" | head -5 | sed 's/^/    /' >&2 || true
+  fi
+done
+exit "$status"

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <array>
 
 #include "mnr/crypto.h"
@@ -22,6 +23,7 @@ asio::awaitable<void> Connection::Watchdog() {
     const auto now = std::chrono::steady_clock::now();
     if (deadline_ <= now) {
       timed_out_ = true;
+      timed_out_phase_ = deadline_ >= limit_;
       Close();
       co_return;
     }
@@ -31,7 +33,37 @@ asio::awaitable<void> Connection::Watchdog() {
   }
 }
 
+void Connection::LimitFor(std::chrono::milliseconds phase) {
+  phase_ = phase;
+  limit_ = std::chrono::steady_clock::now() + phase;
+  deadline_ = std::min(deadline_, limit_);
+}
+
+void Connection::ClearLimit() {
+  if (deadline_ == limit_) deadline_ = std::chrono::steady_clock::time_point::max();
+  limit_ = std::chrono::steady_clock::time_point::max();
+}
+
+asio::awaitable<Status> Connection::WaitReadable() {
+  Arm();
+  auto [ec] = co_await stream_.lowest_layer().async_wait(asio::ip::tcp::socket::wait_read, default_token{});
+  Disarm();
+  if (ec) co_return LinkError(ec, "waiting for the peer");
+  co_return Status::OK();
+}
+
+std::size_t Connection::Unread() {
+  asio::error_code ec;
+  const std::size_t n = stream_.lowest_layer().available(ec);
+  return ec ? 0 : n;
+}
+
 Status Connection::LinkError(const asio::error_code& ec, std::string_view what) const {
+  if (timed_out_ && timed_out_phase_) {
+    const auto ms = phase_.count();
+    const std::string seconds = ms % 1000 == 0 ? std::to_string(ms / 1000) : std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100);
+    return Status::Unavailable(std::string(what) + ": not done within " + seconds + " s (timed out)");
+  }
   if (timed_out_) {
     return Status::Unavailable(std::string(what) + ": no progress for " + std::to_string(io_timeout_.count() / 1000) +
                                " s (timed out)");
@@ -45,7 +77,7 @@ Status Connection::LinkError(const asio::error_code& ec, std::string_view what) 
 asio::awaitable<Status> Connection::Handshake(asio::ssl::stream_base::handshake_type type) {
   Arm();
   auto [ec] = co_await stream_.async_handshake(type, default_token{});
-  deadline_ = std::chrono::steady_clock::time_point::max();
+  Disarm();
   if (ec) {
     // A certificate the peer does not accept shows up here; say so rather than "handshake failed".
     Status s = LinkError(ec, "TLS handshake");
@@ -70,21 +102,25 @@ asio::awaitable<Result<Frame>> Connection::ReadFrame() {
     auto [ec2, n2] = co_await asio::async_read(stream_, asio::buffer(f.payload), default_token{});
     if (ec2) co_return LinkError(ec2, "reading a frame");
   }
-  deadline_ = std::chrono::steady_clock::time_point::max();
+  Disarm();
+  if (f.type == MessageType::kRefused) {
+    auto refused = DecodeMessage<Refused>(f.payload);
+    if (refused.ok()) last_refusal_ = std::move(*refused);
+  }
   co_return f;
 }
 
 asio::awaitable<Status> Connection::WriteFrame(const std::string& bytes) {
   Arm();
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), default_token{});
-  deadline_ = std::chrono::steady_clock::time_point::max();
+  Disarm();
   if (ec) co_return LinkError(ec, "sending a frame");
   co_return Status::OK();
 }
 
 asio::awaitable<void> Connection::Shutdown() {
   if (closed_) co_return;
-  deadline_ = std::chrono::steady_clock::now() + std::min(io_timeout_, std::chrono::milliseconds(2000));
+  deadline_ = std::min(std::chrono::steady_clock::now() + std::min(io_timeout_, std::chrono::milliseconds(2000)), limit_);
   co_await stream_.async_shutdown(default_token{});
   Close();
 }
@@ -116,6 +152,15 @@ std::string Connection::PeerFingerprint() {
   OPENSSL_free(der);
   X509_free(cert);
   return out;
+}
+
+std::chrono::milliseconds RetryDelay(int retry, std::chrono::milliseconds base, std::chrono::milliseconds cap,
+                                     std::chrono::milliseconds floor, std::uint64_t random) {
+  std::int64_t span = std::max<std::int64_t>(base.count(), 0);
+  for (int i = 0; i < retry && span < cap.count(); ++i) span *= 2;
+  span = std::clamp<std::int64_t>(span, 0, std::max<std::int64_t>(cap.count(), 0));
+  const auto jitter = static_cast<std::int64_t>(random % static_cast<std::uint64_t>(span + 1));
+  return std::max(floor, std::chrono::milliseconds(0)) + std::chrono::milliseconds(jitter);
 }
 
 Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(bool server, const std::string& ca_pem,

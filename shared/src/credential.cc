@@ -169,6 +169,7 @@ std::string CredentialToJson(const Credential& c) {
   j["private_key"] = c.private_key_pem;
   j["ca_certificate"] = c.ca_certificate_pem;
   j["sealing_public_key"] = crypto::Base64Encode(c.sealing_public_key);
+  if (c.renews) j["renews"] = *c.renews;
   return j.dump(2) + "\n";
 }
 
@@ -244,6 +245,12 @@ Result<Credential> CredentialFromJson(std::string_view text, std::string_view or
   auto raw = crypto::Base64Decode(*sealing);
   if (!raw.ok()) return FieldError(origin, "sealing_public_key", "is not valid base64: " + raw.status().message());
   c.sealing_public_key = *raw;
+  if (j.contains("renews")) {
+    auto renews = RequireString(j, origin, "renews");
+    if (!renews.ok()) return renews.status();
+    if (*renews == c.id) return FieldError(origin, "renews", "names the credential itself");
+    c.renews = *renews;
+  }
 
   MNR_RETURN_IF_ERROR(CheckConsistent(c, origin));
   return c;

@@ -1,16 +1,67 @@
 #include "mnr/sqlite.h"
 
 #include <sqlite3.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
 
 namespace mnr {
 namespace {
+
+std::string FolderOf(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
+// SQLite says "disk I/O error" or "database or disk is full" when the disk is full; say what to do.
+bool DiskFull(sqlite3* db) {
+  if (!db) return false;
+  const int code = sqlite3_errcode(db);
+  return code == SQLITE_FULL || ((code == SQLITE_IOERR || code == SQLITE_CANTOPEN) && sqlite3_system_errno(db) == ENOSPC);
+}
+
+Status DiskFullError(const std::string& what, const std::string& path, std::string_view sqlite_message) {
+  return Status::IOError(what + ": the disk holding " + FolderOf(path) + " is full (" + std::string(sqlite_message) +
+                         "): free space on it (old exports, bundles, backups or other files you no longer need) "
+                         "and run the command again; nothing was changed");
+}
 
 Status SqliteError(sqlite3* db, std::string_view context) {
   std::string msg = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
   const int code = db ? sqlite3_errcode(db) : SQLITE_NOMEM;
   if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Status::Corruption(msg);
   if (code == SQLITE_CONSTRAINT) return Status::InvalidArgument(msg);
+  if (DiskFull(db)) {
+    return Status::IOError(msg + " (the disk is full: free space on it, then run the command again; the "
+                                 "transaction was not committed)");
+  }
   return Status::IOError(msg);
+}
+
+// Why opening the store at `path` failed, in words a person can act on: SQLite's own ("unable to open
+// database file", "disk I/O error") do not say that the folder is read-only or the disk full. SQLite
+// must write beside a WAL store (its -wal and -shm files) even to read it.
+Status OpenError(sqlite3* db, const std::string& path, Status fallback) {
+  const std::string dir = FolderOf(path);
+  const std::string sqlite_message = db ? sqlite3_errmsg(db) : "out of memory";
+  if (DiskFull(db)) return DiskFullError(path, path, sqlite_message);
+  const int code = db ? sqlite3_errcode(db) : SQLITE_NOMEM;
+  const int err = db ? sqlite3_system_errno(db) : 0;
+  if (code != SQLITE_CANTOPEN && code != SQLITE_READONLY && code != SQLITE_IOERR && code != SQLITE_PERM) return fallback;
+  struct statvfs fs {};
+  const bool read_only_fs = ::statvfs(dir.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY) != 0;
+  if (read_only_fs || err == EROFS || ::access(dir.c_str(), W_OK) != 0) {
+    return Status::PermissionDenied(path + ": the store's folder " + dir + " is read-only (" + sqlite_message +
+                                    "): copy the store (with its -wal file, if there is one) to a writable disk and "
+                                    "use the copy; SQLite writes beside a store even to read it");
+  }
+  if (::access(path.c_str(), W_OK) != 0 && errno != ENOENT) {
+    return Status::PermissionDenied(path + ": the store file is read-only (" + sqlite_message +
+                                    "): make it writable (chmod u+w " + path + ") or copy it to a writable disk");
+  }
+  return fallback;
 }
 
 std::string Excerpt(std::string_view sql) {
@@ -107,8 +158,10 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create) {
   const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &raw, flags, nullptr) != SQLITE_OK) {
     Status s = raw ? SqliteError(raw, path) : Status::IOError(path + ": cannot open");
-    if (raw && !create && sqlite3_errcode(raw) == SQLITE_CANTOPEN) {
+    if (raw && !create && sqlite3_errcode(raw) == SQLITE_CANTOPEN && ::access(path.c_str(), F_OK) != 0) {
       s = Status::NotFound(path + ": no such store (create it with init)");
+    } else if (raw) {
+      s = OpenError(raw, path, s);
     }
     sqlite3_close(raw);
     return s;
@@ -118,11 +171,11 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create) {
   sqlite3_extended_result_codes(raw, 0);
   // journal_mode is checked: WAL is what makes readers and the live server coexist.
   auto st = db->Prepare("PRAGMA journal_mode=WAL");
-  if (!st.ok()) return st.status().With(path);
+  if (!st.ok()) return OpenError(raw, path, st.status().With(path));
   auto row = st->Step();
-  if (!row.ok()) return row.status().With(path);
-  if (!*row || st->Text(0) != "wal") return Status::IOError(path + ": cannot switch to WAL mode");
-  MNR_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").With(path));
+  if (!row.ok()) return OpenError(raw, path, row.status().With(path));
+  if (!*row || st->Text(0) != "wal") return OpenError(raw, path, Status::IOError(path + ": cannot switch to WAL mode"));
+  if (Status s = db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"); !s.ok()) return OpenError(raw, path, s.With(path));
   return db;
 }
 

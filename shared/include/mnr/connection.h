@@ -9,6 +9,8 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ssl.hpp>
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "mnr/frame.h"
@@ -27,6 +29,17 @@ class Connection {
   // Runs until Close() or until a deadline passes (then closes the socket). Join it with the session:
   // `co_await (session() || conn.Watchdog())`.
   asio::awaitable<void> Watchdog();
+
+  // Caps every deadline at now + `phase` until ClearLimit(): a phase that must end in that time as a
+  // whole however steadily the peer trickles bytes (the server's TLS handshake and Hello). A timeout
+  // inside it reads "not done within N s".
+  void LimitFor(std::chrono::milliseconds phase);
+  void ClearLimit();
+
+  // Waits, under the deadline, until the peer has sent a byte or closed, without reading anything.
+  asio::awaitable<Status> WaitReadable();
+  // Bytes the peer sent that wait unread in the socket (0 if none or on error). Does not block.
+  std::size_t Unread();
 
   asio::awaitable<Status> Handshake(asio::ssl::stream_base::handshake_type type);
   // Reads one whole frame; refuses a length above limits::kFrameBytes before reading the payload.
@@ -50,16 +63,33 @@ class Connection {
   // SHA-256 fingerprint (hex) of the peer certificate's DER ("" if none).
   std::string PeerFingerprint();
 
+  // The last Refused message ReadFrame returned, if any. A server closes the connection after most
+  // refusals, so a client whose next read or write fails reports this rather than a dropped link.
+  const std::optional<Refused>& last_refusal() const { return last_refusal_; }
+
  private:
-  void Arm() { deadline_ = std::chrono::steady_clock::now() + io_timeout_; }
+  void Arm() { deadline_ = std::min(std::chrono::steady_clock::now() + io_timeout_, limit_); }
+  void Disarm() { deadline_ = limit_; }
   Status LinkError(const asio::error_code& ec, std::string_view what) const;
 
   TlsStream stream_;
   std::chrono::milliseconds io_timeout_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point limit_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::milliseconds phase_{0};
   bool timed_out_ = false;
+  bool timed_out_phase_ = false;  // the deadline that passed was LimitFor's
   bool closed_ = false;
+  std::optional<Refused> last_refusal_;
 };
+
+// How long a client waits before retry number `retry` (0 for the first): exponential back-off with
+// full jitter, floor + a uniformly random time in [0, min(cap, base * 2^retry)], drawn from `random`
+// (any 64-bit value; pass a fresh random one each time). `floor` is the server's retry-after when it
+// answered Busy, else 0. The jitter spreads clients that failed together, so they do not all come
+// back at the same moment and fail together again.
+std::chrono::milliseconds RetryDelay(int retry, std::chrono::milliseconds base, std::chrono::milliseconds cap,
+                                     std::chrono::milliseconds floor, std::uint64_t random);
 
 // TLS 1.3 only, peer verification on, our certificate and key from PEM text. The server side also
 // requires a client certificate signed by the CA.

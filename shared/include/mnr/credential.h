@@ -29,6 +29,10 @@ struct Credential {
   std::string ca_certificate_pem;
   std::string sealing_public_key;      // raw 32 bytes (base64 in the file)
   std::int64_t expires_at = 0;         // Unix seconds
+  // The id of the credential this one renewed (`mnr-server renew`), so that a device can tell its
+  // own successor from an unrelated credential. Absent in files of issued credentials and in files
+  // written before it existed ("renews" in the JSON).
+  std::optional<std::string> renews;
 };
 
 std::string CredentialToJson(const Credential& c);

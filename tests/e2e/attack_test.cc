@@ -81,7 +81,7 @@ TEST_CASE("The server killed with SIGKILL at random moments of many syncs loses 
     for (std::size_t i = 0; i < dbs.size(); ++i) {
       syncs.emplace_back([&, i] { results[i] = h.Sync(dbs[i]); });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 60));
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 250));
     server->Kill(SIGKILL);
     server->Wait(std::chrono::seconds(10));
     for (auto& t : syncs) t.join();

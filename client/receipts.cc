@@ -104,6 +104,12 @@ int ReceiptsCommand(const std::vector<std::string>& argv) {
     }
     std::cout << line << "\n";
   }
+  // What an auditor pins an export of the log to: the newest tree head this office was shown.
+  if (auto newest = audit::DecodeReceipt(receipts->back().receipt); newest.ok()) {
+    std::cout << "newest tree head: " << newest->tree_size << ":" << newest->root
+              << " (check an audit export with `mnr-audit verify FILE --tree-head " << newest->tree_size << ":" << newest->root
+              << "`)\n";
+  }
   if (verify) {
     if (bad) {
       std::cerr << kProgram << ": " << bad << " of " << receipts->size() << " receipts do not verify\n";

@@ -350,4 +350,6 @@ TEST_CASE("The review loop runs through USB bundles and return bundles alone, wi
   auto receipts = h.Client({"receipts", "--db", field, "--verify"});
   INFO(receipts.out << receipts.err);
   CHECK(receipts.exit_code == 0);
+  CHECK(std::regex_search(receipts.out, std::regex("newest tree head: [0-9]+:[0-9a-f]{64} \\(check an audit export with "
+                                                   "`mnr-audit verify FILE --tree-head [0-9]+:[0-9a-f]{64}`\\)")));
 }

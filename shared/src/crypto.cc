@@ -134,6 +134,28 @@ Result<std::string> RawKey(EVP_PKEY* key, bool private_half) {
   return out;
 }
 
+// HKDF-SHA256 (RFC 5869) of `ikm` to `length` bytes; an empty salt is HKDF's default (zeros).
+Result<std::string> HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info, std::size_t length) {
+  KdfPtr kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  if (!kdf) return Status::IOError(Describe("HKDF is not available"));
+  KdfCtxPtr kctx(EVP_KDF_CTX_new(kdf.get()));
+  if (!kctx) return Status::IOError(Describe("cannot create an HKDF context"));
+  char digest[] = "SHA256";
+  OSSL_PARAM params[5];
+  std::size_t n = 0;
+  params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(ikm.data()), ikm.size());
+  if (!salt.empty()) params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()), salt.size());
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
+  params[n] = OSSL_PARAM_construct_end();
+  std::string out(length, '\0');
+  if (EVP_KDF_derive(kctx.get(), Bytes(out), out.size(), params) != 1) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return Status::IOError(Describe("HKDF-SHA256 failed"));
+  }
+  return out;
+}
+
 // X25519 agreement then HKDF-SHA256. The salt binds both public keys so a key is never reused across
 // recipients even if an ephemeral key were.
 Result<std::string> DeriveSealKey(EVP_PKEY* own, EVP_PKEY* peer, std::string_view ephemeral_public,
@@ -149,23 +171,8 @@ Result<std::string> DeriveSealKey(EVP_PKEY* own, EVP_PKEY* peer, std::string_vie
   }
 
   std::string salt = std::string(ephemeral_public) + std::string(recipient_public);
-  static const char kInfo[] = "mnr-sync seal v1 aes-256-gcm";
-  KdfPtr kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
-  if (!kdf) return Status::IOError(Describe("HKDF is not available"));
-  KdfCtxPtr kctx(EVP_KDF_CTX_new(kdf.get()));
-  if (!kctx) return Status::IOError(Describe("cannot create an HKDF context"));
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, shared.data(), shared.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(), salt.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(kInfo), sizeof kInfo - 1),
-      OSSL_PARAM_construct_end(),
-  };
-  std::string key(32, '\0');
-  int rc = EVP_KDF_derive(kctx.get(), Bytes(key), key.size(), params);
+  auto key = HkdfSha256(shared, salt, "mnr-sync seal v1 aes-256-gcm", 32);
   OPENSSL_cleanse(shared.data(), shared.size());
-  if (rc != 1) return Status::IOError(Describe("HKDF-SHA256 failed"));
   return key;
 }
 
@@ -542,25 +549,10 @@ Result<SealingKey> DeriveReturnKey(std::string_view ed25519_private_pem) {
   if (EVP_PKEY_get_raw_private_key(ed->get(), Bytes(seed), &seed_len) != 1 || seed_len != seed.size()) {
     return Status::IOError(Describe("cannot read the Ed25519 seed"));
   }
-  static const char kInfo[] = "mnr-sync return key v1";
-  KdfPtr kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
-  if (!kdf) return Status::IOError(Describe("HKDF is not available"));
-  KdfCtxPtr kctx(EVP_KDF_CTX_new(kdf.get()));
-  if (!kctx) return Status::IOError(Describe("cannot create an HKDF context"));
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, seed.data(), seed.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(kInfo), sizeof kInfo - 1),
-      OSSL_PARAM_construct_end(),
-  };
-  std::string priv(kX25519Bytes, '\0');
-  const int rc = EVP_KDF_derive(kctx.get(), Bytes(priv), priv.size(), params);
+  auto derived = HkdfSha256(seed, "", "mnr-sync return key v1", kX25519Bytes);
   OPENSSL_cleanse(seed.data(), seed.size());
-  if (rc != 1) {
-    OPENSSL_cleanse(priv.data(), priv.size());
-    return Status::IOError(Describe("HKDF-SHA256 failed"));
-  }
+  if (!derived.ok()) return derived.status();
+  std::string priv = std::move(derived).value();
   PkeyPtr x(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, Bytes(priv), kX25519Bytes));
   if (!x) {
     OPENSSL_cleanse(priv.data(), priv.size());

@@ -35,6 +35,11 @@ const std::map<std::string, Words, std::less<>>& Dictionary() {
         "Provisoire : cette version a été établie avant la fin de la revue. Pas encore approuvés : {countries}. "
         "Conflits ouverts : {conflicts}."}},
       {"none", {"none", "aucun"}},
+      {"state_submitted", {"submitted", "soumis"}},
+      {"state_returned", {"returned", "renvoyé"}},
+      {"state_draft", {"draft", "brouillon"}},
+      {"colon", {": ", " : "}},
+      {"group_sep", {"; ", " ; "}},
       {"made", {"made on", "établie le"}},
       {"countries", {"countries in the register", "pays enregistrés"}},
       {"content_hash", {"Content SHA-256 (of dataset.csv)", "SHA-256 du contenu (de dataset.csv)"}},
@@ -405,8 +410,18 @@ std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, con
   if (manifest.is_object() && manifest.contains("provisional") && manifest["provisional"].is_object()) {
     const nlohmann::json& prov = manifest["provisional"];
     std::string countries, conflicts;
-    for (const auto& c : prov.value("unapproved", nlohmann::json::array())) {
-      countries += (countries.empty() ? "" : ", ") + Escape(c.value("country", "")) + " (" + Escape(c.value("state", "")) + ")";
+    // Grouped by state in the page's language, so 42 drafts read as one group, not 42 labels.
+    for (const char* state : {"submitted", "returned", "draft"}) {
+      std::string codes;
+      int n = 0;
+      for (const auto& c : prov.value("unapproved", nlohmann::json::array())) {
+        if (c.value("state", "") != state) continue;
+        codes += (codes.empty() ? "" : ", ") + Escape(c.value("country", ""));
+        ++n;
+      }
+      if (n == 0) continue;
+      countries += (countries.empty() ? "" : p.W("group_sep")) + p.W(std::string("state_") + state) + " (" +
+                   std::to_string(n) + ")" + p.W("colon") + codes;
     }
     for (const auto& c : prov.value("open_conflicts", nlohmann::json::array())) {
       conflicts += (conflicts.empty() ? "" : ", ") + Escape(c.value("field", ""));

@@ -251,7 +251,7 @@ TEST_CASE("A release is refused while conflicts are open or countries are not ap
   REQUIRE(published.exit_code == 0);
   const std::string page = ReadText(site + "/index.html");
   CHECK(page.find("id=\"provisional\"") != std::string::npos);
-  CHECK(page.find("Pas encore approuvés : Q01 (submitted), Q02 (draft), Q03 (draft)") != std::string::npos);
+  CHECK(page.find("Pas encore approuvés : soumis (1) : Q01 ; brouillon (2) : Q02, Q03") != std::string::npos);
 
   // Resolved and approved, the next release passes without flags and is not provisional.
   auto list = h.Server({"conflicts", "list", "--data", h.data()});

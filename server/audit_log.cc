@@ -42,7 +42,7 @@ std::int64_t WallClock() { return static_cast<std::int64_t>(std::time(nullptr));
 
 // The roots of the perfect subtrees of the current tree, highest first (the order they are folded).
 Result<std::vector<std::pair<int, std::string>>> LoadFrontier(Db& db) {
-  auto st = db.Prepare("SELECT height, hash FROM audit_frontier ORDER BY height DESC");
+  auto st = db.Cached("SELECT height, hash FROM audit_frontier ORDER BY height DESC");
   if (!st.ok()) return st.status();
   std::vector<std::pair<int, std::string>> out;
   for (;;) {
@@ -57,19 +57,19 @@ Result<std::vector<std::pair<int, std::string>>> LoadFrontier(Db& db) {
 // Adds a leaf to the frontier like a carry through a binary counter.
 Status PushFrontier(Db& db, std::string carry) {
   for (int height = 0;; ++height) {
-    auto st = db.Prepare("SELECT hash FROM audit_frontier WHERE height = ?");
+    auto st = db.Cached("SELECT hash FROM audit_frontier WHERE height = ?");
     if (!st.ok()) return st.status();
     st->Bind(1, std::int64_t{height});
     auto row = st->Step();
     if (!row.ok()) return row.status();
     if (!*row) {
-      auto ins = db.Prepare("INSERT INTO audit_frontier (height, hash) VALUES (?, ?)");
+      auto ins = db.Cached("INSERT INTO audit_frontier (height, hash) VALUES (?, ?)");
       if (!ins.ok()) return ins.status();
       ins->Bind(1, std::int64_t{height}).BindBlob(2, carry);
       return ins->Run();
     }
     carry = merkle::NodeHash(st->Blob(0), carry);
-    auto del = db.Prepare("DELETE FROM audit_frontier WHERE height = ?");
+    auto del = db.Cached("DELETE FROM audit_frontier WHERE height = ?");
     if (!del.ok()) return del.status();
     del->Bind(1, std::int64_t{height});
     MNR_RETURN_IF_ERROR(del->Run());
@@ -77,7 +77,7 @@ Status PushFrontier(Db& db, std::string carry) {
 }
 
 Result<std::uint64_t> LogSize(Db& db) {
-  auto st = db.Prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries");
+  auto st = db.Cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries");
   if (!st.ok()) return st.status();
   auto row = st->Step();
   if (!row.ok()) return row.status();
@@ -114,7 +114,7 @@ Status AppendAt(Db& db, AuditKind kind, std::string_view actor, std::string_view
   e.recorded_at = recorded_at;
   e.prev_hash = audit::GenesisHash();
   {
-    auto st = db.Prepare("SELECT idx, entry_hash FROM audit_entries ORDER BY idx DESC LIMIT 1");
+    auto st = db.Cached("SELECT idx, entry_hash FROM audit_entries ORDER BY idx DESC LIMIT 1");
     if (!st.ok()) return st.status();
     auto row = st->Step();
     if (!row.ok()) return row.status();
@@ -130,7 +130,7 @@ Status AppendAt(Db& db, AuditKind kind, std::string_view actor, std::string_view
     changeset_id = ChangeSetId(signed_cs->body);
   }
   const std::string hash = audit::EntryHash(e);
-  auto ins = db.Prepare(
+  auto ins = db.Cached(
       "INSERT INTO audit_entries (idx, kind, actor, payload, entry_hash, prev_hash, recorded_at, changeset_id) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!ins.ok()) return ins.status();
@@ -142,10 +142,10 @@ Status AppendAt(Db& db, AuditKind kind, std::string_view actor, std::string_view
   return Status::OK();
 }
 
-Result<std::string> ServerKey(ServerStore& store) { return ReadFile(store.paths().server_key(), kKeyFileBytes); }
+Result<std::string> ServerKey(ServerStore& store) { return store.ServerSigningKey(); }
 
 bool TableExists(Db& db, std::string_view name) {
-  auto st = db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  auto st = db.Cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   if (!st.ok()) return false;
   st->Bind(1, name);
   auto row = st->Step();
@@ -159,7 +159,7 @@ struct StoredEntry {
 };
 
 Result<std::vector<StoredEntry>> LoadEntries(Db& db, std::uint64_t from, std::optional<std::uint64_t> until) {
-  auto st = db.Prepare(
+  auto st = db.Cached(
       "SELECT idx, kind, actor, payload, entry_hash, prev_hash, recorded_at, changeset_id FROM audit_entries "
       "WHERE idx >= ? AND idx < ? ORDER BY idx");
   if (!st.ok()) return st.status();
@@ -184,7 +184,7 @@ Result<std::vector<StoredEntry>> LoadEntries(Db& db, std::uint64_t from, std::op
 }
 
 Result<std::vector<TreeHead>> LoadTreeHeads(Db& db) {
-  auto st = db.Prepare("SELECT size, root, timestamp, signature FROM audit_tree_heads ORDER BY size");
+  auto st = db.Cached("SELECT size, root, timestamp, signature FROM audit_tree_heads ORDER BY size");
   if (!st.ok()) return st.status();
   std::vector<TreeHead> out;
   for (;;) {
@@ -356,7 +356,7 @@ struct ReleaseRow {
 Result<std::vector<ReleaseRow>> LoadReleases(Db& db) {
   std::vector<ReleaseRow> out;
   if (!TableExists(db, "releases")) return out;
-  auto st = db.Prepare("SELECT label, release_id, manifest, signature, csv FROM releases ORDER BY id");
+  auto st = db.Cached("SELECT label, release_id, manifest, signature, csv FROM releases ORDER BY id");
   if (!st.ok()) return st.status();
   for (;;) {
     auto row = st->Step();
@@ -388,7 +388,7 @@ Result<TreeHead> CurrentTreeHead(ServerStore& store) {
   Db& db = store.db();
   auto size = LogSize(db);
   if (!size.ok()) return size.status();
-  auto heads = db.Prepare("SELECT size, root, timestamp, signature FROM audit_tree_heads ORDER BY size DESC LIMIT 1");
+  auto heads = db.Cached("SELECT size, root, timestamp, signature FROM audit_tree_heads ORDER BY size DESC LIMIT 1");
   if (!heads.ok()) return heads.status();
   auto row = heads->Step();
   if (!row.ok()) return row.status();
@@ -413,7 +413,7 @@ Result<TreeHead> CurrentTreeHead(ServerStore& store) {
   auto sig = crypto::Sign(*key, audit::TreeHeadMessage(head.size, head.root, head.timestamp));
   if (!sig.ok()) return sig.status().With("signing the audit tree head");
   head.signature = *sig;
-  auto ins = db.Prepare("INSERT INTO audit_tree_heads (size, root, timestamp, signature) VALUES (?, ?, ?, ?)");
+  auto ins = db.Cached("INSERT INTO audit_tree_heads (size, root, timestamp, signature) VALUES (?, ?, ?, ?)");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, static_cast<std::int64_t>(head.size)).Bind(2, head.root).Bind(3, head.timestamp).BindBlob(4, head.signature);
   MNR_RETURN_IF_ERROR(ins->Run().With("storing the signed tree head"));
@@ -435,7 +435,7 @@ std::string OperatorActor() {
 }
 
 Result<std::optional<std::uint64_t>> ChangeSetEntryIndex(Db& db, std::string_view changeset_id) {
-  auto st = db.Prepare("SELECT idx FROM audit_entries WHERE changeset_id = ?");
+  auto st = db.Cached("SELECT idx FROM audit_entries WHERE changeset_id = ?");
   if (!st.ok()) return st.status();
   st->Bind(1, changeset_id);
   auto row = st->Step();
@@ -478,7 +478,7 @@ Status BackfillAuditLog(Db& db) {
   std::vector<Item> items;
   const std::string actor = "operator:backfill";
   {
-    auto st = db.Prepare("SELECT code, name, income_group, region FROM countries ORDER BY code");
+    auto st = db.Cached("SELECT code, name, income_group, region FROM countries ORDER BY code");
     if (!st.ok()) return st.status();
     nlohmann::json rows = nlohmann::json::array();
     for (;;) {
@@ -490,7 +490,7 @@ Status BackfillAuditLog(Db& db) {
     if (!rows.empty()) items.push_back({0, 0, AuditKind::kCountriesChanged, actor, rows.dump()});
   }
   {
-    auto st = db.Prepare(
+    auto st = db.Cached(
         "SELECT id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, revoked_at, predecessor "
         "FROM credentials");
     if (!st.ok()) return st.status();
@@ -517,7 +517,7 @@ Status BackfillAuditLog(Db& db) {
     }
   }
   {
-    auto st = db.Prepare("SELECT credential_id, body, signature, received_at FROM changesets ORDER BY rowid");
+    auto st = db.Cached("SELECT credential_id, body, signature, received_at FROM changesets ORDER BY rowid");
     if (!st.ok()) return st.status();
     for (;;) {
       auto row = st->Step();
@@ -527,7 +527,7 @@ Status BackfillAuditLog(Db& db) {
     }
   }
   {
-    auto st = db.Prepare(
+    auto st = db.Cached(
         "SELECT r.conflict_id, r.field, r.version, r.resolved_by, r.reason, r.created_at, o.value, o.old_value, o.hlc, "
         "o.author, o.parents FROM resolutions r JOIN ops o ON o.resolution_id = r.id ORDER BY r.id");
     if (!st.ok()) return st.status();
@@ -617,7 +617,7 @@ Result<nlohmann::json> ExportAuditLog(ServerStore& store, const ExportOptions& o
   // Every leaf up to `size`, for proofs.
   merkle::Tree tree;
   if (o.proofs) {
-    auto st = db.Prepare("SELECT entry_hash FROM audit_entries WHERE idx < ? ORDER BY idx");
+    auto st = db.Cached("SELECT entry_hash FROM audit_entries WHERE idx < ? ORDER BY idx");
     if (!st.ok()) return st.status();
     st->Bind(1, static_cast<std::int64_t>(size));
     for (;;) {
@@ -1029,7 +1029,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
 
   // Stored change-sets: each exactly as logged.
   {
-    auto st = db.Prepare("SELECT id, credential_id, body, signature FROM changesets ORDER BY rowid");
+    auto st = db.Cached("SELECT id, credential_id, body, signature FROM changesets ORDER BY rowid");
     if (!st.ok()) return st.status();
     std::size_t n = 0;
     for (;;) {
@@ -1048,7 +1048,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
     }
     if (n != changesets.size()) {
       for (const auto& [id, idx] : changeset_entry) {
-        auto chk = db.Prepare("SELECT 1 FROM changesets WHERE id = ?");
+        auto chk = db.Cached("SELECT 1 FROM changesets WHERE id = ?");
         if (!chk.ok()) return chk.status();
         chk->Bind(1, id);
         auto r = chk->Step();
@@ -1095,7 +1095,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
 
   // Resolutions.
   {
-    auto st = db.Prepare("SELECT field, version, resolved_by, reason, conflict_id FROM resolutions");
+    auto st = db.Cached("SELECT field, version, resolved_by, reason, conflict_id FROM resolutions");
     if (!st.ok()) return st.status();
     std::size_t n = 0;
     for (;;) {
@@ -1129,7 +1129,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
 
   // Every operation, then the merged state, as a replay of the log gives them.
   {
-    auto st = db.Prepare("SELECT field, version, value, hlc, author, parents FROM ops");
+    auto st = db.Cached("SELECT field, version, value, hlc, author, parents FROM ops");
     if (!st.ok()) return st.status();
     std::size_t n = 0;
     for (;;) {
@@ -1150,7 +1150,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
     if (n != ops.size()) {
       for (const auto& [key, logged] : ops) {
         const auto nl = key.find('\n');
-        auto chk = db.Prepare("SELECT 1 FROM ops WHERE field = ? AND version = ?");
+        auto chk = db.Cached("SELECT 1 FROM ops WHERE field = ? AND version = ?");
         if (!chk.ok()) return chk.status();
         chk->Bind(1, key.substr(0, nl)).Bind(2, key.substr(nl + 1));
         auto r = chk->Step();
@@ -1177,7 +1177,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
         expected_conflicts.emplace(field, merge::CandidateKey(versions), set.resolved_by ? "resolved" : "open");
       }
     }
-    auto st = db.Prepare("SELECT field, value, version, hlc FROM fields");
+    auto st = db.Cached("SELECT field, value, version, hlc FROM fields");
     if (!st.ok()) return st.status();
     std::size_t n = 0;
     for (;;) {
@@ -1196,7 +1196,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
     }
     if (n != expected.size()) {
       for (const auto& [field, e] : expected) {
-        auto chk = db.Prepare("SELECT 1 FROM fields WHERE field = ?");
+        auto chk = db.Cached("SELECT 1 FROM fields WHERE field = ?");
         if (!chk.ok()) return chk.status();
         chk->Bind(1, field);
         auto r = chk->Step();
@@ -1205,7 +1205,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
       }
     }
     report.fields = expected.size();
-    auto cst = db.Prepare("SELECT field, candidate_key, status FROM conflicts");
+    auto cst = db.Cached("SELECT field, candidate_key, status FROM conflicts");
     if (!cst.ok()) return cst.status();
     std::set<std::tuple<std::string, std::string, std::string>> stored_conflicts;
     for (;;) {
@@ -1227,7 +1227,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
   // The server clock: never behind an edit it holds, or its next edits (resolutions) could rank
   // below older ones.
   {
-    auto st = db.Prepare("SELECT value FROM meta WHERE key = 'hlc'");
+    auto st = db.Cached("SELECT value FROM meta WHERE key = 'hlc'");
     if (!st.ok()) return st.status();
     auto row = st->Step();
     if (!row.ok()) return row.status();

@@ -1,6 +1,7 @@
 #include "server/dataset.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <map>
@@ -17,16 +18,6 @@ namespace {
 constexpr const char* kFixedGroups[] = {"all", "high", "upper_middle", "lower_middle", "low", "lmic"};
 constexpr std::string_view kRegionPrefix = "region:";
 
-const char* CountColumn(Answer a) {
-  switch (a) {
-    case Answer::kYes: return "n_yes";
-    case Answer::kPartial: return "n_partial";
-    case Answer::kNo: return "n_no";
-    case Answer::kUnknown: return "n_unknown";
-  }
-  return "n_unknown";
-}
-
 std::optional<Answer> AnswerOf(const std::optional<std::string>& value) {
   if (!value) return std::nullopt;
   auto v = DecodeAnswer(*value);
@@ -35,7 +26,7 @@ std::optional<Answer> AnswerOf(const std::optional<std::string>& value) {
 }
 
 Result<std::optional<Country>> RegisteredCountry(Db& db, std::string_view code) {
-  auto st = db.Prepare("SELECT code, name, income_group, region FROM countries WHERE code = ?");
+  auto st = db.Cached("SELECT code, name, income_group, region FROM countries WHERE code = ?");
   if (!st.ok()) return st.status();
   st->Bind(1, code);
   auto row = st->Step();
@@ -44,49 +35,73 @@ Result<std::optional<Country>> RegisteredCountry(Db& db, std::string_view code) 
   return std::optional<Country>(Country{st->Text(0), st->Text(1), st->Text(2), st->Text(3)});
 }
 
-// Adds `delta` to the `a` count of `indicator` in each group; a row left all zero is deleted. A count
-// would only go negative if the tables had drifted from the merged state; the CHECK then aborts the
-// whole transaction.
-Status Bump(Db& db, std::string_view indicator, const std::vector<std::string>& groups, Answer a, int delta) {
-  const std::string col = CountColumn(a);
-  auto up = db.Prepare("INSERT INTO dataset_counts (indicator, grp, n_yes, n_partial, n_no, n_unknown) VALUES (?1, ?2, 0, 0, 0, 0) "
-                       "ON CONFLICT (indicator, grp) DO NOTHING");
-  if (!up.ok()) return up.status();
-  auto add = db.Prepare("UPDATE dataset_counts SET " + col + " = " + col + " + ?3 WHERE indicator = ?1 AND grp = ?2");
+// Changes to the four counts (yes, partial, no, unknown) of one (indicator, group) row.
+using CountDelta = std::array<int, 4>;
+
+CountDelta DeltaOf(Answer a, int delta) {
+  CountDelta d{};
+  switch (a) {
+    case Answer::kYes: d[0] = delta; break;
+    case Answer::kPartial: d[1] = delta; break;
+    case Answer::kNo: d[2] = delta; break;
+    case Answer::kUnknown: d[3] = delta; break;
+  }
+  return d;
+}
+
+CountDelta Sum(const CountDelta& a, const CountDelta& b) {
+  CountDelta out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = a[i] + b[i];
+  return out;
+}
+
+// Adds `delta` to the counts of `indicator` in each group: one upsert per group, and when a count went
+// down one delete of the rows left all zero. A count would only go negative if the tables had drifted
+// from the merged state; the CHECK then aborts the whole transaction.
+Status Bump(Db& db, std::string_view indicator, const std::vector<std::string>& groups, const CountDelta& delta) {
+  if (delta == CountDelta{} || groups.empty()) return Status::OK();
+  // An update, and an insert only for a row not there yet (an upsert would check the CHECK against
+  // the bare deltas before it saw the row).
+  auto add = db.Cached(
+      "UPDATE dataset_counts SET n_yes = n_yes + ?3, n_partial = n_partial + ?4, n_no = n_no + ?5, "
+      "n_unknown = n_unknown + ?6 WHERE indicator = ?1 AND grp = ?2");
   if (!add.ok()) return add.status();
-  auto drop = db.Prepare("DELETE FROM dataset_counts WHERE indicator = ?1 AND grp = ?2 AND n_yes = 0 AND n_partial = 0 "
-                         "AND n_no = 0 AND n_unknown = 0");
-  if (!drop.ok()) return drop.status();
+  auto ins = db.Cached(
+      "INSERT INTO dataset_counts (indicator, grp, n_yes, n_partial, n_no, n_unknown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!ins.ok()) return ins.status();
   for (const auto& g : groups) {
     const std::string where = "dataset count " + std::string(indicator) + "/" + g;
     const std::string fix = " (if the counts drifted from the merged answers, run `mnr-server aggregate --rebuild`)";
-    up->Reset();
-    up->Bind(1, indicator).Bind(2, g);
-    MNR_RETURN_IF_ERROR(up->Run().With(where));
-    add->Reset();
-    add->Bind(1, indicator).Bind(2, g).Bind(3, static_cast<std::int64_t>(delta));
-    MNR_RETURN_IF_ERROR(add->Run().With(where + fix));
-    drop->Reset();
-    drop->Bind(1, indicator).Bind(2, g);
-    MNR_RETURN_IF_ERROR(drop->Run().With(where));
+    for (Statement* st : {&*add, &*ins}) {
+      st->Reset();
+      st->Bind(1, indicator).Bind(2, g);
+      for (int i = 0; i < 4; ++i) st->Bind(3 + i, static_cast<std::int64_t>(delta[static_cast<std::size_t>(i)]));
+      MNR_RETURN_IF_ERROR(st->Run().With(where + fix));
+      if (db.Changes() > 0) break;
+    }
   }
-  return Status::OK();
+  if (std::all_of(delta.begin(), delta.end(), [](int d) { return d >= 0; })) return Status::OK();
+  auto drop = db.Cached("DELETE FROM dataset_counts WHERE indicator = ?1 AND n_yes = 0 AND n_partial = 0 "
+                        "AND n_no = 0 AND n_unknown = 0");
+  if (!drop.ok()) return drop.status();
+  drop->Bind(1, indicator);
+  return drop->Run().With("dataset counts of " + std::string(indicator));
 }
 
 Status BumpGroupSize(Db& db, const std::string& group, int delta) {
   if (delta > 0) {
-    auto st = db.Prepare("INSERT INTO dataset_groups (grp, n_countries) VALUES (?, ?) "
+    auto st = db.Cached("INSERT INTO dataset_groups (grp, n_countries) VALUES (?, ?) "
                          "ON CONFLICT (grp) DO UPDATE SET n_countries = n_countries + excluded.n_countries");
     if (!st.ok()) return st.status();
     st->Bind(1, group).Bind(2, static_cast<std::int64_t>(delta));
     return st->Run().With("dataset group " + group);
   }
-  auto del = db.Prepare("DELETE FROM dataset_groups WHERE grp = ? AND n_countries = ?");
+  auto del = db.Cached("DELETE FROM dataset_groups WHERE grp = ? AND n_countries = ?");
   if (!del.ok()) return del.status();
   del->Bind(1, group).Bind(2, static_cast<std::int64_t>(-delta));
   MNR_RETURN_IF_ERROR(del->Run());
   if (db.Changes() > 0) return Status::OK();
-  auto st = db.Prepare("UPDATE dataset_groups SET n_countries = n_countries + ? WHERE grp = ?");
+  auto st = db.Cached("UPDATE dataset_groups SET n_countries = n_countries + ? WHERE grp = ?");
   if (!st.ok()) return st.status();
   st->Bind(1, static_cast<std::int64_t>(delta)).Bind(2, group);
   MNR_RETURN_IF_ERROR(st->Run().With("dataset group " + group));
@@ -119,7 +134,7 @@ Result<int> ParseCount(const std::string& s, const std::string& where) {
 
 Result<std::map<std::string, int>> StoredGroupSizes(Db& db) {
   std::map<std::string, int> sizes;
-  auto st = db.Prepare("SELECT grp, n_countries FROM dataset_groups ORDER BY grp");
+  auto st = db.Cached("SELECT grp, n_countries FROM dataset_groups ORDER BY grp");
   if (!st.ok()) return st.status();
   for (;;) {
     auto row = st->Step();
@@ -210,8 +225,8 @@ Status DatasetOnMergedChange(Db& db, std::string_view field, const std::optional
   if (!country.ok()) return country.status();
   if (!*country) return Status::OK();  // counted once the country is registered
   const auto groups = DatasetGroupsOf(**country);
-  if (was) MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, groups, *was, -1));
-  if (now) MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, groups, *now, +1));
+  // One upsert per group carries both the answer that left and the one that came.
+  MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, groups, Sum(was ? DeltaOf(*was, -1) : CountDelta{}, now ? DeltaOf(*now, +1) : CountDelta{})));
   return Status::OK();
 }
 
@@ -224,7 +239,7 @@ Status DatasetOnCountryImport(Db& db, const Country& row) {
   if (left.empty() && joined.empty()) return Status::OK();
   for (const auto& g : left) MNR_RETURN_IF_ERROR(BumpGroupSize(db, g, -1));
   for (const auto& g : joined) MNR_RETURN_IF_ERROR(BumpGroupSize(db, g, +1));
-  auto st = db.Prepare("SELECT field, value FROM fields WHERE country = ? AND substr(field, 1, 7) = 'answer/' AND value IS NOT NULL");
+  auto st = db.Cached("SELECT field, value FROM fields WHERE country = ? AND substr(field, 1, 7) = 'answer/' AND value IS NOT NULL");
   if (!st.ok()) return st.status();
   st->Bind(1, row.code);
   for (;;) {
@@ -234,8 +249,8 @@ Status DatasetOnCountryImport(Db& db, const Country& row) {
     auto fk = ParseField(st->Text(0));
     const auto a = AnswerOf(st->OptText(1));
     if (!fk.ok() || fk->kind != FieldKey::Kind::kAnswer || !a) continue;
-    MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, left, *a, -1));
-    MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, joined, *a, +1));
+    MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, left, DeltaOf(*a, -1)));
+    MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, joined, DeltaOf(*a, +1)));
   }
   return Status::OK();
 }
@@ -265,7 +280,7 @@ Result<DatasetCounts> RecountDataset(Db& db) {
   auto answers = ReadAnswerCounts(db, "SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_recount");
   if (!answers.ok()) return answers.status();
   out.answers = std::move(*answers);
-  auto st = db.Prepare("SELECT grp, COUNT(*) FROM dataset_country_groups GROUP BY grp");
+  auto st = db.Cached("SELECT grp, COUNT(*) FROM dataset_country_groups GROUP BY grp");
   if (!st.ok()) return st.status();
   for (;;) {
     auto row = st->Step();
@@ -606,7 +621,7 @@ Result<nlohmann::json> DatasetMembers(Db& db, const SurveySchema& schema) {
   if (!groups.ok()) return groups.status();
   std::map<std::string, std::vector<std::string>> countries_of;  // group -> codes, sorted
   {
-    auto st = db.Prepare("SELECT country, grp FROM dataset_country_groups ORDER BY country");
+    auto st = db.Cached("SELECT country, grp FROM dataset_country_groups ORDER BY country");
     if (!st.ok()) return st.status();
     for (;;) {
       auto row = st->Step();
@@ -617,7 +632,7 @@ Result<nlohmann::json> DatasetMembers(Db& db, const SurveySchema& schema) {
   }
   std::map<std::pair<std::string, std::string>, std::string> answer_of;  // (indicator, country) -> answer
   {
-    auto st = db.Prepare("SELECT indicator, country, answer FROM dataset_merged_answers");
+    auto st = db.Cached("SELECT indicator, country, answer FROM dataset_merged_answers");
     if (!st.ok()) return st.status();
     for (;;) {
       auto row = st->Step();
@@ -701,7 +716,7 @@ nlohmann::json PracticeEntriesFrom(const std::map<std::string, std::string>& pra
 Result<nlohmann::json> PracticeEntries(Db& db, const SurveySchema& schema) {
   std::map<std::string, std::string> names;
   {
-    auto st = db.Prepare("SELECT code, name FROM countries");
+    auto st = db.Cached("SELECT code, name FROM countries");
     if (!st.ok()) return st.status();
     for (;;) {
       auto row = st->Step();
@@ -711,7 +726,7 @@ Result<nlohmann::json> PracticeEntries(Db& db, const SurveySchema& schema) {
     }
   }
   std::map<std::string, std::string> fields;
-  auto st = db.Prepare("SELECT field, value FROM fields WHERE substr(field, 1, 9) = 'practice/' AND value IS NOT NULL");
+  auto st = db.Cached("SELECT field, value FROM fields WHERE substr(field, 1, 9) = 'practice/' AND value IS NOT NULL");
   if (!st.ok()) return st.status();
   for (;;) {
     auto row = st->Step();

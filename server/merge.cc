@@ -46,6 +46,30 @@ bool RanksBelow(const Op& a, const Op& b) {
   return CompareValues(a.value, b.value) < 0;
 }
 
+bool NamesOnlyOlderParents(const Op& op) {
+  for (const auto& p : op.parents) {
+    if (p.size() < 18 || p[16] != '@') return false;
+    HlcTime hlc = 0;
+    for (std::size_t i = 0; i < 16; ++i) {
+      const char c = p[i];
+      const int d = c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1);
+      if (d < 0) return false;
+      hlc = (hlc << 4) | static_cast<HlcTime>(d);
+    }
+    const std::string_view author = std::string_view(p).substr(17);
+    if (hlc > op.hlc || (hlc == op.hlc && author >= op.author)) return false;
+  }
+  return true;
+}
+
+bool SupersedesAll(const Op& winner, const std::vector<std::string>& heads, const Op& op) {
+  if (!NamesOnlyOlderParents(op) || !RanksBelow(winner, op) || heads.empty()) return false;
+  for (const auto& h : heads) {
+    if (std::find(op.parents.begin(), op.parents.end(), h) == op.parents.end()) return false;
+  }
+  return true;
+}
+
 std::string CandidateKey(const std::vector<std::string>& versions) {
   std::vector<std::string> sorted = versions;
   std::sort(sorted.begin(), sorted.end());
@@ -107,14 +131,17 @@ FieldMerge MergeField(const std::vector<Op>& input) {
 
   FieldMerge result;
   // Winner: the highest-ranked op that nothing strictly descends from.
+  bool have_winner = false;
   for (std::size_t r = n; r-- > 0;) {
     bool superseded = false;
     for (std::size_t s = 0; s < n && !superseded; ++s) superseded = s != r && descends(s, r);
     if (!superseded) {
-      result.winner = order[r];
-      break;
+      if (!have_winner) result.winner = order[r];
+      have_winner = true;
+      result.heads.push_back(order[r]);
     }
   }
+  std::sort(result.heads.begin(), result.heads.end());
 
   // Disagreeing pairs, grouped by the op that settles them (n = unsettled).
   std::map<std::size_t, std::vector<bool>> groups;

@@ -37,6 +37,8 @@ struct ConflictSet {
 
 struct FieldMerge {
   std::size_t winner = 0;
+  // The ops no other op strictly descends from, in input order (the winner is the highest-ranked).
+  std::vector<std::size_t> heads;
   // Resolved sets, then at most one open set, each in a canonical order (by candidate versions).
   std::vector<ConflictSet> conflicts;
 };
@@ -49,6 +51,20 @@ struct FieldMerge {
 // The winner is the highest-ranked op among those no other op descends from.
 // `ops` must be non-empty; duplicate versions are treated as one op (the first).
 FieldMerge MergeField(const std::vector<Op>& ops);
+
+// True if every parent `op` names, whether the field holds it or not, is older than `op` by (hlc,
+// author), read from the version (OperationVersion: 16 hex digits of the hlc, '@', the author), as an
+// honest device's parents always are. A malformed parent version counts as not older.
+bool NamesOnlyOlderParents(const Op& op);
+
+// Merging one more op from a summary of the field instead of its whole history. The summary holds
+// when every op of the field names only older parents and MergeField found no conflict set: then
+// `winner` (MergeField's) is the field's highest-ranked op and `heads` the versions of its heads.
+// Returns true if `op`, added to such a field, names only older parents, ranks above `winner` and names
+// every head as a parent: it then descends from every op, nothing descends from it, so MergeField over
+// the whole history plus `op` gives `op` as winner and sole head and no conflict set. False: the summary
+// does not decide it; merge the whole history.
+bool SupersedesAll(const Op& winner, const std::vector<std::string>& heads, const Op& op);
 
 // Canonical identity of a candidate set: its sorted versions joined by '\n'.
 std::string CandidateKey(const std::vector<std::string>& versions);

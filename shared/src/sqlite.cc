@@ -72,20 +72,33 @@ std::string Excerpt(std::string_view sql) {
 
 }  // namespace
 
-Statement::Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+Statement::Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), lent_(o.lent_) {
+  o.stmt_ = nullptr;
+  o.lent_ = nullptr;
+}
 
 Statement& Statement::operator=(Statement&& o) noexcept {
   if (this != &o) {
-    if (stmt_) sqlite3_finalize(stmt_);
+    this->~Statement();
     db_ = o.db_;
     stmt_ = o.stmt_;
+    lent_ = o.lent_;
     o.stmt_ = nullptr;
+    o.lent_ = nullptr;
   }
   return *this;
 }
 
 Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  if (!stmt_) return;
+  if (lent_) {
+    Reset();
+    *lent_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  stmt_ = nullptr;
+  lent_ = nullptr;
 }
 
 Statement& Statement::Bind(int i, std::int64_t v) {
@@ -179,7 +192,10 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create) {
   return db;
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  for (auto& [sql, kept] : cache_) sqlite3_finalize(kept.stmt);
+  sqlite3_close_v2(db_);
+}
 
 Status Db::Exec(std::string_view sql) {
   char* err = nullptr;
@@ -198,6 +214,25 @@ Result<Statement> Db::Prepare(std::string_view sql) {
     return SqliteError(db_, Excerpt(sql));
   }
   return Statement(db_, stmt);
+}
+
+Result<Statement> Db::Cached(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it == cache_.end()) {
+    if (cache_.size() >= kMaxCached) return Prepare(sql);
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+        SQLITE_OK) {
+      return SqliteError(db_, Excerpt(sql));
+    }
+    it = cache_.emplace(std::string(sql), Kept{stmt, false}).first;
+  } else if (it->second.lent) {
+    return Prepare(sql);
+  }
+  Statement st(db_, it->second.stmt);
+  st.lent_ = &it->second.lent;
+  it->second.lent = true;
+  return st;
 }
 
 std::int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }

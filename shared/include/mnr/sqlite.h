@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "mnr/status.h"
 
@@ -16,6 +17,8 @@ struct sqlite3_stmt;
 
 namespace mnr {
 
+// A prepared statement. One made by Db::Prepare is owned and finalized on destruction; one lent by
+// Db::Cached goes back to the cache (reset, bindings cleared) on destruction instead.
 class Statement {
  public:
   Statement() = default;
@@ -48,8 +51,10 @@ class Statement {
   bool IsNull(int col) const;
 
  private:
+  friend class Db;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  bool* lent_ = nullptr;  // set while lent by Db::Cached: cleared when the statement goes back
 };
 
 class Db {
@@ -63,6 +68,14 @@ class Db {
 
   Status Exec(std::string_view sql);
   Result<Statement> Prepare(std::string_view sql);
+  // The same as Prepare for SQL that runs again and again (intake runs a few dozen statements per
+  // change-set; compiling them was half its cost): the first call compiles `sql` and keeps it, later
+  // calls lend the kept statement, reset and with no bindings. When the returned Statement goes, the
+  // statement is reset (so a half-read SELECT holds no read snapshot open) and goes back to the cache.
+  // If the same SQL is already lent (a nested use), or the cache holds kMaxCached statements, the
+  // result is a fresh statement as from Prepare. A lent statement must not outlive this Db.
+  Result<Statement> Cached(std::string_view sql);
+  static constexpr std::size_t kMaxCached = 256;
   std::int64_t LastInsertRowId() const;
   int Changes() const;
   const std::string& path() const { return path_; }
@@ -73,8 +86,13 @@ class Db {
 
  private:
   Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  struct Kept {
+    sqlite3_stmt* stmt = nullptr;
+    bool lent = false;
+  };
   sqlite3* db_;
   std::string path_;
+  std::unordered_map<std::string, Kept> cache_;  // node-based: a Kept's address is stable
 };
 
 // BEGIN IMMEDIATE on construction (takes the write lock up front, so a busy store waits here rather

@@ -5,6 +5,7 @@
 #include "client/server_link.h"
 #include "mnr/describe.h"
 #include "mnr/field.h"
+#include "mnr/i18n.h"
 #include "mnr/messages.h"
 
 namespace mnr::client {
@@ -51,10 +52,10 @@ bool IsAnswer(const std::string& field) {
 
 // An answer as `"no" (note "…")`; other values quoted; "(cleared)" when absent.
 std::string ShowValue(const std::string& field, const std::optional<std::string>& v) {
-  if (!v) return "(cleared)";
+  if (!v) return tr("(cleared)");
   if (IsAnswer(field)) {
     auto a = DecodeAnswer(*v);
-    if (a.ok()) return "\"" + std::string(AnswerName(a->answer)) + "\"" + (a->note.empty() ? "" : " (note " + Quote(a->note) + ")");
+    if (a.ok()) return "\"" + std::string(AnswerName(a->answer)) + "\"" + (a->note.empty() ? "" : tr(" (note {1})", Quote(a->note)));
   }
   return Quote(*v);
 }
@@ -66,18 +67,19 @@ std::string AuthorOf(const nlohmann::json& cand) {
     if (!name.empty()) return TerminalText(name, 60);
   }
   const std::string author = Str(cand, "author");
-  return author.rfind("coordinator:", 0) == 0 ? "coordinator " + TerminalText(author.substr(12), 60)
-                                              : "device " + TerminalText(author.substr(0, 12), 0);
+  return author.rfind("coordinator:", 0) == 0 ? tr("coordinator {1}", TerminalText(author.substr(12), 60))
+                                              : tr("device {1}", TerminalText(author.substr(0, 12), 0));
 }
 
 // "Ada (coordinator)"; a remote resolver is recorded as "NAME (CREDENTIAL)": "Ada (coordinator, cred-…)".
 std::string Resolver(const std::string& by) {
-  if (by.empty()) return "a coordinator";
+  if (by.empty()) return tr("a coordinator");
   const std::size_t open = by.rfind(" (");
   if (open != std::string::npos && by.back() == ')') {
-    return TerminalText(by.substr(0, open), 60) + " (coordinator, " + TerminalText(by.substr(open + 2, by.size() - open - 3), 60) + ")";
+    return tr("{1} (coordinator, {2})", TerminalText(by.substr(0, open), 60),
+              TerminalText(by.substr(open + 2, by.size() - open - 3), 60));
   }
-  return TerminalText(by, 60) + " (coordinator)";
+  return tr("{1} (coordinator)", TerminalText(by, 60));
 }
 
 HlcTime Hlc(const nlohmann::json& cand) {
@@ -126,9 +128,13 @@ Status StoreConflicts(ClientStore& store, const nlohmann::json& conflicts) {
   return tx.Commit();
 }
 
-asio::awaitable<Status> ReceiveConflicts(Connection& conn, ClientStore& store) {
+void QueueConflictsRequest(Connection& conn) {
   const Request request{"conflicts.list", nlohmann::json{{"all", true}}.dump()};
-  MNR_CO_RETURN_IF_ERROR(co_await conn.Send(request));
+  conn.Queue(request);
+}
+
+asio::awaitable<Status> ReadConflicts(Connection& conn, ClientStore& store) {
+  MNR_CO_RETURN_IF_ERROR(co_await conn.Flush());
   auto reply = co_await conn.ReadFrame();
   if (!reply.ok()) co_return reply.status();
   if (reply->type == MessageType::kRefused) {
@@ -162,20 +168,20 @@ std::optional<std::string> DescribeConflictFor(const nlohmann::json& c, std::str
   }
   if (!mine) return std::nullopt;
   const std::optional<std::string> my_value = ValueOf((*mine)["value"]);
-  const std::string head = "conflict " + std::to_string(c["id"].get<std::int64_t>()) + " on " + FieldLabel(field) + ": ";
-  const std::string yours = IsAnswer(field) ? "your answer " : "your edit ";
+  const std::string head = tr("conflict {1} on {2}: ", c["id"].get<std::int64_t>(), FieldLabel(field));
+  const bool answer = IsAnswer(field);
 
   if (Str(c, "status") == "resolved") {
-    std::string line = head + "resolved by " + Resolver(Str(c, "resolved_by"));
+    std::string line = head + tr("resolved by {1}", Resolver(Str(c, "resolved_by")));
     if (c.contains("resolution_value")) {
       const std::optional<std::string> chosen = ValueOf(c["resolution_value"]);
       if (lost) *lost = chosen != my_value;
-      line += ": " + ShowValue(field, chosen);
+      line += tr(": {1}", ShowValue(field, chosen));
     } else if (lost) {
       *lost = true;  // not known; tell rather than stay silent
     }
     const std::string reason = Str(c, "reason");
-    if (!reason.empty()) line += " \u2014 reason: " + Quote(reason, kReasonChars);
+    if (!reason.empty()) line += tr(" \u2014 reason: {1}", Quote(reason, kReasonChars));
     return line;
   }
 
@@ -196,15 +202,19 @@ std::optional<std::string> DescribeConflictFor(const nlohmann::json& c, std::str
     ++others;
     if (!best_other || is_winner || (Str(*best_other, "version") != winner && Hlc(cand) > Hlc(*best_other))) best_other = &cand;
   }
-  const std::string more = others > 1 ? " (and " + std::to_string(others - 1) + " more)" : "";
-  const std::string tail = "; open, a coordinator will decide";
-  if (!best_other) return head + yours + ShowValue(field, my_value) + " is in conflict" + tail;
-  const std::string theirs = ShowValue(field, ValueOf((*best_other)["value"])) + " from " + AuthorOf(*best_other) + more;
+  const std::string more = others > 1 ? tr(" (and {1} more)", others - 1) : "";
+  const std::string tail = tr("; open, a coordinator will decide");
+  const std::string value = ShowValue(field, my_value);
+  if (!best_other) return head + (answer ? tr("your answer {1} is in conflict", value) : tr("your edit {1} is in conflict", value)) + tail;
+  const std::string theirs = tr("{1} from {2}", ShowValue(field, ValueOf((*best_other)["value"])), AuthorOf(*best_other)) + more;
   if (Str(*mine, "version") == winner || same_value_wins) {
-    return head + yours + ShowValue(field, my_value) + " is kept for now over " + theirs + tail;
+    return head +
+           (answer ? tr("your answer {1} is kept for now over {2}", value, theirs)
+                   : tr("your edit {1} is kept for now over {2}", value, theirs)) +
+           tail;
   }
   if (lost) *lost = true;
-  return head + yours + ShowValue(field, my_value) + " lost to " + theirs + tail;
+  return head + (answer ? tr("your answer {1} lost to {2}", value, theirs) : tr("your edit {1} lost to {2}", value, theirs)) + tail;
 }
 
 Result<std::vector<ConflictNews>> PendingConflictNews(ClientStore& store) {

@@ -31,11 +31,13 @@ Status CheckConflicts(const nlohmann::json& conflicts);
 // nothing is stored when a check fails. Conflicts not in `conflicts` stay as they were.
 Status StoreConflicts(ClientStore& store, const nlohmann::json& conflicts);
 
-// On an open link after Welcome: asks the server for every conflict the credential may see
-// (conflicts.list {all: true}) and stores them. A server that refuses the operation for this role or
-// does not know it (one from before field offices could list conflicts) is not an error: nothing is
-// stored then.
-asio::awaitable<Status> ReceiveConflicts(Connection& conn, ClientStore& store);
+// On an open link after Welcome, in two halves so that a sync can pipeline the question:
+// QueueConflictsRequest queues a request for every conflict the credential may see (conflicts.list
+// {all: true}); ReadConflicts flushes what is queued, reads the answer and stores the conflicts. A
+// server that refuses the operation for this role or does not know it (one from before field offices
+// could list conflicts) is not an error: nothing is stored then.
+void QueueConflictsRequest(Connection& conn);
+asio::awaitable<Status> ReadConflicts(Connection& conn, ClientStore& store);
 
 // The one-line description of conflict `c` from the point of view of device `device_id`, or nullopt
 // when it does not concern that device. Open:

@@ -111,13 +111,18 @@ Result<std::string> StoreReleaseResult(ClientStore& store, const nlohmann::json&
   return KeepRelease(store, **received, now);
 }
 
-asio::awaitable<Result<std::string>> ReceiveLatestRelease(Connection& conn, ClientStore& store) {
+Status QueueLatestReleaseRequest(Connection& conn, ClientStore& store) {
   auto held = FindStoredRelease(store, std::nullopt);
-  if (!held.ok()) co_return held.status();
+  if (!held.ok()) return held.status();
   nlohmann::json args = nlohmann::json::object();
   if (*held) args["have"] = (*held)->release_id;
   const Request request{"release.latest", args.dump()};
-  Status sent = co_await conn.Send(request);
+  conn.Queue(request);
+  return Status::OK();
+}
+
+asio::awaitable<Result<std::string>> ReadLatestRelease(Connection& conn, ClientStore& store) {
+  Status sent = co_await conn.Flush();
   if (!sent.ok()) co_return sent;
   auto reply = co_await conn.ReadFrame();
   if (!reply.ok()) co_return reply.status();

@@ -29,10 +29,13 @@ struct StoredRelease {
   std::int64_t received_at = 0;
 };
 
-// Asks the server for its latest release (sending the id of the latest one held) and keeps it if it
-// is new. Returns the new release's label, or "" when there is none or nothing changed. A server that
-// does not offer the operation is not an error. Runs after Welcome on an open link.
-asio::awaitable<Result<std::string>> ReceiveLatestRelease(Connection& conn, ClientStore& store);
+// Asking the server for its latest release, in two halves so that a sync can pipeline the question
+// with its pushes and pull: QueueLatestReleaseRequest queues the request (with the id of the latest
+// release held) on the connection; ReadLatestRelease flushes what is queued, reads the answer and keeps
+// the release if it is new. Returns the new release's label, or "" when there is none or nothing
+// changed. A server that does not offer the operation is not an error. Run after Welcome.
+Status QueueLatestReleaseRequest(Connection& conn, ClientStore& store);
+asio::awaitable<Result<std::string>> ReadLatestRelease(Connection& conn, ClientStore& store);
 
 // Checks and stores the result of "release.latest" (docs/protocol.md); returns the label stored, or ""
 // for {unchanged} and {release: null}. Corruption if a check fails; nothing is stored then.

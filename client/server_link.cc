@@ -17,9 +17,10 @@ bool EndsSession(std::uint16_t code) {
 
 asio::awaitable<Status> Converse(ClientStore& store, const LinkOptions& opt, Connection& conn,
                                  asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body,
-                                 LinkOutcome& outcome) {
+                                 LinkOutcome& outcome, LinkPipeline* pipeline) {
   auto [cec, ep] = co_await asio::async_connect(conn.stream().lowest_layer(), endpoints, default_token{});
   if (cec) co_return Status::Unavailable("cannot connect to " + opt.server.host + ":" + opt.server.port + ": " + cec.message());
+  conn.SetNoDelay();
   Status hs = co_await conn.Handshake(asio::ssl::stream_base::client);
   if (!hs.ok() && hs.code() == Status::Code::kUnavailable) {
     // A server at its limits closes new connections before TLS; say so rather than leave a bare
@@ -32,7 +33,10 @@ asio::awaitable<Status> Converse(ClientStore& store, const LinkOptions& opt, Con
   hello.device_id = store.identity().device_id;
   hello.software = std::string("mnr-client ") + MNR_VERSION;
   hello.device_name = store.identity().device_name;
-  MNR_CO_RETURN_IF_ERROR(co_await conn.Send(hello));
+  hello.protocol = kProtocolVersion;
+  conn.Queue(hello);
+  if (pipeline && pipeline->opening) MNR_CO_RETURN_IF_ERROR(pipeline->opening(conn));
+  MNR_CO_RETURN_IF_ERROR(co_await conn.Flush());
   auto frame = co_await conn.ReadFrame();
   if (!frame.ok()) co_return frame.status();
   if (frame->type == MessageType::kRefused) {
@@ -56,19 +60,21 @@ asio::awaitable<Status> Converse(ClientStore& store, const LinkOptions& opt, Con
     co_return Status::Refused(conn.last_refusal()->reason);
   }
   if (!s.ok()) co_return s;
-  const Bye bye;
-  (void)co_await conn.Send(bye);
+  if (!pipeline || !pipeline->said_bye) {
+    const Bye bye;
+    (void)co_await conn.Send(bye);
+  }
   co_await conn.Shutdown();
   co_return Status::OK();
 }
 
 asio::awaitable<void> ConverseInto(ClientStore& store, const LinkOptions& opt, Connection& conn,
                                    asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body, Status& out,
-                                   LinkOutcome& outcome) {
+                                   LinkOutcome& outcome, LinkPipeline* pipeline) {
   // Caught here, not thrown through `||`: that waits for the first of the two to *succeed*, so an
   // exception would wait for the watchdog's deadline.
   try {
-    out = co_await Converse(store, opt, conn, endpoints, body, outcome);
+    out = co_await Converse(store, opt, conn, endpoints, body, outcome, pipeline);
   } catch (const std::exception& e) {
     out = Status::IOError(std::string("the sync failed unexpectedly: ") + e.what());
   } catch (...) {
@@ -78,7 +84,7 @@ asio::awaitable<void> ConverseInto(ClientStore& store, const LinkOptions& opt, C
 }
 
 asio::awaitable<Status> Attempt(ClientStore& store, const LinkOptions& opt, asio::ssl::context& tls, const LinkBody& body,
-                                LinkOutcome& outcome) {
+                                LinkOutcome& outcome, LinkPipeline* pipeline) {
   auto executor = co_await asio::this_coro::executor;
   asio::ip::tcp::resolver resolver(executor);
   auto [rec, endpoints] = co_await resolver.async_resolve(opt.server.host, opt.server.port, default_token{});
@@ -89,7 +95,7 @@ asio::awaitable<Status> Attempt(ClientStore& store, const LinkOptions& opt, asio
   stream.set_verify_callback(asio::ssl::host_name_verification(opt.server.host));
   Connection conn(std::move(stream), opt.timeout);
   Status result = Status::OK();
-  co_await (ConverseInto(store, opt, conn, endpoints, body, result, outcome) || conn.Watchdog());
+  co_await (ConverseInto(store, opt, conn, endpoints, body, result, outcome, pipeline) || conn.Watchdog());
   conn.Close();
   co_return result;
 }
@@ -113,7 +119,8 @@ Status RefusedStatus(std::string_view payload) {
   return Status::Refused(r->reason);
 }
 
-Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body, LinkOutcome* outcome) {
+Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body, LinkOutcome* outcome,
+               LinkPipeline* pipeline) {
   LinkOutcome ignored;
   LinkOutcome& out = outcome ? *outcome : ignored;
   out = LinkOutcome{};
@@ -123,7 +130,7 @@ Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& b
   if (!tls.ok()) return tls.status();
   asio::io_context io(1);
   Status result = Status::OK();
-  asio::co_spawn(io, Attempt(store, options, **tls, body, out), [&](std::exception_ptr e, Status s) {
+  asio::co_spawn(io, Attempt(store, options, **tls, body, out, pipeline), [&](std::exception_ptr e, Status s) {
     result = e ? Status::Unavailable("the link failed unexpectedly") : s;
   });
   io.run();

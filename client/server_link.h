@@ -34,12 +34,21 @@ struct LinkOutcome {
   std::chrono::seconds retry_after{0};
 };
 
+// For a body that pipelines (sync): `opening` queues frames to travel in one write with the Hello,
+// before Welcome is read (the body then reads their answers first); a body that queued Bye behind its
+// last request sets `said_bye`, and the link does not send another. Reset for each attempt.
+struct LinkPipeline {
+  std::function<Status(Connection&)> opening;
+  bool said_bye = false;
+};
+
 // One attempt. Link failures come back as Unavailable (retrying may help), and so does a Busy server
 // ("server busy: retry after N s (...)"; `outcome` says so). Refusals come back as Refused with the
 // server's reason, also when the server closed the link right after refusing (a credential revoked
 // during the session is reported as such, not as a dropped link). Local failures come back as they
 // are. Needs a bound credential.
-Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body, LinkOutcome* outcome = nullptr);
+Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& body, LinkOutcome* outcome = nullptr,
+               LinkPipeline* pipeline = nullptr);
 
 // Turns a Refused payload into a Refused status carrying the server's reason.
 Status RefusedStatus(std::string_view payload);

@@ -6,6 +6,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <deque>
 #include <iomanip>
 #include <iostream>
 #include <random>
@@ -20,6 +21,7 @@
 #include "client/server_link.h"
 #include "mnr/address.h"
 #include "mnr/cli.h"
+#include "mnr/i18n.h"
 #include "mnr/connection.h"
 #include "mnr/envelope.h"
 #include "mnr/file_util.h"
@@ -52,27 +54,65 @@ struct SyncReport {
   std::string release;    // label of a dataset release received in this run
 };
 
-// What one sync does once the link is up: push what Welcome says the server lacks, then pull. Returns
-// OK when done, Unavailable when the link failed (the caller retries), Refused when the server said no.
+// What one sync does, pipelined so that a sync with little to send costs the TCP and TLS handshakes
+// and one exchange: the first unacknowledged change-set travels with the Hello (Opening), then, after
+// Welcome, the rest with at most kWindow unacknowledged at once; behind the last push go the Pull, the
+// release and conflict questions and Bye, and the answers are read in the order the server sends them.
+// Every Ack is checked against the change-set it answers before that one counts as stored. Returns OK
+// when done, Unavailable when the link failed (the caller retries), Refused when the server said no.
 class SyncBody {
  public:
-  SyncBody(ClientStore& store, bool progress, SyncReport& report) : store_(store), progress_(progress), report_(report) {}
+  // Pushes written and not yet acknowledged: bounds the bytes in flight (and so what a cut link costs
+  // the server to receive again) without a round trip per change-set.
+  static constexpr std::size_t kWindow = 8;
+
+  SyncBody(ClientStore& store, bool progress, SyncReport& report, LinkPipeline& pipeline)
+      : store_(store), progress_(progress), report_(report), pipeline_(pipeline) {}
+
+  // Queued behind the Hello, before Welcome says what the server holds: only the first unacknowledged
+  // change-set, so that a link cut after the server stored several costs at most this one again.
+  Status Opening(Connection& conn) {
+    auto outbox = store_.Outbox(true);
+    if (!outbox.ok()) return outbox.status();
+    outbox_ = std::move(outbox).value();
+    if (!outbox_.empty()) {
+      const Push push{outbox_.front().sealed};
+      conn.Queue(push);
+      in_flight_.push_back(0);
+      next_ = 1;
+      early_ = true;
+    }
+    if (next_ == outbox_.size()) return QueueTail(conn);
+    return Status::OK();
+  }
 
   asio::awaitable<Status> Run(Connection& conn, const Welcome& welcome) {
     MNR_CO_RETURN_IF_ERROR(store_.MarkAckedThrough(welcome.acked_through));
-    auto outbox = store_.Outbox(true);
-    if (!outbox.ok()) co_return outbox.status();
     std::size_t sent = 0;
-    for (const auto& entry : *outbox) {
-      if (entry.seq <= welcome.acked_through) continue;
-      const Push push{entry.sealed};
-      MNR_CO_RETURN_IF_ERROR(co_await conn.Send(push));
+    for (;;) {
+      while (!refused_ && next_ < outbox_.size() && in_flight_.size() < kWindow) {
+        const OutboxEntry& entry = outbox_[next_];
+        if (entry.seq > welcome.acked_through) {
+          const Push push{entry.sealed};
+          conn.Queue(push);
+          in_flight_.push_back(next_);
+        }
+        ++next_;
+        if (conn.Queued() >= Connection::kFlushBytes) MNR_CO_RETURN_IF_ERROR(co_await conn.Flush());
+      }
+      if (!tail_queued_ && (refused_ || next_ == outbox_.size())) MNR_CO_RETURN_IF_ERROR(QueueTail(conn));
+      if (in_flight_.empty()) break;
+      MNR_CO_RETURN_IF_ERROR(co_await conn.Flush());
+      const OutboxEntry& entry = outbox_[in_flight_.front()];
+      in_flight_.pop_front();
       auto reply = co_await conn.ReadFrame();
       if (!reply.ok()) co_return reply.status();
       if (reply->type == MessageType::kRefused) {
-        // Stop pushing (later change-sets build on this one) but still pull what others did.
-        report_.refusal = RefusedStatus(reply->payload).message();
-        break;
+        // Stop pushing (later change-sets build on this one) but still pull what others did. Those
+        // already in flight are refused too; the first refusal is the one to report.
+        if (!refused_) report_.refusal = RefusedStatus(reply->payload).message();
+        refused_ = true;
+        continue;
       }
       if (reply->type != MessageType::kAck) co_return Status::Corruption("server answered a push with " + std::string(MessageTypeName(reply->type)));
       auto ack = DecodeMessage<Ack>(reply->payload);
@@ -80,17 +120,17 @@ class SyncBody {
       if (ack->changeset_id != entry.id) co_return Status::Corruption("server acknowledged change-set " + ack->changeset_id + ", not " + entry.id);
       MNR_CO_RETURN_IF_ERROR(SaveReceipt(store_, welcome.server_certificate, entry.seq, *ack));
       MNR_CO_RETURN_IF_ERROR(store_.MarkAckedThrough(ack->acked_through));
-      (ack->duplicate ? report_.already : report_.pushed) += 1;
+      // One sent with the Hello that Welcome already counted as stored was not news.
+      const bool known = early_ && entry.seq <= welcome.acked_through;
+      if (!known) (ack->duplicate ? report_.already : report_.pushed) += 1;
       ++sent;
-      Progress("pushed " + std::to_string(sent) + " change-set(s)");
+      Progress(tr("pushed {1} change-set(s)", sent));
     }
+    early_ = false;
+    MNR_CO_RETURN_IF_ERROR(co_await conn.Flush());
 
-    auto cursor = store_.PullCursor();
-    if (!cursor.ok()) co_return cursor.status();
+    // The pull's cursor belongs to the store that issued it; the server restarts from 0 for another.
     const std::string store_id = welcome.store_id;
-    const std::uint64_t from = cursor->first == welcome.store_id ? cursor->second : 0;
-    const Pull pull{store_id, from};
-    MNR_CO_RETURN_IF_ERROR(co_await conn.Send(pull));
     for (;;) {
       auto reply = co_await conn.ReadFrame();
       if (!reply.ok()) co_return reply.status();
@@ -101,21 +141,42 @@ class SyncBody {
         break;
       }
       if (reply->type == MessageType::kRefused) co_return RefusedStatus(reply->payload);
-      if (reply->type != MessageType::kPullChunk) co_return Status::Corruption("unexpected " + std::string(MessageTypeName(reply->type)) + " during pull");
-      auto chunk = DecodeMessage<PullChunk>(reply->payload);
+      Result<PullChunk> chunk = Status::Corruption("unexpected " + std::string(MessageTypeName(reply->type)) + " during pull");
+      if (reply->type == MessageType::kPackedPullChunk) {
+        auto packed = DecodeMessage<PackedPullChunk>(reply->payload);
+        chunk = packed.ok() ? UnpackPullChunk(*packed) : Result<PullChunk>(packed.status());
+      } else if (reply->type == MessageType::kPullChunk) {
+        chunk = DecodeMessage<PullChunk>(reply->payload);
+      }
       if (!chunk.ok()) co_return chunk.status();
       MNR_CO_RETURN_IF_ERROR(store_.ApplyPulled(chunk->fields, store_id, chunk->cursor));
       report_.pulled += static_cast<int>(chunk->fields.size());
-      Progress("pulled " + std::to_string(report_.pulled) + " field(s)");
+      Progress(tr("pulled {1} field(s)", report_.pulled));
     }
-    auto release = co_await ReceiveLatestRelease(conn, store_);
+    auto release = co_await ReadLatestRelease(conn, store_);
     if (!release.ok()) co_return release.status();
     if (!release->empty()) report_.release = *release;
     // What happened to this office's edits: the conflicts on its countries, told after the summary.
-    co_return co_await ReceiveConflicts(conn, store_);
+    co_return co_await ReadConflicts(conn, store_);
   }
 
  private:
+  // What follows the last push: the Pull, the release and conflict questions, and Bye (the server
+  // answers in this order, then closes).
+  Status QueueTail(Connection& conn) {
+    tail_queued_ = true;
+    auto cursor = store_.PullCursor();
+    if (!cursor.ok()) return cursor.status();
+    const Pull pull{cursor->first, cursor->second};
+    conn.Queue(pull);
+    MNR_RETURN_IF_ERROR(QueueLatestReleaseRequest(conn, store_));
+    QueueConflictsRequest(conn);
+    const Bye bye;
+    conn.Queue(bye);
+    pipeline_.said_bye = true;
+    return Status::OK();
+  }
+
   void Progress(const std::string& what) const {
     if (progress_) std::cerr << "\r" << what << "   " << std::flush;
   }
@@ -123,6 +184,13 @@ class SyncBody {
   ClientStore& store_;
   bool progress_;
   SyncReport& report_;
+  LinkPipeline& pipeline_;
+  std::vector<OutboxEntry> outbox_;  // unacknowledged, by sequence number
+  std::size_t next_ = 0;             // the next outbox_ entry to push
+  std::deque<std::size_t> in_flight_;  // outbox_ entries pushed and not yet answered, in order
+  bool early_ = false;               // the first push went with the Hello
+  bool refused_ = false;
+  bool tail_queued_ = false;
 };
 
 // Prints, one line each, what changed since last told about conflicts on this device's edits, and
@@ -139,8 +207,8 @@ Result<std::unique_ptr<ClientStore>> OpenBound(const std::string& db) {
   auto store = ClientStore::Open(db);
   if (!store.ok()) return store.status();
   if (!(*store)->identity().credential) {
-    return Status::InvalidArgument(db + " is not bound to a credential; run `mnr-client init --db " + db +
-                                   " --credentials FILE.mnrcred` first");
+    return Status::InvalidArgument(
+        tr("{1} is not bound to a credential; run `mnr-client init --db {1} --credentials FILE.mnrcred` first", db));
   }
   return store;
 }
@@ -149,8 +217,8 @@ Result<std::unique_ptr<ClientStore>> OpenBound(const std::string& db) {
 
 int SyncCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client sync --db PATH [--server HOST:PORT] [--retries N] [--retry-delay SECONDS] [--timeout SECONDS]",
-                "Pushes unsynced change-sets to the server, then pulls the merged state of this device's countries.\n"
-                "Safe to interrupt and to repeat: the next run sends only what the server has not acknowledged.");
+                tr("Pushes unsynced change-sets to the server, then pulls the merged state of this device's countries.\n"
+                   "Safe to interrupt and to repeat: the next run sends only what the server has not acknowledged."));
   p.Option("db", "PATH", "client store", true)
       .Option("server", "HOST:PORT", "server address (default: the one in the credential)")
       .Option("retries", "N", "attempts after a dropped or failed link or a busy server, each after a random wait "
@@ -172,11 +240,11 @@ int SyncCommand(const std::vector<std::string>& argv) {
     if (auto v = args.Get("retry-delay")) opt.first_delay = std::chrono::milliseconds(static_cast<long>(std::stod(*v) * 1000));
     if (auto v = args.Get("timeout")) opt.timeout = std::chrono::milliseconds(static_cast<long>(std::stod(*v) * 1000));
   } catch (const std::exception&) {
-    std::cerr << kSyncProgram << ": --retries, --retry-delay and --timeout take numbers\n";
+    std::cerr << kSyncProgram << ": " << tr("--retries, --retry-delay and --timeout take numbers") << "\n";
     return cli::kExitUsage;
   }
   if (retries < 0 || retries > 100 || opt.timeout.count() <= 0 || opt.first_delay.count() < 0) {
-    std::cerr << kSyncProgram << ": --retries must be 0-100, --timeout positive, --retry-delay not negative\n";
+    std::cerr << kSyncProgram << ": " << tr("--retries must be 0-100, --timeout positive, --retry-delay not negative") << "\n";
     return cli::kExitUsage;
   }
   opt.attempts = retries + 1;
@@ -197,10 +265,12 @@ int SyncCommand(const std::vector<std::string>& argv) {
   // Busy together, do not all come back at the same moment.
   std::mt19937_64 random(std::random_device{}());
   for (int attempt = 1; attempt <= opt.attempts; ++attempt) {
-    SyncBody sync(**store, opt.progress, report);
+    LinkPipeline pipeline;
+    SyncBody sync(**store, opt.progress, report, pipeline);
+    pipeline.opening = [&sync](Connection& conn) { return sync.Opening(conn); };
     LinkOutcome outcome;
     last = RunLink(**store, *link, [&sync](Connection& conn, const Welcome& welcome) { return sync.Run(conn, welcome); },
-                   &outcome);
+                   &outcome, &pipeline);
     if (opt.progress) std::cerr << "\r" << std::string(40, ' ') << "\r";
     if (last.ok() || last.code() != Status::Code::kUnavailable) break;
     if (attempt < opt.attempts) {
@@ -208,38 +278,50 @@ int SyncCommand(const std::vector<std::string>& argv) {
                                     outcome.busy ? outcome.retry_after : std::chrono::milliseconds(0), random());
       std::ostringstream wait;
       wait << std::fixed << std::setprecision(1) << static_cast<double>(delay.count()) / 1000.0;
-      std::cerr << kSyncProgram << ": " << (outcome.busy ? std::string("server busy, ") : last.message() + "; ") << "retrying in "
-                << wait.str() << " s (attempt " << attempt + 1 << " of " << opt.attempts << ")\n";
+      std::cerr << kSyncProgram << ": "
+                << (outcome.busy ? tr("server busy, retrying in {1} s (attempt {2} of {3})", wait.str(), attempt + 1, opt.attempts)
+                                 : tr("{1}; retrying in {2} s (attempt {3} of {4})", last.message(), wait.str(), attempt + 1,
+                                      opt.attempts))
+                << "\n";
       std::this_thread::sleep_for(delay);
     }
   }
-  const std::string summary = "pushed " + std::to_string(report.pushed) + " change-set(s)" +
-                              (report.already ? " (" + std::to_string(report.already) + " already on the server)" : "") +
-                              ", pulled " + std::to_string(report.pulled) + " field(s)" +
-                              (report.release.empty() ? "" : ", received dataset release " + report.release);
+  // The store records the summary in English (data that `status` shows as stored); the terminal gets it
+  // in the user's language.
+  const auto summary_in = [&report](bool translate) {
+    const std::string pushed = std::to_string(report.pushed), already = std::to_string(report.already),
+                      pulled = std::to_string(report.pulled);
+    return tr_if(translate, "pushed {1} change-set(s)", {pushed}) +
+           (report.already ? tr_if(translate, " ({1} already on the server)", {already}) : "") +
+           tr_if(translate, ", pulled {1} field(s)", {pulled}) +
+           (report.release.empty() ? "" : tr_if(translate, ", received dataset release {1}", {report.release}));
+  };
+  const std::string summary = summary_in(true);
+  const std::string record = summary_in(false);
   if (!last.ok()) {
     (void)(*store)->RecordSync("failed: " + last.message());
     if (last.code() == Status::Code::kRefused) {
-      std::cerr << kSyncProgram << ": refused by the server: " << last.message() << "\n";
+      std::cerr << kSyncProgram << ": " << tr("refused by the server: {1}", last.message()) << "\n";
       return kExitRefused;
     }
     if (last.code() == Status::Code::kUnavailable) {
-      std::cerr << kSyncProgram << ": could not finish: " << last.message() << " (" << summary
-                << " so far; everything else is kept for the next sync)\n";
+      std::cerr << kSyncProgram << ": "
+                << tr("could not finish: {1} ({2} so far; everything else is kept for the next sync)", last.message(), summary)
+                << "\n";
       return kExitUnreachable;
     }
     return cli::Fail(kSyncProgram, last);
   }
   if (report.refusal) {
     (void)(*store)->RecordSync("refused: " + *report.refusal);
-    std::cerr << kSyncProgram << ": refused by the server: " << *report.refusal << " (" << summary << ")\n";
+    std::cerr << kSyncProgram << ": " << tr("refused by the server: {1} ({2})", *report.refusal, summary) << "\n";
     if (!args.Has("quiet")) (void)PrintConflictNews(**store);
     return kExitRefused;
   }
   const bool nothing = report.pushed == 0 && report.already == 0 && report.pulled == 0 && report.release.empty();
-  if (auto s = (*store)->RecordSync(nothing ? "up to date" : "synced: " + summary); !s.ok()) return cli::Fail(kSyncProgram, s);
+  if (auto s = (*store)->RecordSync(nothing ? "up to date" : "synced: " + record); !s.ok()) return cli::Fail(kSyncProgram, s);
   if (!args.Has("quiet")) {
-    std::cout << (nothing ? "up to date" : "synced: " + summary) << "\n";
+    std::cout << (nothing ? tr("up to date") : tr("synced: {1}", summary)) << "\n";
     if (Status s = PrintConflictNews(**store); !s.ok()) return cli::Fail(kSyncProgram, s);
   }
   if (nothing && args.Has("detailed-exit-codes")) return kExitNothingToDo;
@@ -248,10 +330,10 @@ int SyncCommand(const std::vector<std::string>& argv) {
 
 int BundleCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client bundle --db PATH --out FILE.mnrb [--force] [--allow-empty]",
-                "Writes every change-set the server has not acknowledged into one sealed bundle file, for a USB\n"
-                "stick when there is no link. The coordinator applies it with `mnr-server import-bundle`; a later\n"
-                "online sync sends none of it again. With nothing unacknowledged, writes nothing (exit 1) unless\n"
-                "--allow-empty.");
+                tr("Writes every change-set the server has not acknowledged into one sealed bundle file, for a USB\n"
+                   "stick when there is no link. The coordinator applies it with `mnr-server import-bundle`; a later\n"
+                   "online sync sends none of it again. With nothing unacknowledged, writes nothing (exit 1) unless\n"
+                   "--allow-empty."));
   p.Option("db", "PATH", "client store", true)
       .Option("out", "FILE.mnrb", "bundle file to write", true)
       .Flag("force", "replace FILE if it exists (never the store itself)")
@@ -274,12 +356,14 @@ int BundleCommand(const std::vector<std::string>& argv) {
     ops += e.ops;
   }
   if (sealed.empty() && !args.Has("allow-empty")) {
-    return cli::Fail(kBundleProgram, Status::InvalidArgument("nothing to send: every change-set is acknowledged; use --allow-empty to "
-                                                             "write an empty bundle"));
+    return cli::Fail(kBundleProgram, Status::InvalidArgument(tr("nothing to send: every change-set is acknowledged; use --allow-empty to "
+                                                                "write an empty bundle")));
   }
   if (auto s = WriteOutputFile(out, EncodeBundle(sealed), rules, 0600); !s.ok()) return cli::Fail(kBundleProgram, s);
-  std::cout << "wrote " << sealed.size() << " change-set(s) with " << ops << " edit(s) to " << out
-            << "; apply it on the server with: mnr-server import-bundle --data DIR " << out << "\n";
+  std::cout << tr("wrote {1} change-set(s) with {2} edit(s) to {3}; apply it on the server with: mnr-server import-bundle "
+                 "--data DIR {3}",
+                 sealed.size(), ops, out)
+            << "\n";
   return cli::kExitOk;
 }
 

@@ -12,5 +12,8 @@ int AuditCommand(const std::vector<std::string>& args);  // server/cmd_audit.cc:
 int RenewCommand(const std::vector<std::string>& args);  // server/cmd_audit.cc: `mnr-server renew`
 int ReviewCommand(const std::vector<std::string>& args);  // server/cmd_review.cc: `mnr-server review`
 int StatusCommand(const std::vector<std::string>& args);  // server/cmd_review.cc: `mnr-server status`
+int BackupCommand(const std::vector<std::string>& args);   // server/cmd_maintenance.cc: `mnr-server backup`
+int RestoreCommand(const std::vector<std::string>& args);  // server/cmd_maintenance.cc: `mnr-server restore`
+int CheckCommand(const std::vector<std::string>& args);    // server/cmd_maintenance.cc: `mnr-server check`
 
 }  // namespace mnr::server

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -25,6 +26,7 @@
 #include "mnr/limits.h"
 #include "mnr/utf8.h"
 #include "server/audit_log.h"
+#include "server/backup.h"
 #include "server/dataset.h"
 #include "server/merge.h"
 #include "mnr/review.h"
@@ -34,6 +36,7 @@ std::string_view server_store_v1();
 std::string_view server_store_v2();
 std::string_view server_store_v3();
 std::string_view server_store_v4();
+std::string_view server_store_v5();
 }
 
 namespace mnr::server {
@@ -44,7 +47,7 @@ namespace {
 
 // Migration i (0-based) takes the store from version i+1 to i+2.
 constexpr std::string_view (*kMigrations[])() = {&mnr::embedded::server_store_v2, &mnr::embedded::server_store_v3,
-                                                      &mnr::embedded::server_store_v4};
+                                                      &mnr::embedded::server_store_v4, &mnr::embedded::server_store_v5};
 constexpr int kStoreVersion = 1 + static_cast<int>(std::size(kMigrations));
 
 // Brings a store from `from` to kStoreVersion, one transaction per step, so a crash mid-way leaves a
@@ -59,6 +62,12 @@ Status Migrate(Db& db, int from) {
   }
   return Status::OK();
 }
+}  // namespace
+
+int ServerStoreVersion() { return kStoreVersion; }
+
+namespace {
+
 constexpr std::int64_t kTenYears = 10LL * 365 * 24 * 3600;
 // Certificates start a little in the past so a device whose clock runs a few minutes behind the
 // server's can use a credential issued a moment ago.
@@ -79,7 +88,7 @@ std::string FormatDate(std::int64_t t) {
 }
 
 Result<std::optional<std::string>> GetMeta(Db& db, std::string_view key) {
-  auto st = db.Prepare("SELECT value FROM meta WHERE key = ?");
+  auto st = db.Cached("SELECT value FROM meta WHERE key = ?");
   if (!st.ok()) return st.status();
   st->Bind(1, key);
   auto row = st->Step();
@@ -89,7 +98,7 @@ Result<std::optional<std::string>> GetMeta(Db& db, std::string_view key) {
 }
 
 Status SetMeta(Db& db, std::string_view key, std::string_view value) {
-  auto st = db.Prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  auto st = db.Cached("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   if (!st.ok()) return st.status();
   st->Bind(1, key).Bind(2, value);
   return st->Run();
@@ -184,7 +193,7 @@ constexpr const char* kCredentialColumns =
 Result<bool> SameLineage(Db& db, std::string later, const std::string& earlier) {
   for (int hops = 0; hops < 1000; ++hops) {
     if (later == earlier) return true;
-    auto st = db.Prepare("SELECT predecessor FROM credentials WHERE id = ?");
+    auto st = db.Cached("SELECT predecessor FROM credentials WHERE id = ?");
     if (!st.ok()) return st.status();
     st->Bind(1, later);
     auto row = st->Step();
@@ -254,6 +263,34 @@ Status CheckDeviceId(const std::string& id) {
   return Status::OK();
 }
 
+// Moves the device's acked_through past the change-sets now stored without a gap after it: usually
+// one step, as devices send in order. Inside the caller's transaction.
+Status AdvanceAckedThrough(Db& db, const std::string& device_id) {
+  auto cur = db.Cached("SELECT acked_through FROM devices WHERE device_id = ?");
+  if (!cur.ok()) return cur.status();
+  cur->Bind(1, device_id);
+  auto row = cur->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Corruption("device " + device_id + " stored a change-set but is not in the device register");
+  const std::int64_t from = cur->Int(0);
+  std::int64_t through = from;
+  auto next = db.Cached("SELECT 1 FROM changesets WHERE device_id = ? AND seq = ?");
+  if (!next.ok()) return next.status();
+  for (;;) {
+    next->Reset();
+    next->Bind(1, device_id).Bind(2, through + 1);
+    auto found = next->Step();
+    if (!found.ok()) return found.status();
+    if (!*found) break;
+    ++through;
+  }
+  if (through == from) return Status::OK();
+  auto up = db.Cached("UPDATE devices SET acked_through = ? WHERE device_id = ?");
+  if (!up.ok()) return up.status();
+  up->Bind(1, through).Bind(2, device_id);
+  return up->Run();
+}
+
 Intake Refuse(RefusalCode code, std::string reason) {
   Intake in;
   in.refusal = Refusal{code, std::move(reason)};
@@ -267,7 +304,7 @@ struct StoredOp {
 };
 
 Result<std::vector<StoredOp>> LoadFieldOps(Db& db, const std::string& field) {
-  auto st = db.Prepare(
+  auto st = db.Cached(
       "SELECT o.version, o.value, o.hlc, o.author, o.parents, c.credential_id, o.resolution_id "
       "FROM ops o LEFT JOIN changesets c ON c.id = o.changeset_id WHERE o.field = ?");
   if (!st.ok()) return st.status();
@@ -317,7 +354,7 @@ Result<Conflict> ReadConflictRow(Db& db, const Statement& st) {
   c.resolved_by = st.OptText(4);
   c.reason = st.OptText(5);
   c.resolution_version = st.OptText(6);
-  auto w = db.Prepare("SELECT version FROM fields WHERE field = ?");
+  auto w = db.Cached("SELECT version FROM fields WHERE field = ?");
   if (!w.ok()) return w.status();
   w->Bind(1, c.field);
   auto row = w->Step();
@@ -446,6 +483,13 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir) {
                                    "); upgrade mnr-server");
   }
   if (*v < 1) return Status::Corruption(s->paths_.db() + " is not an mnr-server store (user_version " + std::to_string(*v) + ")");
+  if (*v < kStoreVersion) {
+    // A store made by an earlier release: keep a copy of it as it was before changing it.
+    auto saved = BackupBeforeMigration(dir, *v, kStoreVersion, WallClock());
+    if (!saved.ok()) return saved.status();
+    std::cerr << "mnr-server: migrating " << s->paths_.db() << " from store version " << *v << " to " << kStoreVersion
+              << "; the store as it was is saved in " << *saved << "\n";
+  }
   MNR_RETURN_IF_ERROR(Migrate(*s->db_, *v));
   MNR_RETURN_IF_ERROR(BackfillAuditLog(*s->db_).With(s->paths_.db()));
   auto schema = SurveySchema::Active();
@@ -459,7 +503,16 @@ std::string ServerStore::store_id() {
   return v.ok() && *v ? **v : std::string();
 }
 
+Result<std::string> ServerStore::ServerSigningKey() {
+  if (signing_key_) return *signing_key_;
+  auto key = ReadFile(paths_.server_key(), kKeyFileBytes);
+  if (!key.ok()) return key.status();
+  signing_key_ = *key;
+  return key;
+}
+
 Result<std::string> ServerStore::SealingPrivateKey() {
+  if (sealing_key_) return *sealing_key_;
   auto text = ReadFile(paths_.sealing_key(), kKeyFileBytes);
   if (!text.ok()) return text.status();
   std::string t = *text;
@@ -468,6 +521,7 @@ Result<std::string> ServerStore::SealingPrivateKey() {
   if (!raw.ok() || raw->size() != 32) {
     return Status::Corruption(paths_.sealing_key() + " does not hold a base64 X25519 private key (32 bytes)");
   }
+  sealing_key_ = *raw;
   return *raw;
 }
 
@@ -479,7 +533,7 @@ Status ServerStore::ImportCountries(const std::vector<Country>& rows) {
   }
   Transaction tx(*db_);
   MNR_RETURN_IF_ERROR(tx.status());
-  auto st = db_->Prepare(
+  auto st = db_->Cached(
       "INSERT INTO countries (code, name, income_group, region) VALUES (?, ?, ?, ?) "
       "ON CONFLICT (code) DO UPDATE SET name = excluded.name, income_group = excluded.income_group, region = excluded.region");
   if (!st.ok()) return st.status();
@@ -497,7 +551,7 @@ Status ServerStore::ImportCountries(const std::vector<Country>& rows) {
 }
 
 Result<std::vector<Country>> ServerStore::Countries() {
-  auto st = db_->Prepare("SELECT code, name, income_group, region FROM countries ORDER BY code");
+  auto st = db_->Cached("SELECT code, name, income_group, region FROM countries ORDER BY code");
   if (!st.ok()) return st.status();
   std::vector<Country> out;
   for (;;) {
@@ -581,7 +635,7 @@ Result<Credential> ServerStore::IssueOrRenew(Role role, const std::vector<std::s
 
   Transaction tx(*db_);
   MNR_RETURN_IF_ERROR(tx.status());
-  auto st = db_->Prepare(
+  auto st = db_->Cached(
       "INSERT INTO credentials (id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, predecessor, "
       "return_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!st.ok()) return st.status();
@@ -594,12 +648,12 @@ Result<Credential> ServerStore::IssueOrRenew(Role role, const std::vector<std::s
   if (!entry.ok()) return entry.status();
   if (renews) {
     // The old credential is revoked in the same transaction, and its devices follow the new one.
-    auto revoke = db_->Prepare("UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+    auto revoke = db_->Cached("UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
     if (!revoke.ok()) return revoke.status();
     revoke->Bind(1, now).Bind(2, renews->id);
     MNR_RETURN_IF_ERROR(revoke->Run());
     if (db_->Changes() != 1) return Status::InvalidArgument("credential " + renews->id + " was revoked meanwhile; it is not renewed");
-    auto devices = db_->Prepare("UPDATE devices SET credential_id = ? WHERE credential_id = ?");
+    auto devices = db_->Cached("UPDATE devices SET credential_id = ? WHERE credential_id = ?");
     if (!devices.ok()) return devices.status();
     devices->Bind(1, c.id).Bind(2, renews->id);
     MNR_RETURN_IF_ERROR(devices->Run());
@@ -617,7 +671,7 @@ Result<Credential> ServerStore::RenewCredential(const std::string& id, std::int6
   if (!*old) return Status::NotFound("no credential " + id + " in the register (see `mnr-server credentials list`)");
   const CredentialRecord before = **old;
   if (before.revoked_at) {
-    auto successor = db_->Prepare("SELECT id FROM credentials WHERE predecessor = ?");
+    auto successor = db_->Cached("SELECT id FROM credentials WHERE predecessor = ?");
     if (!successor.ok()) return successor.status();
     successor->Bind(1, id);
     auto row = successor->Step();
@@ -636,7 +690,7 @@ Status ServerStore::RevokeCredential(const std::string& id) {
   if (!*found) return Status::NotFound("no credential " + id + " in the register (see `mnr-server credentials list`)");
   if ((*found)->revoked_at) return Status::OK();
   const std::int64_t now = WallClock();
-  auto st = db_->Prepare("UPDATE credentials SET revoked_at = ? WHERE id = ?");
+  auto st = db_->Cached("UPDATE credentials SET revoked_at = ? WHERE id = ?");
   if (!st.ok()) return st.status();
   st->Bind(1, now).Bind(2, id);
   MNR_RETURN_IF_ERROR(st->Run());
@@ -647,7 +701,7 @@ Status ServerStore::RevokeCredential(const std::string& id) {
 }
 
 Result<std::optional<CredentialRecord>> ServerStore::FindCredential(const std::string& id) {
-  auto st = db_->Prepare(std::string("SELECT ") + kCredentialColumns + " FROM credentials WHERE id = ?");
+  auto st = db_->Cached(std::string("SELECT ") + kCredentialColumns + " FROM credentials WHERE id = ?");
   if (!st.ok()) return st.status();
   st->Bind(1, id);
   auto row = st->Step();
@@ -659,7 +713,7 @@ Result<std::optional<CredentialRecord>> ServerStore::FindCredential(const std::s
 }
 
 Result<std::vector<CredentialRecord>> ServerStore::Credentials() {
-  auto st = db_->Prepare(std::string("SELECT ") + kCredentialColumns + " FROM credentials ORDER BY issued_at, id");
+  auto st = db_->Cached(std::string("SELECT ") + kCredentialColumns + " FROM credentials ORDER BY issued_at, id");
   if (!st.ok()) return st.status();
   std::vector<CredentialRecord> out;
   for (;;) {
@@ -702,9 +756,18 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
   for (const auto& s : *stored) ops.push_back(s.op);
   merge::FieldMerge m = merge::MergeField(ops);
   Recompute out;
+  // The summary the next edit can merge from (MergeFromSummary), when it holds for this field.
+  std::optional<std::string> heads;
+  bool summary_holds = m.conflicts.empty();
+  for (const auto& o : ops) summary_holds = summary_holds && merge::NamesOnlyOlderParents(o);
+  if (summary_holds) {
+    nlohmann::json h = nlohmann::json::array();
+    for (std::size_t i : m.heads) h.push_back(ops[i].version);
+    heads = h.dump();
+  }
 
   const merge::Op& w = ops[m.winner];
-  auto cur = db.Prepare("SELECT version, value FROM fields WHERE field = ?");
+  auto cur = db.Cached("SELECT version, value FROM fields WHERE field = ?");
   if (!cur.ok()) return cur.status();
   cur->Bind(1, field);
   auto row = cur->Step();
@@ -712,7 +775,7 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
   if (!*row || cur->Text(0) != w.version) {
     const std::optional<std::string> before = *row ? cur->OptText(1) : std::nullopt;
     ++state_seq;
-    auto up = db.Prepare(
+    auto up = db.Cached(
         "INSERT INTO fields (field, country, value, version, hlc, state_seq) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (field) DO UPDATE SET value = excluded.value, version = excluded.version, hlc = excluded.hlc, "
         "state_seq = excluded.state_seq");
@@ -723,6 +786,12 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
     MNR_RETURN_IF_ERROR(DatasetOnMergedChange(db, field, before, w.value));
     out.winner_changed = true;
   }
+  {
+    auto sum = db.Cached("UPDATE fields SET heads = ? WHERE field = ?");
+    if (!sum.ok()) return sum.status();
+    sum->Bind(1, heads).Bind(2, field);
+    MNR_RETURN_IF_ERROR(sum->Run());
+  }
 
   struct Existing {
     std::int64_t id;
@@ -730,7 +799,7 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
     std::optional<std::string> resolution_version;
   };
   std::map<std::string, Existing> existing;
-  auto ex = db.Prepare("SELECT id, candidate_key, status, resolution_version FROM conflicts WHERE field = ?");
+  auto ex = db.Cached("SELECT id, candidate_key, status, resolution_version FROM conflicts WHERE field = ?");
   if (!ex.ok()) return ex.status();
   ex->Bind(1, field);
   for (;;) {
@@ -764,7 +833,7 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
       resolved_by = settler.op.author;
       resolved_at = now;
       if (settler.resolution_id) {
-        auto rs = db.Prepare("SELECT resolved_by, reason, created_at FROM resolutions WHERE id = ?");
+        auto rs = db.Cached("SELECT resolved_by, reason, created_at FROM resolutions WHERE id = ?");
         if (!rs.ok()) return rs.status();
         rs->Bind(1, *settler.resolution_id);
         auto rr = rs->Step();
@@ -786,13 +855,13 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
     if (it != existing.end()) {
       if (it->second.status == status && it->second.resolution_version == resolution_version) {
         // Candidate rows may still change (a late change-set names the credential); keep it current.
-        auto up = db.Prepare("UPDATE conflicts SET candidates = ? WHERE id = ?");
+        auto up = db.Cached("UPDATE conflicts SET candidates = ? WHERE id = ?");
         if (!up.ok()) return up.status();
         up->Bind(1, cands_json).Bind(2, it->second.id);
         MNR_RETURN_IF_ERROR(up->Run());
         continue;
       }
-      auto up = db.Prepare(
+      auto up = db.Cached(
           "UPDATE conflicts SET candidates = ?, status = ?, resolved_by = ?, reason = ?, resolution_version = ?, "
           "resolved_at = ? WHERE id = ?");
       if (!up.ok()) return up.status();
@@ -802,7 +871,7 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
       MNR_RETURN_IF_ERROR(up->Run());
       continue;
     }
-    auto ins = db.Prepare(
+    auto ins = db.Cached(
         "INSERT INTO conflicts (field, candidate_key, candidates, status, opened_seq, resolved_by, reason, "
         "resolution_version, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!ins.ok()) return ins.status();
@@ -816,12 +885,74 @@ Result<Recompute> RecomputeField(Db& db, const std::string& field, std::uint64_t
   // state; its row goes too, so the table stays a function of the ops.
   for (const auto& [key, e] : existing) {
     if (derived_keys.count(key)) continue;
-    auto del = db.Prepare("DELETE FROM conflicts WHERE id = ?");
+    auto del = db.Cached("DELETE FROM conflicts WHERE id = ?");
     if (!del.ok()) return del.status();
     del->Bind(1, e.id);
     MNR_RETURN_IF_ERROR(del->Run());
   }
   return out;
+}
+
+// Merges `op`, just added to `field`, from the field's summary (its winner and heads in the fields
+// row) instead of its whole history, when merge::SupersedesAll says the summary decides it: `op`
+// becomes the winner and sole head, and no conflict arises. Returns false, having changed nothing,
+// when the summary does not decide it (the caller then runs RecomputeField). Inside the caller's
+// transaction.
+Result<bool> MergeFromSummary(Db& db, const std::string& field, const merge::Op& op, std::uint64_t& state_seq) {
+  std::optional<std::string> before;
+  {
+    auto cur = db.Cached("SELECT version, value, hlc, heads FROM fields WHERE field = ?");
+    if (!cur.ok()) return cur.status();
+    cur->Bind(1, field);
+    auto row = cur->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      // The field's first edit, unless an edit of it is stored without a merged state (never, short of
+      // a damaged store): then there is nothing to merge with.
+      if (!merge::NamesOnlyOlderParents(op)) return false;
+      auto other = db.Cached("SELECT 1 FROM ops WHERE field = ? AND version <> ? LIMIT 1");
+      if (!other.ok()) return other.status();
+      other->Bind(1, field).Bind(2, op.version);
+      auto found = other->Step();
+      if (!found.ok()) return found.status();
+      if (*found) return false;
+    } else {
+      if (cur->IsNull(3)) return false;
+      merge::Op winner;
+      winner.version = cur->Text(0);
+      winner.value = cur->OptText(1);
+      winner.hlc = static_cast<HlcTime>(cur->Int(2));
+      const auto at = winner.version.find('@');
+      if (at == std::string::npos) return false;
+      winner.author = winner.version.substr(at + 1);
+      std::vector<std::string> heads;
+      try {
+        for (const auto& h : nlohmann::json::parse(cur->Text(3))) heads.push_back(h.get<std::string>());
+      } catch (const std::exception&) {
+        return false;  // an unreadable summary is no summary: merge the whole history
+      }
+      if (!merge::SupersedesAll(winner, heads, op)) return false;
+      before = winner.value;
+      auto conflicts = db.Cached("SELECT 1 FROM conflicts WHERE field = ? LIMIT 1");
+      if (!conflicts.ok()) return conflicts.status();
+      conflicts->Bind(1, field);
+      auto found = conflicts->Step();
+      if (!found.ok()) return found.status();
+      if (*found) return false;
+    }
+  }
+  ++state_seq;
+  auto up = db.Cached(
+      "INSERT INTO fields (field, country, value, version, hlc, state_seq, heads) VALUES (?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (field) DO UPDATE SET value = excluded.value, version = excluded.version, hlc = excluded.hlc, "
+      "state_seq = excluded.state_seq, heads = excluded.heads");
+  if (!up.ok()) return up.status();
+  up->Bind(1, field).Bind(2, CountryOfField(field)).Bind(3, op.value).Bind(4, op.version);
+  up->Bind(5, static_cast<std::int64_t>(op.hlc)).Bind(6, static_cast<std::int64_t>(state_seq));
+  up->Bind(7, nlohmann::json::array({op.version}).dump());
+  MNR_RETURN_IF_ERROR(up->Run());
+  MNR_RETURN_IF_ERROR(DatasetOnMergedChange(db, field, before, op.value));
+  return true;
 }
 
 }  // namespace
@@ -860,7 +991,7 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
   }
   Status usable = CheckCredentialUsable(signer, now);
   if (!usable.ok()) {
-    auto renewed = db_->Prepare("SELECT 1 FROM credentials WHERE predecessor = ?");
+    auto renewed = db_->Cached("SELECT 1 FROM credentials WHERE predecessor = ?");
     if (!renewed.ok()) return Refuse(RefusalCode::kInternal, renewed.status().message());
     renewed->Bind(1, signer.id);
     auto row = renewed->Step();
@@ -931,7 +1062,7 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
   Transaction tx(*db_);
   if (!tx.status().ok()) return internal(tx.status());
 
-  auto prior = db_->Prepare("SELECT id FROM changesets WHERE id = ? OR (device_id = ? AND seq = ?)");
+  auto prior = db_->Cached("SELECT id FROM changesets WHERE id = ? OR (device_id = ? AND seq = ?)");
   if (!prior.ok()) return internal(prior.status());
   prior->Bind(1, opened->id).Bind(2, cs.device_id).Bind(3, static_cast<std::int64_t>(cs.seq));
   bool duplicate = false;
@@ -956,7 +1087,7 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
     return Intake{outcome, std::nullopt};
   }
 
-  auto bound = db_->Prepare("SELECT credential_id FROM devices WHERE device_id = ?");
+  auto bound = db_->Cached("SELECT credential_id FROM devices WHERE device_id = ?");
   if (!bound.ok()) return internal(bound.status());
   bound->Bind(1, cs.device_id);
   auto brow = bound->Step();
@@ -973,20 +1104,20 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
                                                   "; its change-sets cannot be signed by " + signer.id);
     }
     if (*newer) {
-      auto follow = db_->Prepare("UPDATE devices SET credential_id = ? WHERE device_id = ?");
+      auto follow = db_->Cached("UPDATE devices SET credential_id = ? WHERE device_id = ?");
       if (!follow.ok()) return internal(follow.status());
       follow->Bind(1, holder->id).Bind(2, cs.device_id);
       if (Status s = follow->Run(); !s.ok()) return internal(s);
     }
   }
   if (!*brow) {
-    auto ins = db_->Prepare("INSERT INTO devices (device_id, credential_id) VALUES (?, ?)");
+    auto ins = db_->Cached("INSERT INTO devices (device_id, credential_id) VALUES (?, ?)");
     if (!ins.ok()) return internal(ins.status());
     ins->Bind(1, cs.device_id).Bind(2, holder->id);
     if (Status s = ins->Run(); !s.ok()) return internal(s);
   }
 
-  auto ins_cs = db_->Prepare(
+  auto ins_cs = db_->Cached(
       "INSERT INTO changesets (id, device_id, seq, credential_id, body, signature, received_at, source) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!ins_cs.ok()) return internal(ins_cs.status());
@@ -997,13 +1128,16 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
   auto logged = AppendAuditEntry(*db_, AuditKind::kChangeSet, holder->id, audit::ChangeSetPayload(opened->body, opened->signature));
   if (!logged.ok()) return internal(logged.status());
 
+  if (Status s = AdvanceAckedThrough(*db_, cs.device_id); !s.ok()) return internal(s);
+
   auto meta_hlc = GetMetaNumber(*db_, "hlc");
   if (!meta_hlc.ok()) return internal(meta_hlc.status());
   HybridClock clock(*meta_hlc);
   std::set<std::string> touched;
-  auto find_op = db_->Prepare("SELECT value FROM ops WHERE field = ? AND version = ?");
+  std::map<std::string, std::vector<merge::Op>> added;  // per field, the edits this change-set adds
+  auto find_op = db_->Cached("SELECT value FROM ops WHERE field = ? AND version = ?");
   if (!find_op.ok()) return internal(find_op.status());
-  auto ins_op = db_->Prepare(
+  auto ins_op = db_->Cached(
       "INSERT INTO ops (field, version, value, old_value, hlc, author, parents, changeset_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!ins_op.ok()) return internal(ins_op.status());
   for (const auto& op : cs.ops) {
@@ -1028,12 +1162,21 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
     if (Status s = ins_op->Run(); !s.ok()) return internal(s);
     clock.Observe(op.hlc);
     touched.insert(op.field);
+    added[op.field].push_back(merge::Op{version, op.new_value, op.hlc, op.author, op.parents});
   }
 
   auto seq = GetMetaNumber(*db_, "state_seq");
   if (!seq.ok()) return internal(seq.status());
   std::uint64_t state_seq = *seq;
   for (const auto& field : touched) {
+    if (const auto& ops = added[field]; ops.size() == 1) {
+      auto merged = MergeFromSummary(*db_, field, ops.front(), state_seq);
+      if (!merged.ok()) return internal(merged.status());
+      if (*merged) {
+        ++outcome.fields_changed;
+        continue;
+      }
+    }
     auto r = RecomputeField(*db_, field, state_seq, now);
     if (!r.ok()) return internal(r.status());
     outcome.fields_changed += r->winner_changed ? 1 : 0;
@@ -1060,51 +1203,63 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
 }
 
 std::uint64_t ServerStore::AckedThrough(const std::string& device_id) {
-  auto st = db_->Prepare("SELECT seq FROM changesets WHERE device_id = ? ORDER BY seq");
+  auto st = db_->Cached("SELECT acked_through FROM devices WHERE device_id = ?");
   if (!st.ok()) return 0;
   st->Bind(1, device_id);
-  std::uint64_t n = 0;
-  for (;;) {
-    auto row = st->Step();
-    if (!row.ok() || !*row) break;
-    if (static_cast<std::uint64_t>(st->Int(0)) != n + 1) break;
-    ++n;
-  }
-  return n;
+  auto row = st->Step();
+  if (!row.ok() || !*row) return 0;
+  return static_cast<std::uint64_t>(st->Int(0));
 }
 
 Result<PullBatch> ServerStore::PullSince(const std::vector<std::string>& countries, std::uint64_t cursor,
-                                         std::size_t limit) {
+                                         std::size_t limit, std::string_view skip_own_of_device) {
   if (limit == 0) limit = limits::kPullChunkFields;
-  std::string sql = "SELECT field, value, version, hlc, state_seq FROM fields WHERE state_seq > ?";
+  const bool skip_own = !skip_own_of_device.empty();
+  // `own`: the winner is the device's own edit (a version is "%016x@author") and the device made no
+  // later edit of the field, so the device's store holds exactly this version.
+  std::string sql = "SELECT field, value, version, hlc, state_seq, ";
+  sql += skip_own ? "(substr(version, 18) = ?1 AND NOT EXISTS (SELECT 1 FROM ops o WHERE o.field = fields.field "
+                    "AND o.author = ?1 AND o.hlc > fields.hlc))"
+                  : "0";
+  sql += " AS own FROM fields WHERE state_seq > ?2";
   if (!countries.empty()) {
     sql += " AND country IN (";
-    for (std::size_t i = 0; i < countries.size(); ++i) sql += i ? ", ?" : "?";
+    for (std::size_t i = 0; i < countries.size(); ++i) sql += "?" + std::to_string(i + 4) + (i + 1 < countries.size() ? ", " : "");
     sql += ")";
   }
-  sql += " ORDER BY state_seq LIMIT ?";
+  sql += " ORDER BY state_seq LIMIT ?3";
   auto st = db_->Prepare(sql);
   if (!st.ok()) return st.status();
-  int i = 1;
-  st->Bind(i++, static_cast<std::int64_t>(std::min<std::uint64_t>(cursor, INT64_MAX)));
+  // Rows left out still cost a step: bound the rows one batch reads, so that a device that pulls
+  // after pushing 100,000 edits gets a few empty batches rather than one long scan.
+  const std::size_t max_rows = skip_own ? limit * 8 : limit + 1;
+  if (skip_own) st->Bind(1, std::string(skip_own_of_device));
+  st->Bind(2, static_cast<std::int64_t>(std::min<std::uint64_t>(cursor, INT64_MAX)));
+  st->Bind(3, static_cast<std::int64_t>(max_rows));
+  int i = 4;
   for (const auto& c : countries) st->Bind(i++, c);
-  st->Bind(i, static_cast<std::int64_t>(limit + 1));
   PullBatch batch;
   batch.next_cursor = cursor;
+  std::size_t rows = 0;
   for (;;) {
     auto row = st->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    if (batch.fields.size() == limit) {
+    if (batch.fields.size() == limit || ++rows == max_rows) {
       batch.more = true;
-      break;
+      if (batch.fields.size() == limit) break;
+    }
+    const auto seq = static_cast<std::uint64_t>(st->Int(4));
+    if (st->Int(5) != 0) {
+      batch.next_cursor = seq;
+      continue;
     }
     PulledField f;
     f.field = st->Text(0);
     f.value = st->OptText(1);
     f.version = st->Text(2);
     f.hlc = static_cast<HlcTime>(st->Int(3));
-    batch.next_cursor = static_cast<std::uint64_t>(st->Int(4));
+    batch.next_cursor = seq;
     batch.fields.push_back(std::move(f));
   }
   return batch;
@@ -1129,7 +1284,7 @@ Result<std::vector<Conflict>> ServerStore::Conflicts(bool open_only) {
 }
 
 Result<std::optional<Conflict>> ServerStore::FindConflict(std::int64_t id) {
-  auto st = db_->Prepare(std::string("SELECT ") + kConflictColumns + " FROM conflicts WHERE id = ?");
+  auto st = db_->Cached(std::string("SELECT ") + kConflictColumns + " FROM conflicts WHERE id = ?");
   if (!st.ok()) return st.status();
   st->Bind(1, id);
   auto row = st->Step();
@@ -1161,7 +1316,7 @@ Status ServerStore::WriteCoordinatorOp(const CoordinatorOp& op, HybridClock& clo
   const std::string version = OperationVersion(hlc, author);
   const std::int64_t now = WallClock();
 
-  auto res = db_->Prepare(
+  auto res = db_->Cached(
       "INSERT INTO resolutions (field, version, resolved_by, reason, conflict_id, created_at) VALUES (?, ?, ?, ?, ?, ?)");
   if (!res.ok()) return res.status();
   res->Bind(1, op.field).Bind(2, version).Bind(3, op.who).Bind(4, op.reason).Bind(5, op.conflict_id).Bind(6, now);
@@ -1169,7 +1324,7 @@ Status ServerStore::WriteCoordinatorOp(const CoordinatorOp& op, HybridClock& clo
   const std::int64_t resolution_id = db_->LastInsertRowId();
 
   std::optional<std::string> old_value;
-  auto cur = db_->Prepare("SELECT value FROM fields WHERE field = ?");
+  auto cur = db_->Cached("SELECT value FROM fields WHERE field = ?");
   if (!cur.ok()) return cur.status();
   cur->Bind(1, op.field);
   auto row = cur->Step();
@@ -1178,7 +1333,7 @@ Status ServerStore::WriteCoordinatorOp(const CoordinatorOp& op, HybridClock& clo
 
   nlohmann::json parents = nlohmann::json::array();
   for (const auto& p : op.parents) parents.push_back(p);
-  auto ins = db_->Prepare(
+  auto ins = db_->Cached(
       "INSERT INTO ops (field, version, value, old_value, hlc, author, parents, resolution_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, op.field).Bind(2, version).Bind(3, op.value).Bind(4, old_value).Bind(5, static_cast<std::int64_t>(hlc));
@@ -1256,7 +1411,7 @@ Result<std::vector<std::string>> ServerStore::RecordReview(const std::string& co
 
   // A coordinator's edit descends from what the server holds now, so it never conflicts with it.
   auto current = [&](const std::string& field) -> Result<std::vector<std::string>> {
-    auto st = db_->Prepare("SELECT version, hlc FROM fields WHERE field = ?");
+    auto st = db_->Cached("SELECT version, hlc FROM fields WHERE field = ?");
     if (!st.ok()) return st.status();
     st->Bind(1, field);
     auto row = st->Step();
@@ -1267,7 +1422,7 @@ Result<std::vector<std::string>> ServerStore::RecordReview(const std::string& co
   };
   // Every edit of the country so far happened before this decision.
   {
-    auto st = db_->Prepare("SELECT MAX(hlc) FROM fields WHERE country = ?");
+    auto st = db_->Cached("SELECT MAX(hlc) FROM fields WHERE country = ?");
     if (!st.ok()) return st.status();
     st->Bind(1, country);
     auto row = st->Step();
@@ -1311,14 +1466,14 @@ Status ServerStore::ReopenIfEditedAfterApproval(const std::string& country, cons
                                                 std::uint64_t& state_seq) {
   // Most intake touches countries nobody has approved: one key lookup, and no scan of the country.
   {
-    auto decision = db_->Prepare("SELECT value FROM fields WHERE field = ?");
+    auto decision = db_->Cached("SELECT value FROM fields WHERE field = ?");
     if (!decision.ok()) return decision.status();
     decision->Bind(1, ReviewField(country, "decision"));
     auto row = decision->Step();
     if (!row.ok()) return row.status();
     if (!*row || decision->IsNull(0) || decision->Text(0).rfind("approved", 0) != 0) return Status::OK();
   }
-  auto st = db_->Prepare("SELECT field, value, version, hlc, state_seq FROM fields WHERE country = ?");
+  auto st = db_->Cached("SELECT field, value, version, hlc, state_seq FROM fields WHERE country = ?");
   if (!st.ok()) return st.status();
   st->Bind(1, country);
   ReviewBook book;
@@ -1346,7 +1501,7 @@ Status ServerStore::NoteDeviceSync(const std::string& device_id, const std::stri
                                    std::int64_t now) {
   std::string clean = name.substr(0, limits::kNameBytes);
   if (!IsValidUtf8(clean) || HasControl(clean)) clean.clear();
-  auto st = db_->Prepare(
+  auto st = db_->Cached(
       "INSERT INTO devices (device_id, credential_id, name, last_seen_at) VALUES (?, ?, ?, ?) "
       "ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, last_seen_at = excluded.last_seen_at");
   if (!st.ok()) return st.status();
@@ -1371,7 +1526,7 @@ Result<std::string> ServerStore::StateHash() {
   };
   std::vector<std::string> lines;
   {
-    auto st = db_->Prepare("SELECT field, version, value FROM fields");
+    auto st = db_->Cached("SELECT field, version, value FROM fields");
     if (!st.ok()) return st.status();
     for (;;) {
       auto row = st->Step();
@@ -1386,7 +1541,7 @@ Result<std::string> ServerStore::StateHash() {
   text += "--- conflicts\n";
   std::vector<std::tuple<std::string, std::string, std::string>> conflicts;
   {
-    auto st = db_->Prepare("SELECT field, candidate_key, status FROM conflicts");
+    auto st = db_->Cached("SELECT field, candidate_key, status FROM conflicts");
     if (!st.ok()) return st.status();
     for (;;) {
       auto row = st->Step();
@@ -1403,7 +1558,7 @@ Result<std::string> ServerStore::StateHash() {
 }
 
 Result<std::vector<ServerStore::MergedAnswer>> ServerStore::MergedAnswers() {
-  auto st = db_->Prepare("SELECT field, value FROM fields WHERE field LIKE 'answer/%' AND value IS NOT NULL ORDER BY field");
+  auto st = db_->Cached("SELECT field, value FROM fields WHERE field LIKE 'answer/%' AND value IS NOT NULL ORDER BY field");
   if (!st.ok()) return st.status();
   std::vector<MergedAnswer> out;
   for (;;) {

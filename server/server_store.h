@@ -31,6 +31,10 @@ struct Country {
   std::string region;
 };
 
+// The store version this mnr-server writes (PRAGMA user_version); Open migrates older stores to it and
+// refuses newer ones.
+int ServerStoreVersion();
+
 // OK if `c` can enter the register: a valid code, a name, a known income group, text limits.
 Status ValidateCountry(const Country& c);
 
@@ -106,7 +110,12 @@ class ServerStore {
   const SurveySchema& schema() const { return *schema_; }
   Db& db() { return *db_; }
   std::string store_id();
+  // The raw X25519 sealing key (DIR/sealing.key). Read on first use and kept for the life of this
+  // ServerStore: intake needs it for every change-set.
   Result<std::string> SealingPrivateKey();
+  // The server's Ed25519 signing key (DIR/server.key, PEM) that signs audit tree heads and receipts;
+  // read on first use and kept, like the sealing key.
+  Result<std::string> ServerSigningKey();
 
   Status ImportCountries(const std::vector<Country>& rows);
   Result<std::vector<Country>> Countries();
@@ -137,8 +146,12 @@ class ServerStore {
 
   std::uint64_t AckedThrough(const std::string& device_id);
 
-  // Merged state changed after `cursor`, limited to `countries` (empty = all, for coordinators).
-  Result<PullBatch> PullSince(const std::vector<std::string>& countries, std::uint64_t cursor, std::size_t limit);
+  // Merged state changed after `cursor`, limited to `countries` (empty = all, for coordinators), at
+  // most `limit` fields. With `skip_own_of_device` (protocol 2), leaves out each field whose winner is
+  // that device's own latest edit of it: the device holds it already. The cursor still moves past what
+  // was left out; a batch may then be empty with `more` set (a batch scans a bounded number of rows).
+  Result<PullBatch> PullSince(const std::vector<std::string>& countries, std::uint64_t cursor, std::size_t limit,
+                              std::string_view skip_own_of_device = {});
 
   Result<std::vector<Conflict>> Conflicts(bool open_only);
   Result<std::optional<Conflict>> FindConflict(std::int64_t id);
@@ -192,6 +205,7 @@ class ServerStore {
                                   std::int64_t lifetime_seconds, const CredentialRecord* renews);
   ServerPaths paths_;
   std::unique_ptr<Db> db_;
+  std::optional<std::string> sealing_key_, signing_key_;
   const SurveySchema* schema_ = nullptr;
 };
 

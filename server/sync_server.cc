@@ -430,10 +430,10 @@ class Server {
       }
       co_return;
     }
-    if (hello->protocol != kProtocolVersion) {
+    if (hello->protocol < kOldestProtocolVersion || hello->protocol > kProtocolVersion) {
       {
         const std::string why = "protocol version " + std::to_string(hello->protocol) + " is not supported (server speaks " +
-                          std::to_string(kProtocolVersion) + ")";
+                          std::to_string(kOldestProtocolVersion) + " to " + std::to_string(kProtocolVersion) + ")";
         co_await Refuse(conn, log, RefusalCode::kVersion, why);
       }
       co_return;
@@ -470,6 +470,7 @@ class Server {
                                hello->device_id + " throws");
     }
     Welcome welcome;
+    welcome.protocol = hello->protocol;  // the session speaks the client's version
     welcome.store_id = store_.store_id();
     welcome.credential_id = cred.id;
     welcome.role = std::string(RoleName(cred.role));
@@ -483,6 +484,7 @@ class Server {
       co_return;
     }
 
+    std::optional<Refused> push_refused;  // the first Push refused in this session
     for (;;) {
       auto frame = co_await conn.ReadFrame();
       if (!frame.ok()) {
@@ -520,6 +522,14 @@ class Server {
             }
             co_return;
           }
+          if (push_refused) {
+            // A pipelining client sent this before it read the refusal; it may build on the refused
+            // change-set, so it is not stored either (docs/protocol.md, "Refused").
+            const Refused refused{push_refused->code, "not stored: an earlier change-set of this sync was refused"};
+            const Status sent = co_await conn.Send(refused);
+            if (!sent.ok()) co_return;
+            break;
+          }
           if (cred.role != Role::kField) {
             // Only field credentials submit answers; refused before the envelope is even opened.
             ++log.refused;
@@ -537,6 +547,7 @@ class Server {
             // The connection stays usable: the client decides whether to go on (it pulls, then stops).
             log.result = "refused:" + intake.refusal->reason.substr(0, 120);
             const Refused refused{static_cast<std::uint16_t>(intake.refusal->code), intake.refusal->reason};
+            push_refused = refused;
             const Status sent = co_await conn.Send(refused);
             if (!sent.ok()) co_return;
             break;
@@ -578,8 +589,11 @@ class Server {
           std::uint64_t cursor = pull->store_id == welcome.store_id ? pull->cursor : 0;
           // Coordinators see every country; a field credential only its own.
           const std::vector<std::string> scope = cred.role == Role::kField ? cred.countries : std::vector<std::string>{};
+          // Protocol 2: no echo of what the device itself wrote, and chunks compressed.
+          const bool v2 = welcome.protocol >= 2;
+          const std::string skip_own = v2 && cred.role == Role::kField ? hello->device_id : std::string();
           for (;;) {
-            auto batch = store_.PullSince(scope, cursor, limits::kPullChunkFields);
+            auto batch = store_.PullSince(scope, cursor, limits::kPullChunkFields, skip_own);
             if (!batch.ok()) {
               {
                 const std::string why = "server store error; try again later";
@@ -590,7 +604,14 @@ class Server {
             if (!batch->fields.empty()) {
               log.pulled += static_cast<int>(batch->fields.size());
               PullChunk chunk{std::move(batch->fields), batch->next_cursor};
-              const Status sent = co_await conn.Send(chunk);
+              // Chunks and PullEnd go out together, flushed only when the buffer is full.
+              if (v2) {
+                conn.Queue(PackPullChunk(chunk));
+              } else {
+                conn.Queue(chunk);
+              }
+              Status sent = Status::OK();
+              if (conn.Queued() >= Connection::kFlushBytes) sent = co_await conn.Flush();
               if (!sent.ok()) {
                 log.result = "dropped";
                 co_return;

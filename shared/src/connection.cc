@@ -15,7 +15,23 @@ using asio::experimental::as_tuple_t;
 using default_token = as_tuple_t<asio::use_awaitable_t<>>;
 
 Connection::Connection(TlsStream stream, std::chrono::milliseconds io_timeout)
-    : stream_(std::move(stream)), io_timeout_(io_timeout) {}
+    : stream_(std::move(stream)), io_timeout_(io_timeout) {
+  // An accepted socket is connected already; a client's is not yet (it calls SetNoDelay after connect).
+  if (stream_.lowest_layer().is_open()) SetNoDelay();
+}
+
+void Connection::SetNoDelay() {
+  asio::error_code ignored;  // only a latency hint: a socket that refuses it still works
+  stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+}
+
+asio::awaitable<Status> Connection::Flush() {
+  if (out_.empty()) co_return Status::OK();
+  const std::string bytes = std::move(out_);
+  out_.clear();
+  Status s = co_await WriteFrame(bytes);
+  co_return s;
+}
 
 asio::awaitable<void> Connection::Watchdog() {
   asio::steady_timer timer(stream_.get_executor());

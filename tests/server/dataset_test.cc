@@ -1,12 +1,15 @@
 #include "server/dataset.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include <map>
 #include <random>
 #include <set>
 
 #include "mnr/csv.h"
+#include "mnr/file_util.h"
+#include "server/backup.h"
 #include "server/aggregate.h"
 #include "tests/server/fixture.h"
 
@@ -277,8 +280,9 @@ TEST_CASE("dataset: a store from before the dataset gets its counts when migrate
                          w.q02)).outcome);
   auto before = LoadDataset(w.store->db(), w.store->schema());
   REQUIRE(before.ok());
-  // Back to version 2: none of what migrations 3 and 4 create.
-  REQUIRE(w.store->db().Exec("DROP VIEW dataset_recount; DROP VIEW dataset_merged_answers; DROP VIEW dataset_country_groups;"
+  // Back to version 2: none of what migrations 3, 4 and 5 create.
+  REQUIRE(w.store->db().Exec("ALTER TABLE devices DROP COLUMN acked_through; ALTER TABLE fields DROP COLUMN heads;"
+                             "DROP VIEW dataset_recount; DROP VIEW dataset_merged_answers; DROP VIEW dataset_country_groups;"
                              "DROP TABLE dataset_counts; DROP TABLE dataset_groups; DROP TABLE releases;"
                              "ALTER TABLE devices DROP COLUMN name; ALTER TABLE devices DROP COLUMN last_seen_at;"
                              "ALTER TABLE credentials DROP COLUMN return_key; PRAGMA user_version = 2;").ok());
@@ -287,6 +291,18 @@ TEST_CASE("dataset: a store from before the dataset gets its counts when migrate
   REQUIRE(after.ok());
   CHECK(DatasetCsv(*after) == DatasetCsv(*before));
   CHECK(after->Find("c11_child_helpline", "all")->n_responding() == 2);
+
+  // The store as it was before the migration is kept, whole: it restores to a version-2 store.
+  std::vector<std::string> saved;
+  for (const auto& e : std::filesystem::directory_iterator(w.dir + "/backups")) saved.push_back(e.path().string());
+  REQUIRE(saved.size() == 1);
+  CHECK(saved[0].find("/before-version-") != std::string::npos);
+  auto bytes = ReadFile(saved[0], 64 << 20);
+  REQUIRE(bytes.ok());
+  auto backup = DecodeBackup(*bytes, saved[0]);
+  REQUIRE(backup.ok());
+  CHECK(backup->store_version == 2);
+  CHECK(backup->files.front().name == "server.db");
 }
 
 }  // namespace mnr::server

@@ -48,12 +48,29 @@ class Connection {
   asio::awaitable<Status> WriteFrame(const std::string& bytes);
   // Callers pass a named message, never a temporary: g++ 12 can destroy a temporary that spans a
   // co_await twice, so every co_await expression in this project holds only lvalues.
+  // Sends whatever Queue() holds, then `m`, in one write.
   template <class M>
   asio::awaitable<Status> Send(const M& m) {
-    const std::string bytes = EncodeMessage(m);
-    Status s = co_await WriteFrame(bytes);
+    Queue(m);
+    Status s = co_await Flush();
     co_return s;
   }
+  // Frames of one reply (PullChunks and PullEnd, a window of Pushes) go out in one write, so that
+  // neither Nagle nor a delayed ACK holds the second behind the first. Queue() only appends; nothing
+  // is sent until Flush() (or Send()). Callers flush once Queued() passes kFlushBytes, which bounds the
+  // buffer.
+  template <class M>
+  void Queue(const M& m) {
+    out_ += EncodeMessage(m);
+  }
+  static constexpr std::size_t kFlushBytes = 256 * 1024;
+  std::size_t Queued() const { return out_.size(); }
+  // Writes what Queue() holds (nothing to do when empty) under the deadline; empties the buffer either way.
+  asio::awaitable<Status> Flush();
+  // Turns Nagle's algorithm off: every reply is one write, so nothing is gained by holding a small
+  // segment back, and on a round trip per exchange it costs a delayed ACK (about 40 ms). Called on
+  // every connected socket (the server's accepted ones, the client's once connected).
+  void SetNoDelay();
   // TLS close_notify (bounded by the deadline), then the socket.
   asio::awaitable<void> Shutdown();
   void Close();
@@ -81,6 +98,7 @@ class Connection {
   bool timed_out_phase_ = false;  // the deadline that passed was LimitFor's
   bool closed_ = false;
   std::optional<Refused> last_refusal_;
+  std::string out_;  // frames queued for the next Flush
 };
 
 // How long a client waits before retry number `retry` (0 for the first): exponential back-off with

@@ -25,7 +25,8 @@ enum class MessageType : std::uint8_t {
   kBundleEnd = 10,  // bundle files only
   kRequest = 11,    // a remote operation of a coordinator or auditor (server/remote_ops.h)
   kResponse = 12,
-  // 13.. free for later messages; never reuse a retired number.
+  kPackedPullChunk = 13,  // protocol 2: a PullChunk compressed with zstd
+  // 14.. free for later messages; never reuse a retired number.
 };
 std::string_view MessageTypeName(MessageType t);
 

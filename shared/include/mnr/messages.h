@@ -21,7 +21,11 @@
 
 namespace mnr {
 
-inline constexpr std::uint32_t kProtocolVersion = 1;
+// The protocol versions this build speaks (docs/protocol.md, "Versions"). 2: the pull leaves out
+// what the device itself wrote and comes compressed (PackedPullChunk); the client pipelines. A
+// server answers 1 and 2; Welcome names the version of the session.
+inline constexpr std::uint32_t kProtocolVersion = 2;
+inline constexpr std::uint32_t kOldestProtocolVersion = 1;
 
 // Reasons in a Refused message; numbers reach the wire (do not change, never reuse).
 enum class RefusalCode : std::uint16_t {
@@ -59,7 +63,9 @@ inline std::optional<std::uint32_t> BusyRetryAfter(std::string_view reason) {
 
 struct Hello {
   static constexpr MessageType kType = MessageType::kHello;
-  std::uint32_t protocol = kProtocolVersion;
+  // The version the client speaks; mnr-client sends kProtocolVersion. 1 by default, so that a peer
+  // which sets nothing gets the plain version-1 session.
+  std::uint32_t protocol = kOldestProtocolVersion;
   std::uint32_t schema_version = 0;
   std::string device_id;
   std::string software;
@@ -77,7 +83,7 @@ struct Hello {
 
 struct Welcome {
   static constexpr MessageType kType = MessageType::kWelcome;
-  std::uint32_t protocol = kProtocolVersion;
+  std::uint32_t protocol = kProtocolVersion;  // the session's version: the Hello's, if the server speaks it
   std::string store_id;        // changes if the server store is ever recreated: stale cursors reset
   std::string credential_id;
   std::string role;
@@ -146,6 +152,16 @@ struct PullChunk {
     for (auto& f : fields) a(f);
   }
 };
+
+// Protocol 2's form of PullChunk: the same payload, compressed (crypto::Compress). The receiver
+// refuses one that expands past limits::kFrameBytes (PackPullChunk / UnpackPullChunk, below).
+struct PackedPullChunk {
+  static constexpr MessageType kType = MessageType::kPackedPullChunk;
+  std::string packed;  // zstd of a PullChunk payload
+  template <class A> void serialize(A& a) { a(packed); }
+};
+PackedPullChunk PackPullChunk(const PullChunk& chunk);
+Result<PullChunk> UnpackPullChunk(const PackedPullChunk& packed);
 
 struct PullEnd {
   static constexpr MessageType kType = MessageType::kPullEnd;

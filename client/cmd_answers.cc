@@ -5,12 +5,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "client/answer_sheet.h"
 #include "client/cmd_common.h"
 #include "mnr/csv.h"
 #include "mnr/describe.h"
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
 #include "mnr/utf8.h"
+#include "mnr/xlsx.h"
 
 namespace mnr::client {
 namespace {
@@ -28,6 +30,75 @@ std::string WithoutSubject(const Status& s, std::string_view what) {
 
 std::optional<std::string> Encoded(const std::optional<AnswerValue>& v) {
   return v ? std::optional<std::string>(EncodeAnswer(*v)) : std::nullopt;
+}
+
+// An import's input as rows of text, whether it came from a CSV file or a workbook's sheet, with what
+// a message needs to point at a cell.
+struct InputTable {
+  std::string file;
+  std::string sheet;  // empty for CSV
+  std::size_t header_line = 1;
+  std::vector<std::string> header;
+  struct Row {
+    std::size_t line = 0;  // CSV line, or spreadsheet row
+    std::vector<std::string> fields;
+  };
+  std::vector<Row> rows;
+  bool windows_1252 = false;
+
+  // "f.csv:12: answer: " for CSV; "f.xlsx: sheet "answers" cell F12 (answer): " for a workbook.
+  std::string At(std::size_t line, std::optional<std::size_t> column, std::string_view name) const {
+    if (sheet.empty()) return file + ":" + std::to_string(line) + ": " + std::string(name) + ": ";
+    const std::string where = column ? "cell " + xlsx::CellRef(line, *column) : "row " + std::to_string(line);
+    return file + ": sheet \"" + sheet + "\" " + where + " (" + std::string(name) + "): ";
+  }
+};
+
+bool LooksLikeWorkbook(const std::string& file, std::string_view bytes) {
+  std::string ext = file.size() >= 5 ? file.substr(file.size() - 5) : std::string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".xlsx" || bytes.substr(0, 4) == std::string_view("PK\x03\x04", 4);
+}
+
+Result<InputTable> ReadInput(const std::string& file) {
+  auto bytes = ReadFile(file, limits::kImportFileBytes);
+  if (!bytes.ok()) return bytes.status();
+  InputTable table;
+  table.file = file;
+  if (LooksLikeWorkbook(file, *bytes)) {
+    auto sheets = xlsx::ReadWorkbook(file);
+    if (!sheets.ok()) return sheets.status();
+    // The sheet `template` and `export` write, else the first: a workbook may carry other sheets.
+    const xlsx::Sheet* chosen = &sheets->front();
+    for (const auto& s : *sheets) {
+      if (s.name == "answers" || s.name == "réponses") {
+        chosen = &s;
+        break;
+      }
+    }
+    table.sheet = chosen->name;
+    table.header = chosen->header;
+    for (std::size_t i = 0; i < chosen->rows.size(); ++i) {
+      InputTable::Row row{i + 2, {}};
+      bool empty = true;
+      for (const auto& cell : chosen->rows[i]) {
+        row.fields.push_back(xlsx::CellText(cell));
+        empty = empty && row.fields.back().empty();
+      }
+      if (!empty) table.rows.push_back(std::move(row));
+    }
+    return table;
+  }
+  auto doc = ParseCsvFile(*bytes, file);
+  if (!doc.ok()) return doc.status();
+  table.windows_1252 = doc->dialect.windows_1252;
+  if (doc->records.empty()) return table;
+  table.header_line = doc->records.front().line;
+  table.header = std::move(doc->records.front().fields);
+  for (std::size_t i = 1; i < doc->records.size(); ++i) {
+    table.rows.push_back({doc->records[i].line, std::move(doc->records[i].fields)});
+  }
+  return table;
 }
 
 }  // namespace
@@ -73,18 +144,23 @@ int AnswerCommand(const std::vector<std::string>& argv) {
 }
 
 int ImportCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client import --db PATH FILE.csv [--dry-run]",
-                "Records answers from a CSV file (RFC 4180, UTF-8 with or without BOM, LF or CRLF) with the\n"
-                "header country,indicator,answer,note, in any order. A column the file does not have is left as it\n"
-                "is: without a note column every note stays; without an answer column only notes change (each\n"
-                "row then needs an answer already recorded). An empty answer cell clears the answer (and its\n"
-                "note); an empty note cell clears the note. The whole file is checked first: any bad row is\n"
-                "reported as FILE:LINE: column: problem and nothing is recorded. Otherwise every row is applied\n"
-                "in one transaction, and one line says how many answers and notes changed and how many notes\n"
-                "were cleared.");
+  cli::Parser p("mnr-client import --db PATH FILE.csv|FILE.xlsx [--dry-run]",
+                "Records answers from a CSV file or an Excel workbook with the columns country, indicator,\n"
+                "answer, note in any order (or pays, indicateur, réponse, note; the domain, capability and text\n"
+                "columns of `mnr-client template` are ignored). CSV: RFC 4180, ',' or ';' between fields (taken\n"
+                "from the header line), UTF-8 with or without BOM, or Windows-1252 when the file is not UTF-8\n"
+                "(said on standard error), LF or CRLF. A workbook (.xlsx): the sheet \"answers\" (or\n"
+                "\"réponses\"), else the first; row 1 is the header. Answers: yes, partial, no, unknown or oui,\n"
+                "partiel, non, inconnu, in any case. A column the file does not have is left as it is: without a\n"
+                "note column every note stays; without an answer column only notes change (each row then needs\n"
+                "an answer already recorded). An empty answer cell clears the answer (and its note); an empty\n"
+                "note cell clears the note. The whole file is checked first: any bad row is reported as\n"
+                "FILE:LINE: column: problem (in a workbook: FILE: sheet \"S\" cell C5 (column): problem) and\n"
+                "nothing is recorded. Otherwise every row is applied in one transaction, and one line says how\n"
+                "many answers and notes changed and how many notes were cleared.");
   p.Option("db", "PATH", "the client store", true)
       .Flag("dry-run", "print each change (answer old -> new; note old -> new) and the summary; write nothing")
-      .Positional("FILE.csv", "the answers to record");
+      .Positional("FILE", "the answers to record (.csv or .xlsx)");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
   const std::string file = args.positional()[0];
@@ -92,33 +168,38 @@ int ImportCommand(const std::vector<std::string>& argv) {
   auto opened = OpenStore(args);
   if (!opened.ok()) return Fail(opened.status());
   ClientStore& store = *opened.value();
-  auto text = ReadFile(file, limits::kImportFileBytes);
-  if (!text.ok()) return Fail(text.status());
-  auto records = ParseCsv(*text, file);
-  if (!records.ok()) return Fail(records.status());
-  if (records->empty()) {
+  auto input = ReadInput(file);
+  if (!input.ok()) return Fail(input.status());
+  const InputTable& table = *input;
+  if (table.header.empty()) {
     return Fail(Status::InvalidArgument(file + ": empty file (expected the header country,indicator,answer,note)"));
   }
+  if (table.windows_1252) std::cerr << kProgram << ": " << file << ": read as Windows-1252 (the file is not UTF-8)\n";
 
-  const CsvRecord& header = records->front();
-  const std::string header_at = file + ":" + std::to_string(header.line) + ": header: ";
-  std::map<std::string, std::size_t> column;
-  for (std::size_t i = 0; i < header.fields.size(); ++i) {
-    const std::string& name = header.fields[i];
-    if (name != "country" && name != "indicator" && name != "answer" && name != "note") {
-      return Fail(Status::InvalidArgument(header_at + "unknown column \"" + OneLine(name, 40) +
-                                          "\" (expected country,indicator,answer,note)"));
+  std::map<Column, std::size_t> column;
+  for (std::size_t i = 0; i < table.header.size(); ++i) {
+    const std::string& name = table.header[i];
+    const std::string at = table.At(table.header_line, i, "header");
+    const auto c = ParseColumn(name);
+    if (!c) {
+      return Fail(Status::InvalidArgument(at + "unknown column \"" + OneLine(name, 40) +
+                                          "\" (expected country,indicator,answer,note; domain, capability and text "
+                                          "are ignored)"));
     }
-    if (!column.emplace(name, i).second) return Fail(Status::InvalidArgument(header_at + "column \"" + name + "\" appears twice"));
+    if (*c == Column::kDomain || *c == Column::kCapability || *c == Column::kText) continue;
+    if (!column.emplace(*c, i).second) {
+      return Fail(Status::InvalidArgument(at + "column \"" + ColumnTitle(*c, "en") + "\" appears twice"));
+    }
   }
-  for (const char* required : {"country", "indicator"}) {
+  const std::string header_at = table.At(table.header_line, std::nullopt, "header");
+  for (Column required : {Column::kCountry, Column::kIndicator}) {
     if (!column.count(required)) {
-      return Fail(Status::InvalidArgument(header_at + "missing column \"" + required +
+      return Fail(Status::InvalidArgument(header_at + "missing column \"" + ColumnTitle(required, "en") +
                                           "\" (expected country,indicator,answer,note)"));
     }
   }
-  const bool has_answer = column.count("answer") > 0;
-  const bool has_note = column.count("note") > 0;
+  const bool has_answer = column.count(Column::kAnswer) > 0;
+  const bool has_note = column.count(Column::kNote) > 0;
   if (!has_answer && !has_note) {
     return Fail(Status::InvalidArgument(header_at + "missing column \"answer\" (or \"note\"): nothing to import " +
                                         "(expected country,indicator,answer,note)"));
@@ -130,8 +211,8 @@ int ImportCommand(const std::vector<std::string>& argv) {
   std::map<std::pair<std::string, std::string>, AnswerValue> current;
   for (auto& a : *current_rows) current.emplace(std::make_pair(a.country, a.indicator), std::move(a.value));
 
-  const bool progress = records->size() > kProgressRows && ::isatty(2);
-  if (progress) std::cerr << kProgram << ": checking " << records->size() - 1 << " rows of " << file << "...\n";
+  const bool progress = table.rows.size() > kProgressRows && ::isatty(2);
+  if (progress) std::cerr << kProgram << ": checking " << table.rows.size() << " rows of " << file << "...\n";
   std::vector<std::string> errors;
   struct Change {
     AnswerEdit edit;
@@ -140,23 +221,22 @@ int ImportCommand(const std::vector<std::string>& argv) {
   std::vector<Change> changes;
   std::size_t rows = 0;
   std::map<std::pair<std::string, std::string>, std::size_t> first_line;
-  for (std::size_t i = 1; i < records->size(); ++i) {
-    const CsvRecord& r = (*records)[i];
-    const std::string at = file + ":" + std::to_string(r.line) + ": ";
-    if (r.fields.size() != header.fields.size()) {
-      errors.push_back(at + "row: has " + std::to_string(r.fields.size()) + " fields, the header has " +
-                       std::to_string(header.fields.size()));
+  for (const InputTable::Row& r : table.rows) {
+    if (r.fields.size() != table.header.size()) {
+      errors.push_back(table.At(r.line, std::nullopt, "row") + "has " + std::to_string(r.fields.size()) +
+                       " fields, the header has " + std::to_string(table.header.size()));
       continue;
     }
-    AnswerEdit e{r.fields[column["country"]], r.fields[column["indicator"]], std::nullopt};
-    const std::string answer = has_answer ? r.fields[column["answer"]] : std::string();
-    const std::string note = has_note ? RestoreFormula(r.fields[column["note"]]) : std::string();
+    const auto at = [&](Column c) { return table.At(r.line, column.at(c), ColumnTitle(c, "en")); };
+    AnswerEdit e{r.fields[column[Column::kCountry]], r.fields[column[Column::kIndicator]], std::nullopt};
+    const std::string answer = has_answer ? r.fields[column[Column::kAnswer]] : std::string();
+    const std::string note = has_note ? RestoreFormula(r.fields[column[Column::kNote]]) : std::string();
     const std::size_t before_errors = errors.size();
     if (Status s = store.CheckWritable(e.country); !s.ok()) {
-      errors.push_back(at + "country: " + (e.country.empty() ? std::string("is empty") : s.message()));
+      errors.push_back(at(Column::kCountry) + (e.country.empty() ? std::string("is empty") : s.message()));
     }
     if (!store.schema().FindIndicator(e.indicator)) {
-      errors.push_back(at + "indicator: " + (e.indicator.empty() ? std::string("is empty")
+      errors.push_back(at(Column::kIndicator) + (e.indicator.empty() ? std::string("is empty")
                                                                   : "unknown indicator \"" + OneLine(e.indicator, 80) +
                                                                         "\" (not in survey schema v" +
                                                                         std::to_string(store.schema().version()) + ")"));
@@ -169,29 +249,30 @@ int ImportCommand(const std::vector<std::string>& argv) {
       if (before) {
         e.value = AnswerValue{before->answer, note};
       } else if (errors.size() == before_errors) {
-        errors.push_back(at + "answer: " + e.country + " " + e.indicator +
+        errors.push_back(table.At(r.line, std::nullopt, "answer") + e.country + " " + e.indicator +
                          " has no answer yet, so its note cannot be set (add an answer column)");
       }
     } else if (answer.empty()) {
-      if (!note.empty()) errors.push_back(at + "note: a cleared answer (empty answer cell) cannot have a note");
-    } else if (auto a = ParseAnswer(answer)) {
+      if (!note.empty()) errors.push_back(at(Column::kNote) + "a cleared answer (empty answer cell) cannot have a note");
+    } else if (auto a = ParseAnswerWord(answer)) {
       e.value = AnswerValue{*a, has_note ? note : (before ? before->note : std::string())};
     } else if (const auto nul = answer.find('\0'); nul != std::string::npos) {
       // Invisible in a message, so named: spreadsheets and scripts sometimes leave one behind.
-      errors.push_back(at + "answer: contains a NUL byte after \"" + OneLine(answer.substr(0, nul), 20) +
+      errors.push_back(at(Column::kAnswer) + "contains a NUL byte after \"" + OneLine(answer.substr(0, nul), 20) +
                        "\"; a NUL byte is not allowed");
     } else {
-      errors.push_back(at + "answer: \"" + OneLine(answer, 20) +
-                       "\" is not one of yes, partial, no, unknown (leave it empty to clear)");
+      errors.push_back(at(Column::kAnswer) + "\"" + OneLine(answer, 20) +
+                       "\" is not one of yes, partial, no, unknown (or oui, partiel, non, inconnu; leave it empty "
+                       "to clear)");
     }
     if (Status s = CheckText(note, "note", limits::kNoteBytes); !s.ok()) {
-      errors.push_back(at + "note: " + WithoutSubject(s, "note"));
+      errors.push_back(at(Column::kNote) + WithoutSubject(s, "note"));
     }
     if (errors.size() == before_errors) {
       auto [it, fresh] = first_line.emplace(std::make_pair(e.country, e.indicator), r.line);
       if (!fresh) {
-        errors.push_back(at + "indicator: " + e.country + " " + e.indicator + " was already given on line " +
-                         std::to_string(it->second));
+        errors.push_back(at(Column::kIndicator) + e.country + " " + e.indicator + " was already given on " +
+                         (table.sheet.empty() ? "line " : "row ") + std::to_string(it->second));
       }
     }
     if (errors.size() != before_errors) continue;
@@ -248,22 +329,36 @@ int ImportCommand(const std::vector<std::string>& argv) {
 }
 
 int ExportCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client export --db PATH [--format csv|json] [--out FILE [--force]] [--country CODE]",
+  cli::Parser p("mnr-client export --db PATH [--format csv|json|xlsx] [--lang en|fr] [--excel] [--out FILE [--force]]\n"
+                "                         [--country CODE]",
                 "Writes the current answers as CSV (country,indicator,answer,note; the format import reads,\n"
                 "sorted by country then questionnaire order), or everything as JSON (device, countries,\n"
-                "answers with their versions, good-practice entries). --out writes FILE atomically; an existing\n"
-                "FILE is replaced only with --force, and never the store itself. In CSV, a note that starts\n"
-                "with = + - @ or a tab is prefixed with ' so a spreadsheet does not run it as a formula;\n"
-                "import removes that quote again, so a round trip changes nothing.");
+                "answers with their versions, good-practice entries), or as an Excel workbook (--format xlsx,\n"
+                "needs --out): a sheet of answers with each indicator's domain, capability and text, and a sheet\n"
+                "of good-practice entries. --lang gives the labels, column titles and answer words in English or\n"
+                "French (in CSV it adds the label columns). --excel writes CSV for Excel: a UTF-8 byte-order mark,\n"
+                "CRLF, and ';' between fields with --lang fr. import reads every one of these back. --out writes\n"
+                "FILE atomically; an existing FILE is replaced only with --force, and never the store itself.\n"
+                "Text that starts with = + - @ or a tab is prefixed with ' so a spreadsheet does not run it as a\n"
+                "formula; import removes that quote again, so a round trip changes nothing.");
   p.Option("db", "PATH", "the client store", true)
-      .Option("format", "FORMAT", "csv (default) or json")
+      .Option("format", "FORMAT", "csv (default), json or xlsx")
+      .Option("lang", "LANG", "en (default) or fr: labels and answer words in CSV and xlsx")
+      .Flag("excel", "CSV for Excel: byte-order mark, CRLF, ';' with --lang fr")
       .Option("out", "FILE", "write here instead of standard output")
       .Flag("force", "replace FILE if it exists")
       .Option("country", "CODE", "only this country");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
   const std::string format = args.GetOr("format", "csv");
-  if (format != "csv" && format != "json") return UsageError("--format must be csv or json, got \"" + format + "\"");
+  if (format != "csv" && format != "json" && format != "xlsx") {
+    return UsageError("--format must be csv, json or xlsx, got \"" + format + "\"");
+  }
+  const std::string lang = args.GetOr("lang", "en");
+  if (!IsSupportedLanguage(lang)) return UsageError("--lang must be en or fr, got \"" + lang + "\"");
+  if (args.Has("excel") && format != "csv") return UsageError("--excel applies to --format csv only");
+  if (args.Has("lang") && format == "json") return UsageError("--lang applies to --format csv or xlsx");
+  if (format == "xlsx" && !args.Get("out")) return UsageError("--format xlsx needs --out FILE (a workbook is not text)");
   const auto country = args.Get("country");
   if (country && !IsValidCountryCode(*country)) {
     return Fail(Status::InvalidArgument("\"" + *country + "\" is not a country code (2 to 8 capital letters and digits)"));
@@ -278,8 +373,31 @@ int ExportCommand(const std::vector<std::string>& argv) {
   auto answers = store.Answers(country);
   if (!answers.ok()) return Fail(answers.status());
 
+  if (format == "xlsx") {
+    auto sheet = AnswerSheet(store, {lang, false, country});
+    if (!sheet.ok()) return Fail(sheet.status());
+    auto practices = PracticeSheet(store, lang, country);
+    if (!practices.ok()) return Fail(practices.status());
+    const std::string path = *args.Get("out");
+    if (Status s = xlsx::WriteWorkbook(path, {*sheet, *practices}); !s.ok()) return Fail(s);
+    std::cerr << kProgram << ": wrote " << answers->size() << " answers to " << path << "\n";
+    return cli::kExitOk;
+  }
   std::string out;
-  if (format == "csv") {
+  if (format == "csv" && (args.Has("lang") || args.Has("excel"))) {
+    const bool labels = args.Has("lang");
+    if (labels) {
+      auto sheet = AnswerSheet(store, {lang, false, country});
+      if (!sheet.ok()) return Fail(sheet.status());
+      out = SheetCsv(*sheet, args.Has("excel"), lang);
+    } else {
+      xlsx::Sheet sheet{"answers", {"country", "indicator", "answer", "note"}, {}};
+      for (const auto& a : *answers) {
+        sheet.rows.push_back({a.country, a.indicator, std::string(AnswerName(a.value.answer)), NeutraliseFormula(a.value.note)});
+      }
+      out = SheetCsv(sheet, true, lang);
+    }
+  } else if (format == "csv") {
     out = CsvLine({"country", "indicator", "answer", "note"});
     for (const auto& a : *answers) {
       out += CsvLine({a.country, a.indicator, std::string(AnswerName(a.value.answer)), NeutraliseFormula(a.value.note)});

@@ -1,11 +1,13 @@
 // `mnr-server aggregate | release | releases | publish`: the global dataset, its frozen releases and
 // the published report (docs/dataset.md).
+#include <charconv>
 #include <ctime>
 #include <iostream>
 
 #include "mnr/cli.h"
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
+#include "server/aggregate.h"
 #include "server/audit_log.h"
 #include "server/cli_common.h"
 #include "server/dataset.h"
@@ -13,6 +15,7 @@
 #include "server/publish.h"
 #include "server/release.h"
 #include "server/review.h"
+#include "server/sdmx.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -45,18 +48,75 @@ int Emit(const cli::Args& a, const std::string& text) {
 
 std::vector<std::string> Rest(const std::vector<std::string>& argv) { return {argv.begin() + 1, argv.end()}; }
 
+Result<int> ParseMinGroup(const std::string& text) {
+  int n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 1 || n > 1000) {
+    return Status::InvalidArgument("--min-group must be a whole number of countries from 1 to 1000, not \"" + text.substr(0, 20) + "\"");
+  }
+  return n;
+}
+
+// What every export is written from: the current dataset, or a checked release with the rule and the
+// round it was made under.
+struct ExportSource {
+  Dataset dataset;
+  DatasetOrigin origin;
+  std::string canonical_csv;
+  std::string round;  // TIME_PERIOD
+  int min_group = kDefaultMinGroup;
+};
+
+Result<ExportSource> LoadExportSource(ServerStore& s, const std::optional<Release>& release) {
+  ExportSource x;
+  x.origin.survey_schema_version = s.schema().version();
+  x.round = s.schema().round();
+  if (release) {
+    auto d = ParseDatasetCsv(release->csv, "release " + release->label);
+    if (!d.ok()) return d.status();
+    x.dataset = std::move(*d);
+    const auto manifest = nlohmann::json::parse(release->manifest, nullptr, false);
+    x.origin.release_label = release->label;
+    x.origin.release_id = release->release_id;
+    x.origin.created_at = release->created_at;
+    x.origin.content_sha256 = release->content_sha256;
+    if (manifest.is_object()) {
+      x.origin.store_schema_version = manifest.value("store_schema_version", 0);
+      x.origin.survey_schema_version = manifest.value("survey_schema_version", 0);
+      x.round = manifest.value("round", x.round);
+    }
+    x.min_group = MinGroupOfManifest(manifest);
+    x.canonical_csv = release->csv;
+  } else {
+    auto d = LoadDataset(s.db(), s.schema());
+    if (!d.ok()) return d.status();
+    x.dataset = std::move(*d);
+    auto v = s.db().UserVersion();
+    if (!v.ok()) return v.status();
+    x.origin.store_schema_version = *v;
+    x.canonical_csv = DatasetCsv(x.dataset);
+    x.origin.content_sha256 = crypto::Sha256Hex(x.canonical_csv);
+  }
+  return x;
+}
+
 }  // namespace
 
 int AggregateCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server aggregate --data DIR [--release LABEL] [--format csv|json|sdmx-csv] [--out FILE [--force]] [--rebuild] [--countries]",
+  cli::Parser p("mnr-server aggregate --data DIR [--release LABEL] [--format csv|canonical-csv|json|sdmx-csv|xlsx] [--lang en|fr] [--public [--min-group N]] [--out FILE [--force]] [--rebuild] [--countries]",
                 "Prints the global aggregate dataset (docs/dataset.md): for every indicator, capability and domain\n"
                 "and every group (all, high, upper_middle, lower_middle, low, lmic, region:...), the counts of yes,\n"
                 "partial, no and unknown among the registered countries, those that did not answer, and the share\n"
-                "of yes. The current dataset by default, or a frozen release, whose hash and signature are checked\n"
-                "before it is printed. SDMX-CSV is described in docs/sdmx.md.");
+                "of yes, with the labels in --lang. The current dataset by default, or a frozen release, whose hash\n"
+                "and signature are checked before it is printed. canonical-csv is the release's hashed bytes (no\n"
+                "labels). --public hides the figures of groups of fewer than --min-group countries (a release's own\n"
+                "rule, else 3), as the report does. SDMX-CSV is described in docs/sdmx.md.");
   p.Option("data", "DIR", "the server store directory", true)
       .Option("release", "LABEL", "a release (see `mnr-server releases list`) instead of the current dataset")
-      .Option("format", "FORMAT", "csv (default), json or sdmx-csv")
+      .Option("format", "FORMAT", "csv (default), canonical-csv, json, sdmx-csv or xlsx (one sheet per level; needs --out)")
+      .Option("lang", "LANG", "the labels' language: en (default) or fr")
+      .Flag("public", "what the public may see: groups of too few countries without figures")
+      .Option("min-group", "N", "with --public and no --release: the smallest group shown (default 3)")
       .Option("out", "FILE", "write to FILE (atomically) instead of stdout")
       .Flag("force", "replace FILE if it exists (never the store itself)")
       .Flag("rebuild", "recompute the maintained counts from the merged answers first (gives the same result)")
@@ -64,8 +124,24 @@ int AggregateCommand(const std::vector<std::string>& argv) {
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   const std::string format = a.GetOr("format", "csv");
-  if (format != "csv" && format != "json" && format != "sdmx-csv") return Usage("--format must be csv, json or sdmx-csv, not \"" + format + "\"");
-  if (a.Has("countries") && format == "sdmx-csv") return Usage("--countries is written as csv or json");
+  const std::string lang = a.GetOr("lang", "en");
+  if (format != "csv" && format != "canonical-csv" && format != "json" && format != "sdmx-csv" && format != "xlsx") {
+    return Usage("--format must be csv, canonical-csv, json, sdmx-csv or xlsx, not \"" + format + "\"");
+  }
+  if (lang != "en" && lang != "fr") return Usage("--lang must be en or fr, not \"" + lang + "\"");
+  if (a.Has("countries") && format != "csv" && format != "json") return Usage("--countries is written as csv or json");
+  if (a.Has("countries") && a.Has("public")) return Usage("--countries is for coordinators; it has no public form");
+  if (format == "canonical-csv" && a.Has("public")) return Usage("canonical-csv is the release's hashed bytes; it has no public form");
+  if (format == "xlsx" && !a.Has("out")) return Usage("--format xlsx needs --out FILE");
+  if (a.Has("min-group") && (!a.Has("public") || a.Has("release"))) {
+    return Usage("--min-group applies with --public to the current dataset (a release keeps the rule it was made under)");
+  }
+  int min_group_flag = kDefaultMinGroup;
+  if (auto m = a.Get("min-group")) {
+    auto n = ParseMinGroup(*m);
+    if (!n.ok()) return Usage(n.status().message());
+    min_group_flag = *n;
+  }
   if (a.Has("rebuild") && a.Has("release")) return Usage("--rebuild recomputes the current dataset; a release never changes");
   if (auto out = a.Get("out")) {
     if (Status s = CheckOutputFile(*out, OutRules(a)); !s.ok()) return Failure(s);
@@ -80,9 +156,6 @@ int AggregateCommand(const std::vector<std::string>& argv) {
     if (Status c = tx.Commit(); !c.ok()) return Failure(c);
   }
 
-  Dataset dataset;
-  DatasetOrigin origin;
-  origin.survey_schema_version = s.schema().version();
   std::optional<Release> release;
   if (auto label = a.Get("release")) {
     auto r = FindRelease(s.db(), *label);
@@ -102,32 +175,51 @@ int AggregateCommand(const std::vector<std::string>& argv) {
     }
     return Emit(a, format == "json" ? members.dump(1) + "\n" : DatasetMembersCsv(members));
   }
-  if (release) {
-    auto d = ParseDatasetCsv(release->csv, "release " + release->label);
-    if (!d.ok()) return Failure(d.status());
-    dataset = std::move(*d);
-    const auto manifest = nlohmann::json::parse(release->manifest, nullptr, false);
-    origin.release_label = release->label;
-    origin.release_id = release->release_id;
-    origin.created_at = release->created_at;
-    origin.content_sha256 = release->content_sha256;
-    if (manifest.is_object()) {
-      origin.store_schema_version = manifest.value("store_schema_version", 0);
-      origin.survey_schema_version = manifest.value("survey_schema_version", 0);
-    }
-  } else {
-    auto d = LoadDataset(s.db(), s.schema());
-    if (!d.ok()) return Failure(d.status());
-    dataset = std::move(*d);
-    auto v = s.db().UserVersion();
-    if (!v.ok()) return Failure(v.status());
-    origin.store_schema_version = *v;
+  auto source = LoadExportSource(s, release);
+  if (!source.ok()) return Failure(source.status());
+  const Dataset& dataset = source->dataset;
+  const int min_group = !a.Has("public") ? 0 : release ? source->min_group : min_group_flag;
+  if (format == "canonical-csv") return Emit(a, source->canonical_csv);
+  if (format == "csv") return Emit(a, DatasetLabelledCsv(dataset, s.schema(), lang, min_group));
+  if (format == "sdmx-csv") {
+    auto sdmx = SdmxCsv(dataset, {source->round, min_group});
+    if (!sdmx.ok()) return Failure(sdmx.status());
+    return Emit(a, *sdmx);
   }
-  const std::string csv = release ? release->csv : DatasetCsv(dataset);
-  if (origin.content_sha256.empty()) origin.content_sha256 = crypto::Sha256Hex(csv);
-  if (format == "csv") return Emit(a, csv);
-  if (format == "sdmx-csv") return Emit(a, DatasetSdmxCsv(dataset));
-  return Emit(a, DatasetJson(dataset, s.schema(), origin).dump(1) + "\n");
+  if (format == "xlsx") {
+    if (Status w = WriteDatasetWorkbook(*a.Get("out"), dataset, s.schema(), lang, min_group); !w.ok()) return Failure(w);
+    return cli::kExitOk;
+  }
+  return Emit(a, DatasetLabelledJson(dataset, s.schema(), source->origin, lang, min_group).dump(1) + "\n");
+}
+
+int SdmxStructureCommand(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-server sdmx-structure --data DIR [--release LABEL] --out FILE [--force]",
+                "Writes the SDMX-ML 2.1 structure message that `aggregate --format sdmx-csv` refers to: the dataflow\n"
+                "MNR:DF_MNR_DATASET(2.0), its data structure definition, concept scheme and code lists (indicators,\n"
+                "capabilities, domains, groups with the current or the release's regions, measures, units,\n"
+                "statuses). Described in docs/sdmx.md.");
+  p.Option("data", "DIR", "the server store directory", true)
+      .Option("release", "LABEL", "the groups of a release instead of the current dataset's")
+      .Option("out", "FILE", "where to write the XML (atomically)", true)
+      .Flag("force", "replace FILE if it exists (never the store itself)");
+  cli::Args a;
+  if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
+  if (Status c = CheckOutputFile(*a.Get("out"), OutRules(a)); !c.ok()) return Failure(c);
+  auto store = ServerStore::Open(*a.Get("data"));
+  if (!store.ok()) return Failure(store.status());
+  std::optional<Release> release;
+  if (auto label = a.Get("release")) {
+    auto r = FindRelease((*store)->db(), *label);
+    if (!r.ok()) return Failure(r.status());
+    if (Status v = CheckStoredRelease(**store, *r); !v.ok()) return Failure(v);
+    release = std::move(*r);
+  }
+  auto source = LoadExportSource(**store, release);
+  if (!source.ok()) return Failure(source.status());
+  auto xml = SdmxStructureMessage(source->dataset, (*store)->schema(), {source->round, 0}, release ? release->created_at : Now());
+  if (!xml.ok()) return Failure(xml.status());
+  return Emit(a, *xml);
 }
 
 int ReleaseCommand(const std::vector<std::string>& argv) {
@@ -142,10 +234,17 @@ int ReleaseCommand(const std::vector<std::string>& argv) {
   p.Option("data", "DIR", "the server store directory", true)
       .Option("label", "TEXT", "the release's name, e.g. 2025-final", true)
       .Flag("allow-open-conflicts", "release even though conflicts are open (their current winners are counted)")
-      .Flag("allow-unapproved", "release even though some countries' surveys are not approved");
+      .Flag("allow-unapproved", "release even though some countries' surveys are not approved")
+      .Option("min-group", "N", "the smallest group whose figures the public sees (default 3; signed into the manifest)");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   if (Status s = CheckReleaseLabel(*a.Get("label")); !s.ok()) return Usage(s.message());
+  int min_group = kDefaultMinGroup;
+  if (auto m = a.Get("min-group")) {
+    auto n = ParseMinGroup(*m);
+    if (!n.ok()) return Usage(n.status().message());
+    min_group = *n;
+  }
   auto store = ServerStore::Open(*a.Get("data"));
   if (!store.ok()) return Failure(store.status());
   auto gate = CheckReleaseGate(**store);
@@ -183,13 +282,14 @@ int ReleaseCommand(const std::vector<std::string>& argv) {
       provisional["unapproved"] = countries;
     }
   }
-  auto r = CreateRelease(**store, *a.Get("label"), OperatorActor(), Now(), provisional);
+  auto r = CreateRelease(**store, *a.Get("label"), OperatorActor(), Now(), provisional, min_group);
   if (!r.ok()) return Failure(r.status());
   const auto manifest = nlohmann::json::parse(r->manifest);
   std::cout << "release " << r->label << "\n"
             << "  content sha256  " << r->content_sha256 << "\n"
             << "  release id      " << r->release_id << "\n"
-            << "  audit log size  " << manifest["audit_tree_head"]["size"].get<std::uint64_t>() << "\n";
+            << "  audit log size  " << manifest["audit_tree_head"]["size"].get<std::uint64_t>() << "\n"
+            << "  small groups    fewer than " << min_group << " countries shown without figures in public\n";
   if (!provisional.is_null()) {
     std::cout << "  provisional     " << provisional["open_conflicts"].size() << " open conflict(s), "
               << provisional["unapproved"].size() << " countr" << (provisional["unapproved"].size() == 1 ? "y" : "ies")

@@ -11,5 +11,6 @@ int AggregateCommand(const std::vector<std::string>& args);  // `aggregate`: exp
 int ReleaseCommand(const std::vector<std::string>& args);    // `release --label`
 int ReleasesCommand(const std::vector<std::string>& args);   // `releases list|show`
 int PublishCommand(const std::vector<std::string>& args);    // `publish`
+int SdmxStructureCommand(const std::vector<std::string>& args);  // `sdmx-structure`: the SDMX-ML structure message
 
 }  // namespace mnr::server

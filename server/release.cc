@@ -5,6 +5,7 @@
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
 #include "mnr/utf8.h"
+#include "server/aggregate.h"
 #include "server/audit_log.h"
 #include "server/dataset.h"
 
@@ -43,8 +44,9 @@ Status CheckReleaseLabel(std::string_view label) {
 }
 
 Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now,
-                              const nlohmann::json& provisional) {
+                              const nlohmann::json& provisional, int min_group) {
   MNR_RETURN_IF_ERROR(CheckReleaseLabel(label));
+  if (min_group < 1) return Status::InvalidArgument("the smallest group shown must be at least 1 country");
   Db& db = store.db();
   auto key = ReadFile(store.paths().server_key(), kKeyFileBytes);
   if (!key.ok()) return key.status().With("reading the server key that signs releases");
@@ -99,6 +101,10 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
       {"software", std::string("mnr-server ") + MNR_VERSION},
       {"created_at", now}};
   if (!provisional.is_null()) manifest["provisional"] = provisional;
+  if (!store.schema().round().empty()) manifest["round"] = store.schema().round();
+  manifest["small_groups"] = {{"min_countries", min_group}};
+  manifest["public_csv_sha256"] = {{"en", crypto::Sha256Hex(DatasetLabelledCsv(*dataset, store.schema(), "en", min_group))},
+                                   {"fr", crypto::Sha256Hex(DatasetLabelledCsv(*dataset, store.schema(), "fr", min_group))}};
   r.manifest = manifest.dump();  // keys sorted, no spaces: one text for one manifest
   r.release_id = crypto::Sha256Hex(r.manifest);
   auto sig = crypto::Sign(*key, r.manifest);

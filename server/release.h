@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mnr/status.h"
+#include "server/aggregate.h"
 #include "server/remote_ops.h"
 #include "server/server_store.h"
 
@@ -43,8 +44,13 @@ Status CheckReleaseLabel(std::string_view label);
 // Before it signs, the maintained counts are compared with a recount of the merged answers and the
 // register (CheckDatasetAgainstRecount); a difference refuses the release (Corruption naming the
 // first differing indicator/group and both values) and changes nothing.
+//
+// The manifest also signs what the public copies rest on: "round" (the survey round, SDMX TIME_PERIOD;
+// absent when the schema names none), "small_groups": {"min_countries": min_group} (groups smaller than
+// that are shown without figures in everything public) and "public_csv_sha256": {"en": ..., "fr": ...},
+// the hashes of the report's dataset.csv in each language (DatasetLabelledCsv under that rule).
 Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now,
-                              const nlohmann::json& provisional = nullptr);
+                              const nlohmann::json& provisional = nullptr, int min_group = kDefaultMinGroup);
 
 // Every release, oldest first.
 Result<std::vector<Release>> ListReleases(Db& db);

@@ -147,12 +147,20 @@ int CheckPageNumbers(const std::string& dom, const Table& t, const std::string& 
     if (kind == "n-of-n" && r.at("level") == "indicator") seen.insert({subject, group});
     ++compared;
   }
-  // Every indicator with every income group and lmic beside all.
+  // Every indicator with every income group and lmic beside all; a group of fewer than 3 countries (the
+  // release's default minimum) shows no figure, only that it is too small to show.
+  bool any_small = false;
   for (const auto& [key, r] : t) {
     if (r.at("level") != "indicator" || key.second.rfind("region:", 0) == 0) continue;
     INFO(lang << " page lacks " << key.first << "/" << key.second);
+    if (std::stoi(r.at("n_countries")) < 3) {
+      any_small = true;
+      CHECK(seen.count(key) == 0);
+      continue;
+    }
     CHECK(seen.count(key) == 1);
   }
+  if (any_small) CHECK(dom.find(lang == "fr" ? "moins de 3 pays" : "fewer than 3 countries") != std::string::npos);
   return compared;
 }
 
@@ -219,14 +227,18 @@ TEST_CASE("The sample's dataset: aggregate, release, a field client offline, and
 
   // The current dataset, maintained incrementally, reproduces every published figure; a rebuild from
   // scratch gives the same bytes.
-  auto live = server({"aggregate", "--data", data, "--format", "csv"});
+  auto live = server({"aggregate", "--data", data, "--format", "canonical-csv"});
   REQUIRE(live.exit_code == 0);
   const Table table = ToTable(live.out);
   CheckFigures(table, "aggregate");
-  auto rebuilt = server({"aggregate", "--data", data, "--rebuild", "--format", "csv"});
+  auto rebuilt = server({"aggregate", "--data", data, "--rebuild", "--format", "canonical-csv"});
   REQUIRE(rebuilt.exit_code == 0);
   CHECK(rebuilt.out == live.out);
-  CHECK(server({"aggregate", "--data", data}).out == live.out);
+  // The default export is the labelled CSV: the canonical columns, then the labels (English by default).
+  const std::string labelled = server({"aggregate", "--data", data}).out;
+  CHECK(labelled == server({"aggregate", "--data", data, "--format", "csv", "--lang", "en"}).out);
+  CHECK(labelled.rfind(live.out.substr(0, live.out.find("\r\n")) + ",indicator_label,capability_label,domain_label,small_group\r\n", 0) == 0);
+  CHECK(ToTable(labelled).at({"c11_child_helpline", "all"}).at("n_yes") == table.at({"c11_child_helpline", "all"}).at("n_yes"));
 
   // "30/42 (the 12 without are all lmic)" and "29/42 (of the 13 not connected, 12 lmic)".
   CHECK(table.at({"c06_offender_management", "high"}).at("n_yes") == "15");
@@ -263,7 +275,7 @@ TEST_CASE("The sample's dataset: aggregate, release, a field client offline, and
   auto show = server({"releases", "show", "--data", data, "sample-2022"});
   CHECK(show.exit_code == 0);
   CHECK(show.out.find("verified") != std::string::npos);
-  auto released = server({"aggregate", "--data", data, "--release", "sample-2022", "--format", "csv"});
+  auto released = server({"aggregate", "--data", data, "--release", "sample-2022", "--format", "canonical-csv"});
   REQUIRE(released.exit_code == 0);
   CHECK(released.out == live.out);
   CheckFigures(ToTable(released.out), "release");
@@ -277,8 +289,8 @@ TEST_CASE("The sample's dataset: aggregate, release, a field client offline, and
   auto sdmx = server({"aggregate", "--data", data, "--release", "sample-2022", "--format", "sdmx-csv", "--out", tmp / "sdmx.csv"});
   REQUIRE(sdmx.exit_code == 0);
   const std::string sdmx_text = ReadText(tmp / "sdmx.csv");
-  CHECK(sdmx_text.find("MNR:DF_MNR_DATASET(1.0),c04_dedicated_law_enforcement,_T,N_YES,42,NUMBER,A\r\n") != std::string::npos);
-  CHECK(sdmx_text.find("MNR:DF_MNR_DATASET(1.0),c03_laws_adequate,LMY,N_YES,3,NUMBER,A\r\n") != std::string::npos);
+  CHECK(sdmx_text.find("MNR:DF_MNR_DATASET(2.0),c04_dedicated_law_enforcement,_T,CTRY_YES,2025,42,COUNTRIES,A,F\r\n") != std::string::npos);
+  CHECK(sdmx_text.find("MNR:DF_MNR_DATASET(2.0),c03_laws_adequate,LMY,CTRY_YES,2025,3,COUNTRIES,A,F\r\n") != std::string::npos);
 
   // A new device of X01 syncs once and then reads the release with no server at all.
   const std::string office = new_store("X01", "X01-second-laptop");
@@ -320,7 +332,11 @@ TEST_CASE("The sample's dataset: aggregate, release, a field client offline, and
     auto pub = server({"publish", "--data", data, "--out", site, "--lang", lang});
     INFO(pub.err);
     REQUIRE(pub.exit_code == 0);
-    CHECK(ReadText(site + "/dataset.csv") == live.out);
+    // The public CSV, labelled in the page's language, hashes to what the signed manifest states.
+    const std::string public_csv = ReadText(site + "/dataset.csv");
+    CHECK(public_csv == server({"aggregate", "--data", data, "--release", "sample-2022", "--public", "--lang", lang}).out);
+    CHECK(nlohmann::json::parse(ReadText(site + "/manifest.json"))["public_csv_sha256"][lang] == crypto::Sha256Hex(public_csv));
+    CHECK(ToTable(public_csv).at({"c04_dedicated_law_enforcement", "all"}).at("n_yes") == "42");
     const std::string html = ReadText(site + "/index.html");
     // Nothing from elsewhere: no src at all, and every link is one of the site's own files or an anchor.
     CHECK(html.find(" src=") == std::string::npos);
@@ -348,7 +364,9 @@ TEST_CASE("The sample's dataset: aggregate, release, a field client offline, and
     CHECK(dom.out.find("<code id=\"content-sha256\">" + content + "</code>") != std::string::npos);
     CHECK(dom.out.find("<html lang=\"" + lang + "\"") != std::string::npos);
     const int compared = CheckPageNumbers(dom.out, table, lang);
-    CHECK(compared == 27 * 6 * 2 + 21 * 2 + 6 * 3);  // indicators (n of N and %), capabilities, the chart
+    // Indicators (n of N and %) in 5 of the 6 groups (the sample has 1 low-income country: fewer than 3, not
+    // shown), capabilities, the chart.
+    CHECK(compared == 27 * 5 * 2 + 21 * 2 + 6 * 3);
     // Every published figure as the page shows it.
     for (const auto& f : PublishedFigures()) {
       INFO(lang << " page, " << f.indicator << " " << f.group);

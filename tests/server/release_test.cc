@@ -6,6 +6,7 @@
 
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
+#include "server/aggregate.h"
 #include "server/dataset.h"
 #include "server/publish.h"
 #include "tests/server/fixture.h"
@@ -185,7 +186,15 @@ TEST_CASE("publish: a self-contained page, escaped text, logged, replacing only 
   auto first = Publish(*w.store, *r, "en", out, "operator:test");
   INFO(first.status().message());
   REQUIRE(first.ok());
-  CHECK(ReadFile(out + "/dataset.csv", 1 << 20).value() == r->csv);
+  // The public CSV: labelled, groups of fewer than 3 countries without figures (Q01 alone is high income).
+  const std::string public_csv = ReadFile(out + "/dataset.csv", 1 << 20).value();
+  CHECK(public_csv == DatasetLabelledCsv(*d, w.store->schema(), "en", 3));
+  CHECK(public_csv.find("c11_child_helpline,high,,,,,,,,,,indicator,11,3,") != std::string::npos);
+  CHECK(nlohmann::json::parse(r->manifest)["public_csv_sha256"]["en"] == crypto::Sha256Hex(public_csv));
+  CHECK(nlohmann::json::parse(r->manifest)["small_groups"]["min_countries"] == 3);
+  CHECK(nlohmann::json::parse(r->manifest)["round"] == "2025");
+  CHECK(en.find("fewer than 3 countries") != std::string::npos);
+  CHECK(en.find("data-group=\"high\" data-yes=") == std::string::npos);
   CHECK(ReadFile(out + "/index.html", 1 << 22).value() == en);
   CHECK(w.Count("audit_entries WHERE kind = 4") == 1);
   auto again = Publish(*w.store, *r, "fr", out, "operator:test");

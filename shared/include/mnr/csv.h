@@ -1,5 +1,6 @@
-// RFC 4180 CSV: one reader and one writer for every CSV the tools read or write. UTF-8 only, with or
-// without a byte-order mark, LF or CRLF line ends, quoted fields with commas, quotes and newlines.
+// RFC 4180 CSV: one reader and one writer for every CSV the tools read or write. UTF-8 with or without
+// a byte-order mark (and Windows-1252 when a file is not UTF-8, see ParseCsvFile), ',' or ';' between
+// fields, LF or CRLF line ends, quoted fields with delimiters, quotes and newlines.
 #pragma once
 
 #include <string>
@@ -15,15 +16,37 @@ struct CsvRecord {
   std::vector<std::string> fields;
 };
 
-// Parses a whole document. `origin` is the file name used in errors ("answers.csv:12: ...").
-// Rejects invalid UTF-8, an unterminated quote and stray quotes inside unquoted fields. Skips
-// records that are entirely empty lines.
-Result<std::vector<CsvRecord>> ParseCsv(std::string_view text, std::string_view origin);
+// Parses a whole document whose fields are separated by `delimiter` (',' or ';'). `origin` is the
+// file name used in errors ("answers.csv:12: ..."). Rejects invalid UTF-8, an unterminated quote and
+// stray quotes inside unquoted fields. Skips records that are entirely empty lines.
+Result<std::vector<CsvRecord>> ParseCsv(std::string_view text, std::string_view origin, char delimiter = ',');
 
-// Quotes a field when it holds a comma, quote, CR or LF, or starts/ends with a space.
-std::string CsvField(std::string_view s);
-// Joins fields into one record ended by "\n"; what CsvLine writes, ParseCsv reads back unchanged.
-std::string CsvLine(const std::vector<std::string>& fields);
+// How a file a spreadsheet saved was read. French Excel separates fields with ';' and, unless told
+// "CSV UTF-8", saves in Windows-1252.
+struct CsvDialect {
+  char delimiter = ',';
+  bool bom = false;           // the file started with a UTF-8 byte-order mark
+  bool windows_1252 = false;  // the bytes were not UTF-8, so they were read as Windows-1252
+};
+struct CsvDocument {
+  CsvDialect dialect;
+  std::vector<CsvRecord> records;
+};
+// Reads a CSV file as spreadsheets save it: a UTF-8 byte-order mark is dropped; the delimiter is ';'
+// when the first line has more semicolons than commas outside quotes, else ','; bytes that are not
+// valid UTF-8 (and come without a byte-order mark, which promises UTF-8) are read as Windows-1252, and
+// a byte Windows-1252 leaves undefined (0x81 0x8D 0x8F 0x90 0x9D) is refused naming line and column.
+// Then as ParseCsv.
+Result<CsvDocument> ParseCsvFile(std::string_view bytes, std::string_view origin);
+
+// The UTF-8 byte-order mark: Excel reads a CSV file as UTF-8 only when it starts with one.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
+// Quotes a field when it holds the delimiter, a quote, CR or LF, or starts/ends with a space.
+std::string CsvField(std::string_view s, char delimiter = ',');
+// Joins fields into one record ended by `line_end` ("\n", or "\r\n" for Excel); what CsvLine writes,
+// ParseCsv reads back unchanged with the same delimiter.
+std::string CsvLine(const std::vector<std::string>& fields, char delimiter = ',', std::string_view line_end = "\n");
 
 // Free text bound for a spreadsheet (OWASP "CSV injection"): a cell starting with = + - @ TAB or CR
 // is read as a formula by Excel and LibreOffice, so NeutraliseFormula prefixes such text with a

@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "mnr/i18n.h"
+
 namespace mnr::client {
 
 int Fail(const Status& s) {
@@ -16,7 +18,7 @@ int UsageError(std::string_view message) {
 
 Result<std::unique_ptr<ClientStore>> OpenStore(const cli::Args& args) {
   auto db = args.Get("db");
-  if (!db) return Status::InvalidArgument("--db PATH is required");
+  if (!db) return Status::InvalidArgument(tr("--db PATH is required"));
   return ClientStore::Open(*db);
 }
 
@@ -42,6 +44,12 @@ std::string OneLine(std::string_view s, std::size_t max_chars) {
     ++chars;
   }
   return out;
+}
+
+std::string StatusLabel(const std::string& label) {
+  std::size_t chars = 0;
+  for (unsigned char c : label) chars += (c & 0xC0) != 0x80 ? 1 : 0;
+  return label + std::string(chars < 13 ? 13 - chars : 1, ' ');
 }
 
 std::vector<std::string> SplitCountries(const std::vector<std::string>& values) {

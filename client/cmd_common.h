@@ -38,6 +38,10 @@ Result<std::unique_ptr<ClientStore>> OpenStore(const cli::Args& args);
 // "…" when cut.
 std::string OneLine(std::string_view s, std::size_t max_chars);
 
+// "label:" padded so the values of `status` line up: 13 columns, or one space after a longer
+// translation (columns counted in characters, not bytes).
+std::string StatusLabel(const std::string& label);
+
 // The --country values, each of which may also be a comma-separated list.
 std::vector<std::string> SplitCountries(const std::vector<std::string>& values);
 

@@ -5,10 +5,12 @@
 #include <iostream>
 
 #include "client/client_store.h"
+#include "client/cmd_common.h"
 #include "client/commands.h"
 #include "client/server_link.h"
 #include "mnr/audit_format.h"
 #include "mnr/cli.h"
+#include "mnr/i18n.h"
 #include "mnr/describe.h"
 #include "mnr/field.h"
 
@@ -73,7 +75,7 @@ int RemoteCall(const char* program, const cli::Args& a, const std::string& opera
 void PrintReviewStatus(ClientStore& store, std::ostream& os) {
   auto book = store.Reviews();
   if (!book.ok()) {
-    os << "review:      unreadable (" << book.status().message() << ")\n";
+    os << StatusLabel(tr("review:")) << tr("unreadable ({1})", book.status().message()) << "\n";
     return;
   }
   std::vector<std::string> countries = store.identity().countries;
@@ -84,21 +86,26 @@ void PrintReviewStatus(ClientStore& store, std::ostream& os) {
     const CountryReview* r = book->Find(code);
     const CountryReview empty;
     const CountryReview& v = r ? *r : empty;
-    os << "review:      " << code << " " << ReviewStateName(v.state());
-    if (v.edited_after_approval()) os << " (edited after approval; the coordinator reviews it again)";
+    // The state names (draft, submitted, approved, returned) are the protocol's words, shown as is.
+    os << StatusLabel(tr("review:")) << code << " " << ReviewStateName(v.state());
+    if (v.edited_after_approval()) os << " " << tr("(edited after approval; the coordinator reviews it again)");
     if (v.state() == ReviewState::kReturned && v.decision) {
-      os << " by " << Shown(Person(v.decided_by), 60) << ": " << Shown(v.decision->comment);
+      os << " " << tr("by {1}: {2}", Shown(Person(v.decided_by), 60), Shown(v.decision->comment));
     } else if (v.state() == ReviewState::kApproved && v.decision) {
-      os << " by " << Shown(Person(v.decided_by), 60) << " on " << WhenHlc(v.decided_at);
+      os << " " << tr("by {1} on {2}", Shown(Person(v.decided_by), 60), WhenHlc(v.decided_at));
     } else if (v.state() == ReviewState::kDraft) {
-      os << " (hand it in with `mnr-client submit`)";
+      os << " " << tr("(hand it in with `mnr-client submit`)");
     }
     os << "\n";
     for (const auto& [id, q] : v.queries) {
       if (!q.open()) continue;
-      os << "  query " << id << (q.question.indicator.empty() ? "" : " on " + q.question.indicator) << " from "
-         << Shown(Person(q.asked_by), 60) << ": " << Shown(q.question.text) << "\n"
-         << "    answer with: mnr-client reply --db PATH " << id << " --text \"...\"\n";
+      os << "  "
+         << (q.question.indicator.empty()
+                 ? tr("query {1} from {2}: {3}", id, Shown(Person(q.asked_by), 60), Shown(q.question.text))
+                 : tr("query {1} on {2} from {3}: {4}", id, q.question.indicator, Shown(Person(q.asked_by), 60),
+                      Shown(q.question.text)))
+         << "\n"
+         << "    " << tr("answer with: mnr-client reply --db PATH {1} --text \"...\"", id) << "\n";
     }
   }
 }

@@ -13,6 +13,7 @@
 #include "mnr/csv.h"
 #include "mnr/describe.h"
 #include "mnr/file_util.h"
+#include "mnr/i18n.h"
 #include "mnr/limits.h"
 
 namespace mnr::client {
@@ -41,14 +42,14 @@ std::string JoinCodes(const std::vector<std::string>& codes) {
 
 std::string Scope(const Identity& id) {
   if (!id.countries.empty()) return JoinCodes(id.countries);
-  return id.credential && id.credential->role == Role::kCoordinator ? "all countries" : "none";
+  return id.credential && id.credential->role == Role::kCoordinator ? tr("all countries") : tr("none");
 }
 
 int CountriesImport(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client countries import --db PATH FILE.csv",
-                "Loads the country register from a CSV file with the header code,name,income_group,region.\n"
-                "The whole file is checked first; one bad row and nothing is imported. Existing codes are\n"
-                "updated.");
+                tr("Loads the country register from a CSV file with the header code,name,income_group,region.\n"
+                   "The whole file is checked first; one bad row and nothing is imported. Existing codes are\n"
+                   "updated."));
   p.Option("db", "PATH", "the client store", true).Positional("FILE.csv", "the register to load");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
@@ -59,13 +60,12 @@ int CountriesImport(const std::vector<std::string>& argv) {
   if (!text.ok()) return Fail(text.status());
   auto records = ParseCsv(*text, file);
   if (!records.ok()) return Fail(records.status());
-  if (records->empty()) return Fail(Status::InvalidArgument(file + ": empty file (expected the header code,name,income_group,region)"));
+  if (records->empty()) return Fail(Status::InvalidArgument(tr("{1}: empty file (expected the header code,name,income_group,region)", file)));
 
   const std::vector<std::string> expected = {"code", "name", "income_group", "region"};
   const CsvRecord& header = records->front();
   if (header.fields != expected) {
-    return Fail(Status::InvalidArgument(file + ":" + std::to_string(header.line) + ": header: expected " +
-                                        "code,name,income_group,region"));
+    return Fail(Status::InvalidArgument(tr("{1}:{2}: header: expected code,name,income_group,region", file, header.line)));
   }
   std::vector<std::string> errors;
   std::vector<client::Country> rows;
@@ -74,38 +74,38 @@ int CountriesImport(const std::vector<std::string>& argv) {
     const CsvRecord& r = (*records)[i];
     const std::string at = file + ":" + std::to_string(r.line) + ": ";
     if (r.fields.size() != expected.size()) {
-      errors.push_back(at + "row: has " + std::to_string(r.fields.size()) + " fields, the header has 4");
+      errors.push_back(at + tr("row: has {1} fields, the header has 4", r.fields.size()));
       continue;
     }
     client::Country c{r.fields[0], r.fields[1], r.fields[2], r.fields[3]};
     if (!IsValidCountryCode(c.code)) {
-      errors.push_back(at + "code: \"" + c.code.substr(0, 20) + "\" is not 2 to 8 capital letters and digits");
+      errors.push_back(at + tr("code: \"{1}\" is not 2 to 8 capital letters and digits", c.code.substr(0, 20)));
     } else if (!seen.insert(c.code).second) {
-      errors.push_back(at + "code: " + c.code + " appears twice");
+      errors.push_back(at + tr("code: {1} appears twice", c.code));
     }
-    if (c.name.empty()) errors.push_back(at + "name: is empty");
-    if (c.name.size() > limits::kNameBytes) errors.push_back(at + "name: longer than " + std::to_string(limits::kNameBytes) + " bytes");
+    if (c.name.empty()) errors.push_back(at + tr("name: is empty"));
+    if (c.name.size() > limits::kNameBytes) errors.push_back(at + tr("name: longer than {1} bytes", limits::kNameBytes));
     if (c.income_group != "high" && c.income_group != "upper_middle" && c.income_group != "lower_middle" &&
         c.income_group != "low") {
-      errors.push_back(at + "income_group: \"" + c.income_group.substr(0, 40) +
-                       "\" is not one of high, upper_middle, lower_middle, low");
+      errors.push_back(at + tr("income_group: \"{1}\" is not one of high, upper_middle, lower_middle, low",
+                               c.income_group.substr(0, 40)));
     }
-    if (c.region.size() > limits::kNameBytes) errors.push_back(at + "region: longer than " + std::to_string(limits::kNameBytes) + " bytes");
+    if (c.region.size() > limits::kNameBytes) errors.push_back(at + tr("region: longer than {1} bytes", limits::kNameBytes));
     rows.push_back(std::move(c));
   }
   if (!errors.empty()) {
     for (std::size_t i = 0; i < errors.size() && i < 20; ++i) std::cerr << kProgram << ": " << errors[i] << "\n";
-    if (errors.size() > 20) std::cerr << kProgram << ": ... and " << errors.size() - 20 << " more\n";
-    return Fail(Status::InvalidArgument(file + ": " + std::to_string(errors.size()) + " error(s); nothing imported"));
+    if (errors.size() > 20) std::cerr << kProgram << ": " << tr("... and {1} more", errors.size() - 20) << "\n";
+    return Fail(Status::InvalidArgument(tr("{1}: {2} error(s); nothing imported", file, errors.size())));
   }
   Status s = store.value()->ImportCountries(rows);
   if (!s.ok()) return Fail(s.With(file));
-  std::cout << "imported " << rows.size() << " countries\n";
+  std::cout << tr("imported {1} countries", rows.size()) << "\n";
   return cli::kExitOk;
 }
 
 int CountriesList(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client countries list --db PATH", "Lists the country register; * marks this device's scope.");
+  cli::Parser p("mnr-client countries list --db PATH", tr("Lists the country register; * marks this device's scope."));
   p.Option("db", "PATH", "the client store", true);
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
@@ -122,7 +122,7 @@ int CountriesList(const std::vector<std::string>& argv) {
     group.resize(13, ' ');
     std::cout << (mine ? "* " : "  ") << code << " " << group << " " << c.region << "  " << c.name << "\n";
   }
-  if (rows->empty()) std::cerr << kProgram << ": the register is empty (mnr-client countries import --db PATH FILE.csv)\n";
+  if (rows->empty()) std::cerr << kProgram << ": " << tr("the register is empty (mnr-client countries import --db PATH FILE.csv)") << "\n";
   return cli::kExitOk;
 }
 
@@ -130,9 +130,9 @@ int CountriesList(const std::vector<std::string>& argv) {
 
 int InitCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client init --db PATH (--country CODE... | --credentials FILE.mnrcred) [--device NAME]",
-                "Creates the local store of one field office (device), which may write the given countries.\n"
-                "With --credentials, the store takes the identity and countries of a credential issued by\n"
-                "`mnr-server issue`; on an existing store, binds it to the credential and keeps its edits.");
+                tr("Creates the local store of one field office (device), which may write the given countries.\n"
+                   "With --credentials, the store takes the identity and countries of a credential issued by\n"
+                   "`mnr-server issue`; on an existing store, binds it to the credential and keeps its edits."));
   p.Option("db", "PATH", "the store file (created with mode 0600)", true)
       .Option("country", "CODE", "a country this device may write: 2 to 8 capital letters and digits", false, true)
       .Option("device", "NAME", "a name for this device, shown to coordinators (default: the credential's name, else the host name)")
@@ -142,13 +142,13 @@ int InitCommand(const std::vector<std::string>& argv) {
   const std::string db = *args.Get("db");
   const auto countries = SplitCountries(args.GetAll("country"));
   const auto cred_file = args.Get("credentials");
-  if (!cred_file && countries.empty()) return UsageError("init needs --country CODE or --credentials FILE (see --help)");
+  if (!cred_file && countries.empty()) return UsageError(tr("init needs --country CODE or --credentials FILE (see --help)"));
   if (cred_file && !countries.empty()) {
-    return UsageError("give either --country or --credentials: with a credential, the countries are the credential's");
+    return UsageError(tr("give either --country or --credentials: with a credential, the countries are the credential's"));
   }
   for (const auto& c : countries) {
     if (!IsValidCountryCode(c)) {
-      return Fail(Status::InvalidArgument("\"" + c + "\" is not a country code (2 to 8 capital letters and digits, e.g. KE or X01)"));
+      return Fail(Status::InvalidArgument(tr("\"{1}\" is not a country code (2 to 8 capital letters and digits, e.g. KE or X01)", c)));
     }
   }
   std::optional<Credential> cred;
@@ -160,17 +160,19 @@ int InitCommand(const std::vector<std::string>& argv) {
 
   if (FileExists(db)) {
     if (!cred) {
-      return Fail(Status::AlreadyExists(db + " already exists; to bind it to a credential, run: mnr-client init --db " +
-                                        db + " --credentials FILE.mnrcred"));
+      return Fail(Status::AlreadyExists(
+          tr("{1} already exists; to bind it to a credential, run: mnr-client init --db {1} --credentials FILE.mnrcred", db)));
     }
     auto store = ClientStore::Open(db);
     if (!store.ok()) return Fail(store.status());
     Status s = store.value()->BindCredential(*cred);
     if (!s.ok()) return Fail(s);
     auto state = store.value()->State();
-    std::cout << "bound " << db << " to credential " << cred->id << " (" << RoleName(cred->role) << ", "
-              << Scope(store.value()->identity()) << (cred->renews ? ", renewal of " + *cred->renews : std::string()) << ")";
-    if (state.ok()) std::cout << "; " << state->unsynced_edits << " unsynced edits kept";
+    std::cout << (cred->renews ? tr("bound {1} to credential {2} ({3}, {4}, renewal of {5})", db, cred->id, RoleName(cred->role),
+                                    Scope(store.value()->identity()), *cred->renews)
+                               : tr("bound {1} to credential {2} ({3}, {4})", db, cred->id, RoleName(cred->role),
+                                    Scope(store.value()->identity())));
+    if (state.ok()) std::cout << "; " << tr("{1} unsynced edits kept", state->unsynced_edits);
     std::cout << "\n";
     return cli::kExitOk;
   }
@@ -179,18 +181,17 @@ int InitCommand(const std::vector<std::string>& argv) {
   auto store = ClientStore::Create(db, countries, device, cred);
   if (!store.ok()) return Fail(store.status());
   const Identity& id = store.value()->identity();
-  std::cout << "created " << db << ": device " << id.device_id << (id.device_name.empty() ? "" : " (" + id.device_name + ")")
-            << ", countries " << Scope(id);
-  if (cred) std::cout << ", credential " << cred->id;
+  std::cout << tr("created {1}: device {2}", db, id.device_id) << (id.device_name.empty() ? "" : " (" + id.device_name + ")")
+            << tr(", countries {1}", Scope(id));
+  if (cred) std::cout << tr(", credential {1}", cred->id);
   std::cout << "\n";
   return cli::kExitOk;
 }
 
 int CountriesCommand(const std::vector<std::string>& argv) {
-  const std::string usage =
-      "usage: mnr-client countries (import|list) ...\n\n"
-      "  import --db PATH FILE.csv   load the register (header code,name,income_group,region)\n"
-      "  list --db PATH              list the register\n";
+  const std::string usage = tr("usage: {1}", "mnr-client countries (import|list) ...") + "\n\n" +
+                            "  import --db PATH FILE.csv   " + tr("load the register (header code,name,income_group,region)") +
+                            "\n" + "  list --db PATH              " + tr("list the register") + "\n";
   if (argv.empty()) {
     std::cerr << usage;
     return cli::kExitUsage;
@@ -202,16 +203,16 @@ int CountriesCommand(const std::vector<std::string>& argv) {
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "import") return CountriesImport(rest);
   if (argv[0] == "list") return CountriesList(rest);
-  return UsageError("unknown countries command \"" + argv[0] + "\" (import or list)");
+  return UsageError(tr("unknown countries command \"{1}\" (import or list)", argv[0]));
 }
 
 int StatusCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client status --db PATH [--all [--format text|json] [--ids] [--server HOST:PORT]]",
-                "Shows this store's device and scope, its credential, how much of the survey is answered,\n"
-                "the edits not yet sent, the last sync, each country's review state and the coordinators'\n"
-                "open queries. With --all (coordinators and auditors), the server's overview of every\n"
-                "country: answers, practices, review state, open conflicts and queries, devices and their\n"
-                "last sync.");
+                tr("Shows this store's device and scope, its credential, how much of the survey is answered,\n"
+                   "the edits not yet sent, the last sync, each country's review state and the coordinators'\n"
+                   "open queries. With --all (coordinators and auditors), the server's overview of every\n"
+                   "country: answers, practices, review state, open conflicts and queries, devices and their\n"
+                   "last sync."));
   p.Option("db", "PATH", "the client store", true)
       .Flag("all", "the server's overview of every country (coordinator or auditor credential)")
       .Option("format", "text|json", "with --all: output format (default text)")
@@ -236,36 +237,47 @@ int StatusCommand(const std::vector<std::string>& argv) {
   const std::size_t n_countries = id.countries.empty() ? answered_countries.size() : id.countries.size();
   const std::size_t n_indicators = store.schema().indicators().size();
 
-  std::cout << "store:       " << *args.Get("db") << "\n";
-  std::cout << "device:      " << id.device_id << (id.device_name.empty() ? "" : " (" + id.device_name + ")") << "\n";
-  std::cout << "scope:       " << Scope(id) << "\n";
+  std::cout << StatusLabel(tr("store:")) << *args.Get("db") << "\n";
+  std::cout << StatusLabel(tr("device:")) << id.device_id << (id.device_name.empty() ? "" : " (" + id.device_name + ")") << "\n";
+  std::cout << StatusLabel(tr("scope:")) << Scope(id) << "\n";
   if (id.credential) {
     const Credential& c = *id.credential;
     const bool expired = c.expires_at < static_cast<std::int64_t>(std::time(nullptr));
-    std::cout << "credential:  " << c.id << " (" << RoleName(c.role) << "), server " << c.server_address << ", "
-              << (expired ? "EXPIRED " : "expires ") << FormatTime(c.expires_at) << "\n";
+    std::cout << StatusLabel(tr("credential:"))
+              << (expired ? tr("{1} ({2}), server {3}, EXPIRED {4}", c.id, RoleName(c.role), c.server_address, FormatTime(c.expires_at))
+                          : tr("{1} ({2}), server {3}, expires {4}", c.id, RoleName(c.role), c.server_address, FormatTime(c.expires_at)))
+              << "\n";
   } else {
-    std::cout << "credential:  not bound (mnr-client init --db PATH --credentials FILE.mnrcred to sync)\n";
+    std::cout << StatusLabel(tr("credential:")) << tr("not bound (mnr-client init --db PATH --credentials FILE.mnrcred to sync)") << "\n";
   }
-  std::cout << "survey:      schema v" << store.schema().version() << ", " << answers->size() << " of "
-            << n_countries * n_indicators << " answers recorded (" << n_countries << " countr"
-            << (n_countries == 1 ? "y" : "ies") << " x " << n_indicators << " indicators)\n";
-  std::cout << "practices:   " << practices->size() << " entries\n";
-  std::cout << "unsynced:    " << state->unsynced_edits << " edits\n";
-  std::cout << "outbox:      " << state->outbox_unacked << " change-sets not yet acknowledged by the server\n";
+  std::cout << StatusLabel(tr("survey:"))
+            << trn("schema v{1}, {2} of {3} answers recorded ({n} country x {4} indicators)",
+                   "schema v{1}, {2} of {3} answers recorded ({n} countries x {4} indicators)", n_countries,
+                   store.schema().version(), answers->size(), n_countries * n_indicators, n_indicators)
+            << "\n";
+  // The English singular keeps the plural's wording that scripts already match; French gets its forms.
+  std::cout << StatusLabel(tr("practices:")) << trn("{n} entries", "{n} entries", practices->size()) << "\n";
+  std::cout << StatusLabel(tr("unsynced:")) << trn("{n} edits", "{n} edits", state->unsynced_edits) << "\n";
+  std::cout << StatusLabel(tr("outbox:"))
+            << trn("{n} change-sets not yet acknowledged by the server", "{n} change-sets not yet acknowledged by the server",
+                   state->outbox_unacked)
+            << "\n";
   if (state->last_sync_at) {
-    std::cout << "last sync:   " << FormatTime(*state->last_sync_at)
+    std::cout << StatusLabel(tr("last sync:")) << FormatTime(*state->last_sync_at)
               << (state->last_sync_result.empty() ? "" : ": " + state->last_sync_result) << "\n";
   } else {
-    std::cout << "last sync:   never\n";
+    std::cout << StatusLabel(tr("last sync:")) << tr("never") << "\n";
   }
   // This device's edits in open conflicts, until a coordinator resolves them (client/field_conflicts.h).
   auto open_conflicts = OpenConflictLines(store);
   if (!open_conflicts.ok()) return Fail(open_conflicts.status());
   if (open_conflicts->empty()) {
-    std::cout << "conflicts:   none open on this device's edits\n";
+    std::cout << StatusLabel(tr("conflicts:")) << tr("none open on this device's edits") << "\n";
   } else {
-    std::cout << "conflicts:   " << open_conflicts->size() << " open on this device's edits (as of the last sync)\n";
+    std::cout << StatusLabel(tr("conflicts:"))
+              << trn("{n} open on this device's edits (as of the last sync)", "{n} open on this device's edits (as of the last sync)",
+                     open_conflicts->size())
+              << "\n";
     for (const auto& line : *open_conflicts) std::cout << "  " << line << "\n";
   }
   PrintReviewStatus(store, std::cout);
@@ -274,10 +286,10 @@ int StatusCommand(const std::vector<std::string>& argv) {
 
 int LogCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client log --db PATH [--indicator ID] [--country CODE] [--limit N]",
-                "Shows the history of edits in this store, newest first: when (hybrid logical clock, UTC),\n"
-                "who (device id), which field, old -> new value (for an answer, the answer and its note:\n"
-                "`yes -> partial; note \"old\" -> (none)`, text cut to 40 characters, control characters shown\n"
-                "escaped), and whether it was made here (local) or came from the server.");
+                tr("Shows the history of edits in this store, newest first: when (hybrid logical clock, UTC),\n"
+                   "who (device id), which field, old -> new value (for an answer, the answer and its note:\n"
+                   "`yes -> partial; note \"old\" -> (none)`, text cut to 40 characters, control characters shown\n"
+                   "escaped), and whether it was made here (local) or came from the server."));
   p.Option("db", "PATH", "the client store", true)
       .Option("indicator", "ID", "only this indicator's answers")
       .Option("country", "CODE", "only this country's answers and practice entries")
@@ -292,7 +304,7 @@ int LogCommand(const std::vector<std::string>& argv) {
       if (used != l->size() || n < 0) throw std::invalid_argument("negative");
       limit = static_cast<std::size_t>(n);
     } catch (const std::exception&) {
-      return UsageError("--limit needs a whole number, got \"" + *l + "\"");
+      return UsageError(tr("--limit needs a whole number, got \"{1}\"", *l));
     }
   }
   auto opened = OpenStore(args);
@@ -301,11 +313,11 @@ int LogCommand(const std::vector<std::string>& argv) {
   const auto indicator = args.Get("indicator");
   const auto country = args.Get("country");
   if (indicator && !store.schema().FindIndicator(*indicator)) {
-    return Fail(Status::InvalidArgument("unknown indicator \"" + *indicator + "\" (not in survey schema v" +
-                                        std::to_string(store.schema().version()) + ")"));
+    return Fail(Status::InvalidArgument(
+        tr("unknown indicator \"{1}\" (not in survey schema v{2})", *indicator, store.schema().version())));
   }
   if (country && !IsValidCountryCode(*country)) {
-    return Fail(Status::InvalidArgument("\"" + *country + "\" is not a country code (2 to 8 capital letters and digits)"));
+    return Fail(Status::InvalidArgument(tr("\"{1}\" is not a country code (2 to 8 capital letters and digits)", *country)));
   }
 
   std::vector<LogEntry> entries;
@@ -337,7 +349,9 @@ int LogCommand(const std::vector<std::string>& argv) {
     std::cout << HybridClock::Format(e.hlc) << "  " << TerminalText(e.author, 0) << "  " << TerminalText(e.field, 0) << "  "
               << DescribeChange(e.field, e.old_value, e.new_value) << "  " << e.origin << "\n";
   }
-  if (entries.empty()) std::cerr << kProgram << ": no edits recorded" << (indicator || country ? " for this filter" : "") << "\n";
+  if (entries.empty()) {
+    std::cerr << kProgram << ": " << (indicator || country ? tr("no edits recorded for this filter") : tr("no edits recorded")) << "\n";
+  }
   return cli::kExitOk;
 }
 

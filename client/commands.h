@@ -22,6 +22,9 @@ int DatasetCommand(const std::vector<std::string>& args);    // client/cmd_datas
 int SubmitCommand(const std::vector<std::string>& args);     // client/cmd_review.cc (field offices)
 int ReplyCommand(const std::vector<std::string>& args);      // client/cmd_review.cc (field offices)
 int ReviewCommand(const std::vector<std::string>& args);     // client/cmd_review.cc (coordinators, remote)
+int UiCommand(const std::vector<std::string>& args);         // client/cmd_ui.cc (the local web app)
+int TemplateCommand(const std::vector<std::string>& args);    // client/cmd_template.cc (spreadsheets)
+int IndicatorsCommand(const std::vector<std::string>& args);  // client/cmd_template.cc
 // `status --all` (coordinators and auditors, remote) and the review lines of the local `status`.
 int StatusAllCommand(const cli::Args& args);
 void PrintReviewStatus(ClientStore& store, std::ostream& os);

@@ -16,6 +16,7 @@
 #include "client/commands.h"
 #include "mnr/cli.h"
 #include "mnr/field.h"
+#include "mnr/i18n.h"
 #include "mnr/limits.h"
 #include "mnr/survey_schema.h"
 #include "mnr/utf8.h"
@@ -25,87 +26,35 @@ namespace {
 
 constexpr std::string_view kProgram = "mnr-client survey";
 
-// Every user-facing string, in the two languages of the schema labels.
+// The questionnaire's words, through the message catalogue (mnr/i18n.h); the schema's labels follow
+// the same language. The answer keys accepted are in ParseChoice, and each language's prompt shows its
+// own initials (o/p/n/i in French).
 struct Strings {
-  const char* domain;            // "Domain"
-  const char* capability;        // "Capability"
-  const char* of;                // "of"
-  const char* colon;             // ": " (French typography puts a space before the colon)
-  const char* current;           // "Current answer"
-  const char* not_answered;
-  const char* note;              // "Note"
-  const char* prompt;
-  const char* hint;
-  const char* note_prompt_keep;  // followed by the quoted current note
-  const char* note_prompt_none;
-  const char* note_prompt_new;
-  const char* saved;
-  const char* unchanged;
-  const char* first_already;
-  const char* resuming;          // "Resuming at capability"
-  const char* indicator;         // "indicator"
-  const char* quit;              // after q / EOF
-  const char* done;
-  const char* answered_of;       // "%d of %d indicators answered for %s"
-  const char* answers[4];        // yes, partial, no, unknown
-  const char* query;             // "Coordinator's query"
-  const char* reply_with;        // how to answer it
+  std::string domain = tr("Domain");
+  std::string capability = tr("Capability");
+  std::string of = tr("of");
+  // TRANSLATORS: between a heading and its text; French typography puts a space before the colon.
+  std::string colon = tr(": ");
+  std::string current = tr("Current answer");
+  std::string not_answered = tr("not answered");
+  std::string note = tr("Note");
+  std::string prompt = tr("[y]es [p]artial [n]o [u]nknown [s]kip [b]ack [q]uit > ");
+  std::string hint = tr("Type y, p, n or u to answer, s to skip, b to go back, q to quit.");
+  // TRANSLATORS: followed by the quoted current note, then the next message.
+  std::string note_prompt_keep = tr("note (Enter = keep \"");
+  std::string note_prompt_none = tr("\", - = none): ");
+  std::string note_prompt_new = tr("note (Enter = none): ");
+  std::string saved = tr("Saved.");
+  std::string unchanged = tr("Confirmed (unchanged).");
+  std::string first_already = tr("Already at the first indicator.");
+  std::string quit = tr("Stopped; every answer given is saved. Run the same command to resume here.");
+  std::string done = tr("End of the questionnaire.");
+  std::string answers[4] = {tr("yes"), tr("partial"), tr("no"), tr("unknown")};
+  std::string query = tr("Coordinator's query");
+  std::string reply_with = tr("reply with: mnr-client reply --db PATH");
 };
 
-constexpr Strings kEnglish = {
-    "Domain",
-    "Capability",
-    "of",
-    ": ",
-    "Current answer",
-    "not answered",
-    "Note",
-    "[y]es [p]artial [n]o [u]nknown [s]kip [b]ack [q]uit > ",
-    "Type y, p, n or u to answer, s to skip, b to go back, q to quit.",
-    "note (Enter = keep \"",
-    "\", - = none): ",
-    "note (Enter = none): ",
-    "Saved.",
-    "Confirmed (unchanged).",
-    "Already at the first indicator.",
-    "Resuming at capability",
-    "indicator",
-    "Stopped; every answer given is saved. Run the same command to resume here.",
-    "End of the questionnaire.",
-    "%d of %d indicators answered for %s",
-    {"yes", "partial", "no", "unknown"},
-    "Coordinator's query",
-    "reply with: mnr-client reply --db PATH",
-};
-
-constexpr Strings kFrench = {
-    "Domaine",
-    "Capacité",
-    "sur",
-    " : ",
-    "Réponse actuelle",
-    "sans réponse",
-    "Note",
-    "[y] oui [p] partiel [n] non [u] inconnu [s] passer [b] retour [q] quitter > ",
-    "Tapez y (ou o), p, n ou u pour répondre, s pour passer, b pour revenir, q pour quitter.",
-    "note (Entrée = garder « ",
-    " », - = aucune) : ",
-    "note (Entrée = aucune) : ",
-    "Enregistré.",
-    "Confirmé (inchangé).",
-    "Déjà au premier indicateur.",
-    "Reprise à la capacité",
-    "indicateur",
-    "Arrêt ; toutes les réponses données sont enregistrées. Relancez la même commande pour reprendre "
-    "ici.",
-    "Fin du questionnaire.",
-    "%d indicateurs sur %d renseignés pour %s",
-    {"oui", "partiel", "non", "inconnu"},
-    "Question du coordinateur",
-    "répondre avec : mnr-client reply --db CHEMIN",
-};
-
-const char* AnswerWord(const Strings& s, Answer a) { return s.answers[static_cast<int>(a)]; }
+const std::string& AnswerWord(const Strings& s, Answer a) { return s.answers[static_cast<int>(a)]; }
 
 std::string Trim(std::string_view s) {
   std::size_t b = 0, e = s.size();
@@ -146,12 +95,13 @@ struct Choice {
 Choice ParseChoice(const std::string& line) {
   std::string k;
   for (char c : Trim(line)) k += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  // English words and initials; the French initials o(ui), i(nconnu), r(etour) do not collide.
+  // English and French words and initials, whatever the language shown: o(ui), i(nconnu), r(etour)
+  // and s(auter) do not collide with the English keys.
   if (k == "y" || k == "yes" || k == "o" || k == "oui") return {Key::kAnswer, Answer::kYes};
   if (k == "p" || k == "partial" || k == "partiel") return {Key::kAnswer, Answer::kPartial};
   if (k == "n" || k == "no" || k == "non") return {Key::kAnswer, Answer::kNo};
   if (k == "u" || k == "unknown" || k == "i" || k == "inconnu") return {Key::kAnswer, Answer::kUnknown};
-  if (k == "s" || k == "skip" || k == "passer") return {Key::kSkip};
+  if (k == "s" || k == "skip" || k == "sauter" || k == "passer") return {Key::kSkip};
   if (k == "b" || k == "back" || k == "r" || k == "retour") return {Key::kBack};
   if (k == "q" || k == "quit" || k == "quitter") return {Key::kQuit};
   return {};
@@ -168,15 +118,14 @@ std::string PositionKey(const std::string& country) { return "survey.position." 
 
 class Questionnaire {
  public:
-  Questionnaire(ClientStore& store, std::string country, std::string lang)
-      : store_(store), schema_(store.schema()), country_(std::move(country)), lang_(std::move(lang)),
-        s_(lang_ == "fr" ? kFrench : kEnglish) {}
+  Questionnaire(ClientStore& store, std::string country)
+      : store_(store), schema_(store.schema()), country_(std::move(country)), lang_(MessagesLanguage()) {}
 
   int Run() {
     Status st = LoadAnswers();
     if (!st.ok()) return cli::Fail(kProgram, st);
     const auto& inds = schema_.indicators();
-    if (inds.empty()) return cli::Fail(kProgram, Status::NotFound("the survey schema has no indicators"));
+    if (inds.empty()) return cli::Fail(kProgram, Status::NotFound(tr("the survey schema has no indicators")));
 
     std::size_t i = 0;
     auto pos = store_.GetMeta(PositionKey(country_));
@@ -187,9 +136,10 @@ class Questionnaire {
       }
       if (i > 0) {
         const Capability* cap = schema_.FindCapability(inds[i].capability);
-        std::cout << s_.resuming << " " << inds[i].capability;
-        if (cap) std::cout << " (" << cap->label.In(lang_) << ")";
-        std::cout << ", " << s_.indicator << " " << inds[i].id << ".\n";
+        std::cout << (cap ? tr("Resuming at capability {1} ({2}), indicator {3}.", inds[i].capability, cap->label.In(lang_),
+                               inds[i].id)
+                          : tr("Resuming at capability {1}, indicator {2}.", inds[i].capability, inds[i].id))
+                  << "\n";
       }
     }
 
@@ -380,10 +330,7 @@ class Questionnaire {
       ++answered;
       ++counts[static_cast<int>(it->second.answer)];
     }
-    char head[160];
-    std::snprintf(head, sizeof head, s_.answered_of, answered,
-                  static_cast<int>(schema_.indicators().size()), country_.c_str());
-    std::cout << head << " (";
+    std::cout << tr("{1} of {2} indicators answered for {3}", answered, schema_.indicators().size(), country_) << " (";
     for (int k = 0; k < 4; ++k) {
       std::cout << (k ? ", " : "") << s_.answers[k] << " " << counts[k];
     }
@@ -395,7 +342,7 @@ class Questionnaire {
   const SurveySchema& schema_;
   const std::string country_;
   const std::string lang_;
-  const Strings& s_;
+  const Strings s_;
   std::map<std::string, AnswerValue> current_;
   std::multimap<std::string, Query> queries_;  // open queries by indicator
   int shown_domain_ = -1;
@@ -406,23 +353,19 @@ class Questionnaire {
 
 int SurveyCommand(const std::vector<std::string>& args) {
   cli::Parser p("mnr-client survey --db PATH [--lang en|fr] [--country CODE]",
-                "Answers the MNR survey in the terminal, capability by capability. Each indicator shows\n"
-                "its label and current answer; type y, p, n or u (then an optional note), s to skip,\n"
-                "b to go back, q to quit. Every answer is saved the moment it is given, and the next\n"
-                "run resumes where the last one stopped. End of input (Ctrl-D) also quits.");
+                tr("Answers the MNR survey in the terminal, capability by capability. Each indicator shows\n"
+                   "its label and current answer; type y, p, n or u (then an optional note), s to skip,\n"
+                   "b to go back, q to quit. Every answer is saved the moment it is given, and the next\n"
+                   "run resumes where the last one stopped. End of input (Ctrl-D) also quits."));
   p.Option("db", "PATH", "the client store (made by mnr-client init)", true)
-      .Option("lang", "en|fr", "language of labels and prompts (default en)")
+      .Option("lang", "en|fr", "language of labels and prompts (default: that of the messages, see mnr-client --help)")
       .Option("country", "CODE",
               "the country to answer for; needed only when the store may write several")
       .Epilog("exit status: 0 stopped or finished (answers saved), 1 failure, 2 usage");
   cli::Args a;
   if (auto code = cli::ParseOrExit(p, args, kProgram, a)) return *code;
 
-  const std::string lang = a.GetOr("lang", "en");
-  if (lang != "en" && lang != "fr") {
-    std::cerr << kProgram << ": --lang must be en or fr, not \"" << lang << "\"\n";
-    return cli::kExitUsage;
-  }
+  // --lang itself was taken by main(), which chose the language of messages and labels with it.
 
   auto store = ClientStore::Open(*a.Get("db"));
   if (!store.ok()) return cli::Fail(kProgram, store.status());
@@ -436,23 +379,23 @@ int SurveyCommand(const std::vector<std::string>& args) {
     if (!in_scope) {
       std::string list;
       for (const auto& s : scope) list += (list.empty() ? "" : ", ") + s;
-      return cli::Fail(kProgram, Status::Refused("country " + country + " is outside this store's scope (" +
-                                                 list + "); pick one of those with --country"));
+      return cli::Fail(kProgram, Status::Refused(tr("country {1} is outside this store's scope ({2}); pick one of those with --country",
+                                                    country, list)));
     }
   } else if (scope.size() == 1) {
     country = scope.front();
   } else if (scope.empty()) {
-    return cli::Fail(kProgram, Status::NotFound("the store at " + *a.Get("db") +
-                                                " may write no country; re-create it with init --country"));
+    return cli::Fail(kProgram, Status::NotFound(
+                                   tr("the store at {1} may write no country; re-create it with init --country", *a.Get("db"))));
   } else {
     std::string list;
     for (const auto& s : scope) list += (list.empty() ? "" : ", ") + s;
-    std::cerr << kProgram << ": this store may write several countries (" << list
-              << "); choose one with --country CODE\n";
+    std::cerr << kProgram << ": " << tr("this store may write several countries ({1}); choose one with --country CODE", list)
+              << "\n";
     return cli::kExitUsage;
   }
 
-  return Questionnaire(**store, country, lang).Run();
+  return Questionnaire(**store, country).Run();
 }
 
 }  // namespace mnr::client

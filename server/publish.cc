@@ -42,7 +42,7 @@ const std::map<std::string, Words, std::less<>>& Dictionary() {
       {"group_sep", {"; ", " ; "}},
       {"made", {"made on", "établie le"}},
       {"countries", {"countries in the register", "pays enregistrés"}},
-      {"content_hash", {"Content SHA-256 (of dataset.csv)", "SHA-256 du contenu (de dataset.csv)"}},
+      {"content_hash", {"Content SHA-256 (of the release's canonical CSV)", "SHA-256 du contenu (du CSV canonique de la version)"}},
       {"release_id", {"Release id (SHA-256 of the signed manifest)", "Identifiant (SHA-256 du manifeste signé)"}},
       {"downloads", {"Downloads", "Téléchargements"}},
       {"csv", {"dataset (CSV)", "données (CSV)"}},
@@ -129,7 +129,8 @@ std::string FormatDay(std::int64_t t) {
 
 class Page {
  public:
-  Page(const SurveySchema& schema, const Dataset& d, std::string_view lang) : schema_(schema), d_(d), lang_(lang) {}
+  Page(const SurveySchema& schema, const Dataset& d, std::string_view lang, int min_group)
+      : schema_(schema), d_(d), lang_(lang), min_group_(min_group) {}
 
   std::string W(std::string_view key) const {
     auto it = Dictionary().find(key);
@@ -138,57 +139,65 @@ class Page {
   }
   // Whole percent as the report shows it: "76%" in English, "76 %" (no-break space) in French.
   std::string Pct(const DatasetRow& r) const {
+    if (Small(r)) return "–";
     const std::string p = PercentWhole(r.n_yes, r.n_responding());
     if (p.empty()) return "–";
     return lang_ == "fr" ? p + "\u00a0%" : p + "%";
   }
+  // Small groups (aggregate.h IsSmallGroup): the text replaces the figures, and no number of theirs is
+  // in the page, not even in data attributes.
+  bool Small(const DatasetRow& r) const { return IsSmallGroup(r, min_group_); }
   std::string NofN(const DatasetRow& r) const {
+    if (Small(r)) return SmallGroupText(min_group_, lang_);
     return std::to_string(r.n_yes) + " " + W("of") + " " + std::to_string(r.n_responding());
   }
   // data-* attributes that carry a row's numbers.
-  static std::string Data(const DatasetRow& r) {
+  std::string Data(const DatasetRow& r) const {
+    if (Small(r)) return " data-subject=\"" + Escape(r.subject) + "\" data-group=\"" + Escape(r.group) + "\" data-small-group=\"1\"";
     return " data-subject=\"" + Escape(r.subject) + "\" data-group=\"" + Escape(r.group) + "\" data-yes=\"" +
            std::to_string(r.n_yes) + "\" data-responding=\"" + std::to_string(r.n_responding()) + "\" data-not-answered=\"" +
            std::to_string(r.n_not_answered) + "\" data-pct=\"" + PercentYes(r.n_yes, r.n_responding()) + "\"";
   }
-  static std::string Width(const DatasetRow& r) {
+  std::string Width(const DatasetRow& r) const {
+    if (Small(r)) return "0";
     const std::string p = PercentYes(r.n_yes, r.n_responding());
     return p.empty() ? "0" : p;
   }
   const DatasetRow* Row(std::string_view subject, std::string_view group) const { return d_.Find(subject, group); }
 
+  // Each group's label and share sit on a line of their own above its bar, so the chart stays legible
+  // when a phone scales it down (the text is never squeezed beside the bars).
   std::string OverviewChart() const {
     const char* groups[] = {"all", "high", "lmic"};
-    const int label_w = 300, bar_w = 420, row_h = 18, title_h = 22, gap = 14;
+    const int width = 400, row_h = 34, title_h = 26, gap = 10, top = 22;
     const int block = title_h + 3 * row_h + gap;
-    const int height = 30 + block * static_cast<int>(schema_.domains().size());
-    std::string s = "<svg class=\"chart\" viewBox=\"0 0 820 " + std::to_string(height) +
+    const int height = top + block * static_cast<int>(schema_.domains().size());
+    std::string s = "<svg class=\"chart\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) +
                     "\" role=\"img\" aria-labelledby=\"chart-title\"><title id=\"chart-title\">" + Escape(W("overview")) + "</title>";
     for (int tick = 0; tick <= 100; tick += 25) {
-      const int x = label_w + bar_w * tick / 100;
+      const int x = width * tick / 100;
+      const char* anchor = tick == 0 ? "start" : tick == 100 ? "end" : "middle";
       s += "<line x1=\"" + std::to_string(x) + "\" y1=\"16\" x2=\"" + std::to_string(x) + "\" y2=\"" + std::to_string(height) +
-           "\" class=\"grid\"/><text x=\"" + std::to_string(x) + "\" y=\"12\" class=\"tick\">" + std::to_string(tick) +
-           (lang_ == "fr" ? "\u00a0%" : "%") + "</text>";
+           "\" class=\"grid\"/><text x=\"" + std::to_string(x) + "\" y=\"12\" class=\"tick\" text-anchor=\"" + anchor + "\">" +
+           std::to_string(tick) + (lang_ == "fr" ? "\u00a0%" : "%") + "</text>";
     }
-    int y = 30;
+    int y = top;
     for (const auto& dom : schema_.domains()) {
-      s += "<text x=\"0\" y=\"" + std::to_string(y + 14) + "\" class=\"domain-title\">" + std::to_string(dom.id) + ". " +
+      s += "<text x=\"0\" y=\"" + std::to_string(y + 18) + "\" class=\"domain-title\">" + std::to_string(dom.id) + ". " +
            Escape(dom.label.In(lang_)) + "</text>";
       y += title_h;
       for (const char* g : groups) {
         const DatasetRow* r = Row("domain:" + std::to_string(dom.id), g);
         if (r == nullptr) continue;
-        s += "<text x=\"16\" y=\"" + std::to_string(y + 12) + "\" class=\"group-label\">" + Escape(W(g)) + "</text>";
-        s += "<rect x=\"" + std::to_string(label_w) + "\" y=\"" + std::to_string(y + 2) + "\" width=\"" + std::to_string(bar_w) +
-             "\" height=\"" + std::to_string(row_h - 4) + "\" class=\"track\"/>";
-        const std::string pct = PercentYes(r->n_yes, r->n_responding());
-        const double w = pct.empty() ? 0 : std::stod(pct) * bar_w / 100.0;
+        s += "<text x=\"0\" y=\"" + std::to_string(y + 13) + "\" class=\"group-label\">" + Escape(W(g)) + "</text>";
+        s += "<text x=\"" + std::to_string(width) + "\" y=\"" + std::to_string(y + 13) + "\" class=\"pct chart-pct\"" + Data(*r) +
+             ">" + Pct(*r) + "</text>";
+        s += "<rect x=\"0\" y=\"" + std::to_string(y + 18) + "\" width=\"" + std::to_string(width) + "\" height=\"10\" class=\"track\"/>";
+        const std::string pct = Small(*r) ? "" : PercentYes(r->n_yes, r->n_responding());
+        const double w = pct.empty() ? 0 : std::stod(pct) * width / 100.0;
         char wbuf[32];
         std::snprintf(wbuf, sizeof wbuf, "%.1f", w);
-        s += "<rect x=\"" + std::to_string(label_w) + "\" y=\"" + std::to_string(y + 2) + "\" width=\"" + wbuf + "\" height=\"" +
-             std::to_string(row_h - 4) + "\" class=\"bar-" + g + "\"/>";
-        s += "<text x=\"" + std::to_string(label_w + bar_w + 8) + "\" y=\"" + std::to_string(y + 13) + "\" class=\"pct chart-pct\"" +
-             Data(*r) + ">" + Pct(*r) + "</text>";
+        s += "<rect x=\"0\" y=\"" + std::to_string(y + 18) + "\" width=\"" + wbuf + "\" height=\"10\" class=\"bar-" + g + "\"/>";
         y += row_h;
       }
       y += gap;
@@ -217,11 +226,14 @@ class Page {
     s += "<h4>" + Escape(ind.label.In(lang_)) + " <code>" + Escape(ind.id) + "</code></h4>";
     s += "<div class=\"bar\"><span class=\"fill bar-all\" style=\"width:" + Width(*all) + "%\"></span></div>";
     s += "<p class=\"headline\"><span class=\"pct big\"" + Data(*all) + ">" + Pct(*all) + "</span> <span class=\"n-of-n\"" +
-         Data(*all) + ">" + NofN(*all) + "</span> " + W("answered_yes");
-    if (all->n_not_answered > 0) s += " <span class=\"na\">(" + std::to_string(all->n_not_answered) + " " + W("not_answered") + ")</span>";
+         Data(*all) + ">" + NofN(*all) + "</span>" + (Small(*all) ? "" : " " + W("answered_yes"));
+    if (all->n_not_answered > 0 && !Small(*all)) s += " <span class=\"na\">(" + std::to_string(all->n_not_answered) + " " + W("not_answered") + ")</span>";
     s += "</p><p class=\"breakdown\">";
     const std::pair<const char*, int> parts[] = {{"yes", all->n_yes}, {"partial", all->n_partial}, {"no", all->n_no}, {"unknown", all->n_unknown}};
-    for (const auto& [k, n] : parts) s += "<span class=\"count-" + std::string(k) + "\">" + W(k) + " " + std::to_string(n) + "</span> ";
+    for (const auto& [k, n] : parts) {
+      if (Small(*all)) break;
+      s += "<span class=\"count-" + std::string(k) + "\">" + W(k) + " " + std::to_string(n) + "</span> ";
+    }
     s += "</p>" + GroupTable(ind.id) + "</article>";
     return s;
   }
@@ -237,7 +249,7 @@ class Page {
              std::to_string(cap.id) + ". " + Escape(cap.label.In(lang_));
         if (const DatasetRow* r = Row("capability:" + std::to_string(cap.id), "all")) {
           s += " <small>" + W("in_place") + ": <span class=\"pct\"" + Data(*r) + ">" + Pct(*r) + "</span> (<span class=\"n-of-n\"" +
-               Data(*r) + ">" + NofN(*r) + "</span> " + W("answers_yes") + ")</small>";
+               Data(*r) + ">" + NofN(*r) + "</span>" + (Small(*r) ? "" : " " + W("answers_yes")) + ")</small>";
         }
         s += "</h3>";
         for (const auto& ind : schema_.indicators()) {
@@ -280,6 +292,7 @@ class Page {
   const SurveySchema& schema_;
   const Dataset& d_;
   std::string lang_;
+  int min_group_;
 };
 
 constexpr const char* kStyle = R"CSS(
@@ -295,12 +308,13 @@ h4{font-size:1em;margin:.2em 0}
 code{font-size:.85em;color:#555;word-break:break-all}
 nav a{margin-right:1em}
 .meta-line{margin:.2em 0;color:#333}
-.chart{width:100%;height:auto;background:#fff;border:1px solid #e3e3e3}
+.chart{display:block;width:100%;max-width:520px;height:auto;background:#fff;border:1px solid #e3e3e3;padding:6px;overflow:visible}
 .chart .grid{stroke:#e6e6e6;stroke-width:1}
-.chart .tick{font-size:10px;fill:#777;text-anchor:middle}
-.chart .domain-title{font-weight:600;font-size:13px}
-.chart .group-label{font-size:12px;fill:#444}
-.chart .chart-pct{font-size:12px}
+.chart .tick{font-size:12px;fill:#595959}
+.chart .domain-title{font-weight:600;font-size:16px}
+.chart .group-label{font-size:14px;fill:#333}
+.chart .chart-pct{font-size:14px;font-weight:600;text-anchor:end}
+.n-of-n,.pct{white-space:nowrap}
 .chart .track{fill:#f0f0ec}
 .bar-all{fill:var(--all);background:var(--all)}
 .bar-high{fill:var(--high);background:var(--high)}
@@ -328,6 +342,14 @@ table.groups th{color:#666;font-weight:500}
 .provisional{background:#fff4d6;border:1px solid #c98a00;border-radius:4px;padding:6px 10px;color:#4a3300}
 footer{color:#555;font-size:.85em;border-top:1px solid #ddd;margin-top:2em;padding-bottom:2em}
 [hidden]{display:none!important}
+@media (max-width:600px){
+header,main,footer{padding:0 12px}
+header{padding-top:12px}
+table.groups{width:100%}
+table.groups td,table.groups th{padding:2px 6px 2px 0}
+.minibar{width:auto;min-width:48px}
+.breakdown span{margin-right:.6em}
+}
 )CSS";
 
 // Filters the entries by every word typed (accents and case ignored); "#q=words" in the address
@@ -378,8 +400,8 @@ Status CheckReportLanguage(std::string_view lang) {
 
 std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, const nlohmann::json& practices,
                          const Release& release, std::string_view lang) {
-  Page p(schema, dataset, lang);
   const nlohmann::json manifest = nlohmann::json::parse(release.manifest, nullptr, false);
+  Page p(schema, dataset, lang, MinGroupOfManifest(manifest));
   const nlohmann::json head = manifest.is_object() ? manifest.value("audit_tree_head", nlohmann::json::object()) : nlohmann::json::object();
   const DatasetRow* all = nullptr;
   for (const auto& r : dataset.rows) {
@@ -481,8 +503,8 @@ Result<PublishOutcome> Publish(ServerStore& store, const Release& release, std::
   origin.content_sha256 = release.content_sha256;
   std::map<std::string, std::string> files = {
       {"index.html", RenderReport(store.schema(), *dataset, practices, release, lang)},
-      {"dataset.csv", release.csv},
-      {"dataset.json", DatasetJson(*dataset, store.schema(), origin).dump(1) + "\n"},
+      {"dataset.csv", DatasetLabelledCsv(*dataset, store.schema(), lang, MinGroupOfManifest(manifest))},
+      {"dataset.json", DatasetLabelledJson(*dataset, store.schema(), origin, lang, MinGroupOfManifest(manifest)).dump(1) + "\n"},
       {"manifest.json", release.manifest},
       {"manifest.sig", crypto::Base64Encode(release.signature) + "\n"},
       {"server.crt", *cert},

@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "mnr/i18n.h"
+
 namespace mnr::cli {
 
 bool Args::Has(std::string_view option) const { return values_.find(option) != values_.end(); }
@@ -66,18 +68,18 @@ Result<Args> Parser::Parse(const std::vector<std::string>& argv) const {
       }
       const Opt* opt = nullptr;
       for (const auto& o : options_) if (o.name == name) opt = &o;
-      if (!opt) return Status::InvalidArgument("unknown option --" + name + " (see --help)");
+      if (!opt) return Status::InvalidArgument(tr("unknown option --{1} (see --help)", name));
       auto& slot = args.values_[name];
       if (opt->flag) {
-        if (inline_value) return Status::InvalidArgument("--" + name + " takes no value");
+        if (inline_value) return Status::InvalidArgument(tr("--{1} takes no value", name));
         slot.push_back("");
         continue;
       }
-      if (!slot.empty() && !opt->repeatable) return Status::InvalidArgument("--" + name + " given more than once");
+      if (!slot.empty() && !opt->repeatable) return Status::InvalidArgument(tr("--{1} given more than once", name));
       if (inline_value) {
         slot.push_back(*inline_value);
       } else {
-        if (i + 1 >= argv.size()) return Status::InvalidArgument("--" + name + " needs a value (" + opt->metavar + ")");
+        if (i + 1 >= argv.size()) return Status::InvalidArgument(tr("--{1} needs a value ({2})", name, opt->metavar));
         slot.push_back(argv[++i]);
       }
       continue;
@@ -85,40 +87,42 @@ Result<Args> Parser::Parse(const std::vector<std::string>& argv) const {
     args.positional_.push_back(a);
   }
   for (const auto& o : options_) {
-    if (o.required && !args.Has(o.name)) return Status::InvalidArgument("--" + o.name + " " + o.metavar + " is required");
+    if (o.required && !args.Has(o.name)) return Status::InvalidArgument(tr("--{1} {2} is required", o.name, o.metavar));
   }
   std::size_t required = 0;
   for (const auto& p : positionals_) required += p.required ? 1 : 0;
   if (args.positional_.size() < required) {
-    return Status::InvalidArgument("missing " + positionals_[args.positional_.size()].name + " (see --help)");
+    return Status::InvalidArgument(tr("missing {1} (see --help)", positionals_[args.positional_.size()].name));
   }
   if (args.positional_.size() > positionals_.size()) {
-    return Status::InvalidArgument("unexpected argument \"" + args.positional_[positionals_.size()] + "\" (see --help)");
+    return Status::InvalidArgument(tr("unexpected argument \"{1}\" (see --help)", args.positional_[positionals_.size()]));
   }
   return args;
 }
 
+// Help texts are English msgids (extracted from the .Option/.Flag/.Positional/.Epilog calls, see
+// po/extract.sh) and translated here, when shown; the summary is translated by the caller.
 std::string Parser::Help() const {
-  std::string out = "usage: " + usage_ + "\n\n" + summary_ + "\n";
+  std::string out = tr("usage: {1}", usage_) + "\n\n" + summary_ + "\n";
   if (!positionals_.empty()) {
-    out += "\narguments:\n";
+    out += "\n" + tr("arguments:") + "\n";
     for (const auto& p : positionals_) {
       std::string left = "  " + p.name;
       if (left.size() < 26) left.resize(26, ' ');
-      out += left + " " + p.help + "\n";
+      out += left + " " + (p.help.empty() ? p.help : tr(p.help.c_str())) + "\n";
     }
   }
-  out += "\noptions:\n";
+  out += "\n" + tr("options:") + "\n";
   for (const auto& o : options_) {
     std::string left = "  --" + o.name + (o.flag ? "" : " " + o.metavar);
     if (left.size() < 26) left.resize(26, ' ');
-    out += left + " " + o.help;
-    if (o.required) out += " (required)";
-    if (o.repeatable) out += " (repeatable)";
+    out += left + " " + (o.help.empty() ? o.help : tr(o.help.c_str()));
+    if (o.required) out += " " + tr("(required)");
+    if (o.repeatable) out += " " + tr("(repeatable)");
     out += "\n";
   }
-  out += "  --help                   show this help and exit\n";
-  if (!epilog_.empty()) out += "\n" + epilog_ + "\n";
+  out += "  --help                   " + tr("show this help and exit") + "\n";
+  if (!epilog_.empty()) out += "\n" + tr(epilog_.c_str()) + "\n";
   return out;
 }
 

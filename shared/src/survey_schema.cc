@@ -1,5 +1,6 @@
 #include "mnr/survey_schema.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,12 @@ Result<Label> ParseLabel(const nlohmann::json& j, const std::string& where) {
   return Label{j["en"].get<std::string>(), j["fr"].get<std::string>()};
 }
 
+// "guidance" is optional; when present it is a label (both languages), like "label".
+Result<Label> ParseGuidance(const nlohmann::json& item, const std::string& where) {
+  if (!item.contains("guidance")) return Label{};
+  return ParseLabel(item["guidance"], where + ": guidance");
+}
+
 }  // namespace
 
 Result<SurveySchema> SurveySchema::Parse(std::string_view text, std::string_view origin) {
@@ -51,6 +58,15 @@ Result<SurveySchema> SurveySchema::Parse(std::string_view text, std::string_view
     return Status::InvalidArgument(o + ": \"version\" must be a positive integer");
   }
   s.version_ = j["version"].get<int>();
+  if (j.contains("round")) {
+    const auto& r = j["round"];
+    // One string for begin() and end(): two get<std::string>() calls would be two different temporaries.
+    const std::string year = r.is_string() ? r.get<std::string>() : std::string();
+    if (!r.is_string() || year.size() != 4 || !std::all_of(year.begin(), year.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return Status::InvalidArgument(o + ": \"round\" must be a year of four digits, such as \"2025\"");
+    }
+    s.round_ = r.get<std::string>();
+  }
   for (const char* key : {"domains", "capabilities", "indicators"}) {
     if (!j.contains(key) || !j[key].is_array()) return Status::InvalidArgument(o + ": \"" + key + "\" must be an array");
   }
@@ -70,7 +86,9 @@ Result<SurveySchema> SurveySchema::Parse(std::string_view text, std::string_view
     }
     auto label = ParseLabel(c.value("label", nlohmann::json()), where);
     if (!label.ok()) return label.status();
-    Capability cap{c["id"].get<int>(), c["domain"].get<int>(), *label};
+    auto guidance = ParseGuidance(c, where);
+    if (!guidance.ok()) return guidance.status();
+    Capability cap{c["id"].get<int>(), c["domain"].get<int>(), *label, *guidance};
     if (!s.FindDomain(cap.domain)) return Status::InvalidArgument(where + ": unknown domain " + std::to_string(cap.domain));
     if (s.FindCapability(cap.id)) return Status::InvalidArgument(where + ": duplicate capability " + std::to_string(cap.id));
     s.capabilities_.push_back(cap);
@@ -94,6 +112,9 @@ Result<SurveySchema> SurveySchema::Parse(std::string_view text, std::string_view
     auto label = ParseLabel(in.value("label", nlohmann::json()), where);
     if (!label.ok()) return label.status();
     ind.label = *label;
+    auto guidance = ParseGuidance(in, where);
+    if (!guidance.ok()) return guidance.status();
+    ind.guidance = *guidance;
     if (!s.FindCapability(ind.capability)) {
       return Status::InvalidArgument(where + ": unknown capability " + std::to_string(ind.capability));
     }

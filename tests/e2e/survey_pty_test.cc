@@ -145,7 +145,7 @@ class Pty {
   } while (0)
 
 constexpr std::string_view kPrompt = "[s]kip [b]ack [q]uit > ";
-constexpr std::string_view kPromptFr = "[q] quitter > ";
+constexpr std::string_view kPromptFr = "[r]etour [q]uitter > ";
 
 std::string InitStore(const mnr::test::TempDir& dir) {
   const std::string db = dir / "field.db";

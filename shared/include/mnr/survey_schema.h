@@ -35,6 +35,9 @@ struct Capability {
   int id = 0;
   int domain = 0;
   Label label;
+  // What the capability means in the Model National Response, for the person answering (en and fr).
+  // Empty in a schema file that gives none (guidance is optional in the file format).
+  Label guidance;
 };
 
 struct Indicator {
@@ -42,6 +45,8 @@ struct Indicator {
   int capability = 0;
   Label label;
   std::string answer_type;  // "yes_partial_no_unknown"
+  // What counts as yes or partial for this indicator (en and fr); empty when the file gives none.
+  Label guidance;
 };
 
 class SurveySchema {
@@ -58,6 +63,9 @@ class SurveySchema {
   static Result<const SurveySchema*> Active();
 
   int version() const { return version_; }
+  // The survey round the answers belong to, as an SDMX time period ("2025"); empty when the file names
+  // none ("round" is optional in the file format). Exports use it as TIME_PERIOD (docs/sdmx.md).
+  const std::string& round() const { return round_; }
   const std::vector<Domain>& domains() const { return domains_; }
   const std::vector<Capability>& capabilities() const { return capabilities_; }
   const std::vector<Indicator>& indicators() const { return indicators_; }  // in questionnaire order
@@ -67,6 +75,7 @@ class SurveySchema {
 
  private:
   int version_ = 0;
+  std::string round_;
   std::vector<Domain> domains_;
   std::vector<Capability> capabilities_;
   std::vector<Indicator> indicators_;

@@ -485,7 +485,8 @@ const char* kTopHelp =
     "  status            per country: answers, practices, review, conflicts, queries, devices\n"
     "  state hash        print the hash of the merged state\n"
     "  audit             the audit trail: log, verify, export\n"
-    "  aggregate         print the global dataset (csv, json, sdmx-csv), current or released\n"
+    "  aggregate         print the global dataset (csv, json, sdmx-csv, xlsx), current or released\n"
+    "  sdmx-structure    write the SDMX-ML structure (code lists, DSD) the sdmx-csv refers to\n"
     "  release           freeze the dataset as a signed, immutable release\n"
     "  releases          list or show the releases\n"
     "  publish           write the report of a release as a static site\n\n"
@@ -528,8 +529,12 @@ int main(int argc, char** argv) {
       {"release", ReleaseCommand},
       {"releases", ReleasesCommand},
       {"publish", PublishCommand},
+      {"sdmx-structure", SdmxStructureCommand},
       {"review", ReviewCommand},
       {"status", StatusCommand},
+      {"backup", BackupCommand},
+      {"restore", RestoreCommand},
+      {"check", CheckCommand},
   };
   auto it = kCommands.find(cmd);
   if (it == kCommands.end()) return Usage("unknown command \"" + cmd + "\" (see mnr-server --help)");

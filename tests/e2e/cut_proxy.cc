@@ -9,10 +9,10 @@
 #include <stdexcept>
 
 namespace mnr::test {
-namespace {
 
 int ConnectLoopback(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -23,8 +23,6 @@ int ConnectLoopback(int port) {
   }
   return fd;
 }
-
-}  // namespace
 
 CutProxy::CutProxy(int target_port, std::size_t cut_after_bytes) : target_port_(target_port), cut_after_(cut_after_bytes) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
@@ -86,11 +84,20 @@ void CutProxy::Serve() {
         }
       }
     }
-    // An abrupt cut: RST rather than a clean close, as a dying radio link looks.
+    // The radio dies: the client's side ends abruptly (RST), and what was already forwarded still
+    // reaches the server, followed by the end of the stream. An RST to the server too would let its
+    // kernel discard bytes that had arrived but were not yet read, so whether the server stored the
+    // pushes before the cut would depend on scheduling, not on the protocol.
     linger lg{1, 0};
     setsockopt(client, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    setsockopt(server, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(client);
+    shutdown(server, SHUT_WR);
+    for (int waited = 0; waited < 100 && !stop_; ++waited) {
+      pollfd sp{server, POLLIN, 0};
+      if (poll(&sp, 1, 100) <= 0) continue;
+      char sink[16384];
+      if (read(server, sink, sizeof sink) <= 0) break;
+    }
     close(server);
   }
 }

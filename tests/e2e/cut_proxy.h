@@ -9,6 +9,9 @@
 
 namespace mnr::test {
 
+// A TCP connection to 127.0.0.1:`port`, or -1 when it cannot be made.
+int ConnectLoopback(int port);
+
 class CutProxy {
  public:
   CutProxy(int target_port, std::size_t cut_after_bytes);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "mnr/credential.h"
+#include "tests/e2e/cut_proxy.h"
 #include "tests/e2e/raw_peer.h"
 #include "tests/e2e/sync_harness.h"
 
@@ -26,20 +27,6 @@ using namespace mnr;
 using namespace mnr::test;
 
 namespace {
-
-int ConnectLoopback(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // True once the server has closed `fd` (end of stream or reset); never blocks.
 bool ClosedByPeer(int fd) {
@@ -91,8 +78,6 @@ class IdleFlood {
   std::atomic<std::size_t> reopened_{0};
   std::thread thread_;
 };
-
-bool Contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 // A session past TLS and Hello that then sits idle, holding one of the server's session slots until
 // destroyed. Its socket is close-on-exec, so client processes the test starts meanwhile do not keep

@@ -2,6 +2,10 @@
 
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
+
+#include "mnr/sqlite.h"
+
 namespace mnr::test {
 
 SyncHarness::SyncHarness(const std::vector<std::string>& extra_run_args) : run_args_(extra_run_args) {
@@ -55,5 +59,51 @@ std::string SyncHarness::NewFieldStore(const std::string& name, const std::vecto
 RunResult SyncHarness::Sync(const std::string& db, const std::string& address_override) const {
   return Client({"sync", "--db", db, "--server", address_override.empty() ? address() : address_override, "--retries", "0"});
 }
+
+RunResult Ok(const RunResult& r) {
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r;
+}
+
+std::string ExportCsv(const SyncHarness& h, const std::string& db) {
+  return Ok(h.Client({"export", "--db", db, "--format", "csv"})).out;
+}
+
+RunResult Audit(std::vector<std::string> args) {
+  args.insert(args.begin(), MNR_AUDIT_BIN);
+  return Run(args);
+}
+
+void Sql(const std::string& db_path, const std::string& sql, const std::vector<std::string>& params) {
+  auto db = Db::Open(db_path, false);
+  REQUIRE(db.ok());
+  if (params.empty()) {
+    Status s = (*db)->Exec(sql);
+    INFO(sql << ": " << s.message());
+    REQUIRE(s.ok());
+    return;
+  }
+  auto st = (*db)->Prepare(sql);
+  REQUIRE(st.ok());
+  for (std::size_t i = 0; i < params.size(); ++i) st->Bind(static_cast<int>(i + 1), params[i]);
+  Status s = st->Run();
+  INFO(sql << ": " << s.message());
+  REQUIRE(s.ok());
+}
+
+std::string Scalar(const std::string& db_path, const std::string& sql) {
+  auto db = Db::Open(db_path, false);
+  REQUIRE(db.ok());
+  auto st = (*db)->Prepare(sql);
+  INFO(sql);
+  REQUIRE(st.ok());
+  auto row = st->Step();
+  REQUIRE(row.ok());
+  REQUIRE(*row);
+  return st->Text(0);
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 }  // namespace mnr::test

@@ -40,4 +40,19 @@ class SyncHarness {
   std::unique_ptr<Background> server_;
 };
 
+// Steps the end-to-end tests share; each fails the running test when the step fails.
+
+// `r` itself, after requiring that it exited 0 (its output is shown when it did not).
+RunResult Ok(const RunResult& r);
+// The answers of the store at `db` as `mnr-client export --format csv` prints them.
+std::string ExportCsv(const SyncHarness& h, const std::string& db);
+// mnr-audit ARGS.
+RunResult Audit(std::vector<std::string> args);
+// Runs `sql` on the SQLite file at `db_path`, with `params` bound to ?1, ?2, ...: how a test plays
+// someone who edits a store behind the product's back.
+void Sql(const std::string& db_path, const std::string& sql, const std::vector<std::string>& params = {});
+// The first column of the first row `sql` returns from `db_path`, as text.
+std::string Scalar(const std::string& db_path, const std::string& sql);
+bool Contains(const std::string& haystack, const std::string& needle);
+
 }  // namespace mnr::test

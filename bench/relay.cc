@@ -23,12 +23,12 @@ constexpr int kDown = 1;  // server -> client
 // On a shaped link bytes arrive in segments of this size, as on a real link, not in one read's worth.
 constexpr std::size_t kSegment = 1460;
 
+}  // namespace
+
 void NoDelay(int fd) {
   int one = 1;
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
-
-}  // namespace
 
 struct Relay::Conn {
   struct Chunk {

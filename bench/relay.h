@@ -14,6 +14,9 @@
 
 namespace mnr::bench {
 
+// Turns off Nagle's algorithm on `fd`, as mnr-client and mnr-server do on their sockets.
+void NoDelay(int fd);
+
 struct LinkShape {
   double bytes_per_second = 0;                  // each way; 0: as fast as loopback
   std::chrono::microseconds one_way_delay{0};  // added to every byte, each way

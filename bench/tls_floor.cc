@@ -14,15 +14,11 @@
 #include <chrono>
 #include <stdexcept>
 #include <thread>
+#include "bench/relay.h"
 
 namespace mnr::bench {
 
 namespace {
-
-void NoDelay(int fd) {
-  int one = 1;
-  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
 
 bool ReadAll(SSL* ssl, std::size_t n) {
   char buf[16384];

@@ -15,7 +15,7 @@
 namespace mnr::client {
 namespace {
 
-constexpr const char* kProgramName = "mnr-client dataset";
+constexpr const char* kDatasetProgram = "mnr-client dataset";
 
 std::string FormatTime(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -96,7 +96,7 @@ int DatasetCommand(const std::vector<std::string>& argv) {
       .Option("release", "LABEL", "a release received earlier (default: the latest)")
       .Option("format", "FORMAT", "text (default), csv or json");
   cli::Args a;
-  if (auto rc = cli::ParseOrExit(p, argv, kProgramName, a)) return *rc;
+  if (auto rc = cli::ParseOrExit(p, argv, kDatasetProgram, a)) return *rc;
   const std::string format = a.GetOr("format", "text");
   if (format != "text" && format != "csv" && format != "json") return UsageError(tr("--format must be text, csv or json, not \"{1}\"", format));
   auto store = OpenStore(a);

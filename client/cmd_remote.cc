@@ -14,14 +14,14 @@
 namespace mnr::client {
 namespace {
 
-constexpr const char* kProgram = "mnr-client conflicts";
+constexpr const char* kConflictsProgram = "mnr-client conflicts";
 
 std::optional<std::string> Value(const nlohmann::json& value) {
   if (!value.is_string()) return std::nullopt;
   return value.get<std::string>();
 }
 
-std::string Text(const nlohmann::json& j, const char* key) {
+std::string JsonText(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? TerminalText(j[key].get<std::string>(), 0) : std::string();
 }
 
@@ -33,11 +33,11 @@ std::string Resolver(const std::string& who, bool ids) {
 
 int Remote(const cli::Args& a, const std::string& operation, const nlohmann::json& args, nlohmann::json& out) {
   auto store = ClientStore::Open(*a.Get("db"));
-  if (!store.ok()) return cli::Fail(kProgram, store.status());
+  if (!store.ok()) return cli::Fail(kConflictsProgram, store.status());
   auto link = LinkOptionsFor(**store, a.Get("server"), std::chrono::seconds(30));
-  if (!link.ok()) return cli::Fail(kProgram, link.status());
+  if (!link.ok()) return cli::Fail(kConflictsProgram, link.status());
   auto result = CallServer(**store, *link, operation, args);
-  if (!result.ok()) return cli::Fail(kProgram, result.status());
+  if (!result.ok()) return cli::Fail(kConflictsProgram, result.status());
   out = std::move(result).value();
   return cli::kExitOk;
 }
@@ -45,7 +45,7 @@ int Remote(const cli::Args& a, const std::string& operation, const nlohmann::jso
 // Candidates numbered for `conflicts resolve --pick N`; devices and credentials by name unless `ids`.
 void PrintConflict(const nlohmann::json& c, bool ids) {
   const std::string field = c["field"].get<std::string>();
-  std::cout << "conflict " << c["id"].get<std::int64_t>() << " (" << Text(c, "status") << ") on " << TerminalText(field, 0) << "\n";
+  std::cout << "conflict " << c["id"].get<std::int64_t>() << " (" << JsonText(c, "status") << ") on " << TerminalText(field, 0) << "\n";
   int i = 0;
   for (const auto& cand : c["candidates"]) {
     const std::string shown = DescribeValue(field, Value(cand["value"]));
@@ -55,19 +55,19 @@ void PrintConflict(const nlohmann::json& c, bool ids) {
       std::cout << "    in full: " << DescribeValue(field, Value(cand["value"]), 0) << "\n";
     }
     // Servers before names sent ids only.
-    const std::string author = Text(cand, "author_name").empty() ? Text(cand, "author") : Text(cand, "author_name");
-    const std::string holder = Text(cand, "credential_name");
+    const std::string author = JsonText(cand, "author_name").empty() ? JsonText(cand, "author") : JsonText(cand, "author_name");
+    const std::string holder = JsonText(cand, "credential_name");
     std::cout << "    by ";
     if (ids) {
-      std::cout << Text(cand, "author") << " (" << author << "), credential " << Text(cand, "credential") << " (" << holder
-                << "), version " << Text(cand, "version");
+      std::cout << JsonText(cand, "author") << " (" << author << "), credential " << JsonText(cand, "credential") << " (" << holder
+                << "), version " << JsonText(cand, "version");
     } else {
       std::cout << author << (holder.empty() || holder == author ? "" : " (" + holder + ")");
     }
     std::cout << " at " << HybridClock::Format(cand["hlc"].get<HlcTime>()) << "\n";
   }
   if (c["status"] == "resolved") {
-    std::cout << "  resolved by " << TerminalText(Resolver(c.value("resolved_by", ""), ids), 0) << ": " << Text(c, "reason")
+    std::cout << "  resolved by " << TerminalText(Resolver(c.value("resolved_by", ""), ids), 0) << ": " << JsonText(c, "reason")
               << "\n";
   }
 }
@@ -85,7 +85,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
         .Option("server", "HOST:PORT", "server address (default: the credential's)")
         .Flag("all", "include resolved conflicts");
     cli::Args a;
-    if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
+    if (auto rc = cli::ParseOrExit(p, rest, kConflictsProgram, a)) return *rc;
     nlohmann::json out;
     if (int rc = Remote(a, "conflicts.list", {{"all", a.Has("all")}}, out)) return rc;
     if (out.empty()) std::cout << (a.Has("all") ? "no conflicts\n" : "no open conflicts\n");
@@ -93,7 +93,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
       std::string values;
       const std::string field = c["field"].get<std::string>();
       for (const auto& cand : c["candidates"]) values += (values.empty() ? "" : " | ") + DescribeValue(field, Value(cand["value"]));
-      std::cout << c["id"].get<std::int64_t>() << "  " << Text(c, "status") << "  " << TerminalText(field, 0) << "  " << values
+      std::cout << c["id"].get<std::int64_t>() << "  " << JsonText(c, "status") << "  " << TerminalText(field, 0) << "  " << values
                 << "\n";
     }
     return cli::kExitOk;
@@ -108,13 +108,13 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
         .Positional("ID", "conflict number (see conflicts list)")
         .Flag("ids", "show device and credential ids and versions");
     cli::Args a;
-    if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
+    if (auto rc = cli::ParseOrExit(p, rest, kConflictsProgram, a)) return *rc;
     nlohmann::json out;
     std::int64_t id = 0;
     try {
       id = std::stoll(a.positional()[0]);
     } catch (const std::exception&) {
-      std::cerr << kProgram << ": ID must be a number\n";
+      std::cerr << kConflictsProgram << ": ID must be a number\n";
       return cli::kExitUsage;
     }
     if (int rc = Remote(a, "conflicts.show", {{"id", id}}, out)) return rc;
@@ -139,18 +139,18 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
         .Option("reason", "TEXT", "why (kept with the resolution)", true)
         .Flag("ids", "show device and credential ids and versions");
     cli::Args a;
-    if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
+    if (auto rc = cli::ParseOrExit(p, rest, kConflictsProgram, a)) return *rc;
     std::int64_t id = 0;
     try {
       id = std::stoll(a.positional()[0]);
     } catch (const std::exception&) {
-      std::cerr << kProgram << ": ID must be a number\n";
+      std::cerr << kConflictsProgram << ": ID must be a number\n";
       return cli::kExitUsage;
     }
     nlohmann::json call = {{"id", id}, {"reason", *a.Get("reason")}};
     if (auto pick = a.Get("pick")) {
       if (a.Has("value") || a.Has("note")) {
-        std::cerr << kProgram << ": --pick keeps the candidate whole: give no --value or --note with it\n";
+        std::cerr << kConflictsProgram << ": --pick keeps the candidate whole: give no --value or --note with it\n";
         return cli::kExitUsage;
       }
       std::int64_t n = 0;
@@ -159,7 +159,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
         n = std::stoll(*pick, &used);
         if (used != pick->size() || n < 1) throw std::invalid_argument(*pick);
       } catch (const std::exception&) {
-        std::cerr << kProgram << ": --pick needs a candidate number (1, 2, ... as conflicts show numbers them)\n";
+        std::cerr << kConflictsProgram << ": --pick needs a candidate number (1, 2, ... as conflicts show numbers them)\n";
         return cli::kExitUsage;
       }
       call["pick"] = n;
@@ -169,7 +169,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
       call["value"] = *raw == "clear" ? nlohmann::json(nullptr) : nlohmann::json(*raw);
       if (auto note = a.Get("note")) call["note"] = *note;
     } else {
-      std::cerr << kProgram << ": give --pick N (keep candidate N, see conflicts show) or --value VALUE\n";
+      std::cerr << kConflictsProgram << ": give --pick N (keep candidate N, see conflicts show) or --value VALUE\n";
       return cli::kExitUsage;
     }
     nlohmann::json out;
@@ -183,7 +183,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
                  "show). Each action has its own --help.\n";
     return cli::kExitOk;
   }
-  std::cerr << kProgram << ": " << (action.empty() ? "needs an action" : "unknown action \"" + action + "\"")
+  std::cerr << kConflictsProgram << ": " << (action.empty() ? "needs an action" : "unknown action \"" + action + "\"")
             << ": list, show or resolve (see --help of each)\n";
   return cli::kExitUsage;
 }

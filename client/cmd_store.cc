@@ -25,7 +25,7 @@ std::string HostName() {
   return buf;
 }
 
-std::string FormatTime(std::int64_t unix_seconds) {
+std::string FormatLocalTime(std::int64_t unix_seconds) {
   const std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -244,8 +244,8 @@ int StatusCommand(const std::vector<std::string>& argv) {
     const Credential& c = *id.credential;
     const bool expired = c.expires_at < static_cast<std::int64_t>(std::time(nullptr));
     std::cout << StatusLabel(tr("credential:"))
-              << (expired ? tr("{1} ({2}), server {3}, EXPIRED {4}", c.id, RoleName(c.role), c.server_address, FormatTime(c.expires_at))
-                          : tr("{1} ({2}), server {3}, expires {4}", c.id, RoleName(c.role), c.server_address, FormatTime(c.expires_at)))
+              << (expired ? tr("{1} ({2}), server {3}, EXPIRED {4}", c.id, RoleName(c.role), c.server_address, FormatLocalTime(c.expires_at))
+                          : tr("{1} ({2}), server {3}, expires {4}", c.id, RoleName(c.role), c.server_address, FormatLocalTime(c.expires_at)))
               << "\n";
   } else {
     std::cout << StatusLabel(tr("credential:")) << tr("not bound (mnr-client init --db PATH --credentials FILE.mnrcred to sync)") << "\n";
@@ -263,7 +263,7 @@ int StatusCommand(const std::vector<std::string>& argv) {
                    state->outbox_unacked)
             << "\n";
   if (state->last_sync_at) {
-    std::cout << StatusLabel(tr("last sync:")) << FormatTime(*state->last_sync_at)
+    std::cout << StatusLabel(tr("last sync:")) << FormatLocalTime(*state->last_sync_at)
               << (state->last_sync_result.empty() ? "" : ": " + state->last_sync_result) << "\n";
   } else {
     std::cout << StatusLabel(tr("last sync:")) << tr("never") << "\n";

@@ -33,6 +33,7 @@
 #include "mnr/csv.h"
 #include "mnr/describe.h"
 #include "mnr/limits.h"
+#include "client/json_fields.h"
 
 extern char** environ;
 
@@ -106,10 +107,6 @@ Result<json> Body(const httplib::Request& req) {
   return j;
 }
 
-std::string Str(const json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-
 json LabelJson(const Label& l) { return {{"en", l.en}, {"fr", l.fr}}; }
 
 json SchemaJson(const SurveySchema& s) {
@@ -130,7 +127,7 @@ std::optional<std::string> OptString(const json& j, const char* key) {
 
 // Adds "shown" to each candidate of conflict `c`: its value as `conflicts show` words it, in full.
 void DescribeCandidates(json& c) {
-  const std::string field = Str(c, "field");
+  const std::string field = StringField(c, "field");
   if (!c.contains("candidates") || !c["candidates"].is_array()) return;
   for (auto& cand : c["candidates"]) cand["shown"] = DescribeValue(field, OptString(cand, "value"), 0);
 }
@@ -418,12 +415,12 @@ class UiServer {
     server_.Post("/api/answer", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = Body(req);
       if (!body.ok()) return SendError(res, body.status());
-      AnswerEdit edit{Str(*body, "country"), Str(*body, "indicator"), std::nullopt};
-      const std::string word = Str(*body, "answer");
+      AnswerEdit edit{StringField(*body, "country"), StringField(*body, "indicator"), std::nullopt};
+      const std::string word = StringField(*body, "answer");
       if (!word.empty()) {
         auto a = ParseAnswer(word);
         if (!a) return SendError(res, Status::InvalidArgument("answer \"" + OneLine(word, 20) + "\" is not one of yes, partial, no, unknown"));
-        edit.value = AnswerValue{*a, Str(*body, "note")};
+        edit.value = AnswerValue{*a, StringField(*body, "note")};
       }
       WithStore(res, [&](ClientStore& s) {
         // As `mnr-client answer`: answering is an assertion now, recorded even when unchanged.
@@ -438,16 +435,16 @@ class UiServer {
     server_.Post("/api/practice", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = Body(req);
       if (!body.ok()) return SendError(res, body.status());
-      const std::string action = Str(*body, "action");
+      const std::string action = StringField(*body, "action");
       WithStore(res, [&](ClientStore& s) {
         if (action == "add") {
           PracticeEntry e;
-          e.country = Str(*body, "country");
+          e.country = StringField(*body, "country");
           e.capability = body->value("capability", 0);
-          e.kind = Str(*body, "kind");
-          e.title = Str(*body, "title");
-          e.text = Str(*body, "text");
-          e.lang = Str(*body, "lang");
+          e.kind = StringField(*body, "kind");
+          e.title = StringField(*body, "title");
+          e.text = StringField(*body, "text");
+          e.lang = StringField(*body, "lang");
           auto id = s.AddPractice(e);
           if (!id.ok()) return SendError(res, id.status());
           return SendJson(res, {{"id", *id}});
@@ -455,17 +452,17 @@ class UiServer {
         if (action == "edit") {
           std::map<std::string, std::string> attrs;
           for (const char* a : {"kind", "title", "text", "lang"}) {
-            if (body->contains(a)) attrs[a] = Str(*body, a);
+            if (body->contains(a)) attrs[a] = StringField(*body, a);
           }
           if (body->contains("capability")) attrs["capability"] = std::to_string(body->value("capability", 0));
-          Status st = s.EditPractice(Str(*body, "id"), attrs);
+          Status st = s.EditPractice(StringField(*body, "id"), attrs);
           if (!st.ok()) return SendError(res, st);
-          return SendJson(res, {{"id", Str(*body, "id")}});
+          return SendJson(res, {{"id", StringField(*body, "id")}});
         }
         if (action == "remove") {
-          Status st = s.RemovePractice(Str(*body, "id"));
+          Status st = s.RemovePractice(StringField(*body, "id"));
           if (!st.ok()) return SendError(res, st);
-          return SendJson(res, {{"removed", Str(*body, "id")}});
+          return SendJson(res, {{"removed", StringField(*body, "id")}});
         }
         SendError(res, Status::InvalidArgument("action must be add, edit or remove"));
       });
@@ -475,9 +472,9 @@ class UiServer {
       auto body = Body(req);
       if (!body.ok()) return SendError(res, body.status());
       WithStore(res, [&](ClientStore& s) {
-        Status st = s.Submit(Str(*body, "country"));
+        Status st = s.Submit(StringField(*body, "country"));
         if (!st.ok()) return SendError(res, st);
-        SendJson(res, {{"submitted", Str(*body, "country")}});
+        SendJson(res, {{"submitted", StringField(*body, "country")}});
       });
     });
 
@@ -485,9 +482,9 @@ class UiServer {
       auto body = Body(req);
       if (!body.ok()) return SendError(res, body.status());
       WithStore(res, [&](ClientStore& s) {
-        Status st = s.Reply(Str(*body, "query"), Str(*body, "text"));
+        Status st = s.Reply(StringField(*body, "query"), StringField(*body, "text"));
         if (!st.ok()) return SendError(res, st);
-        SendJson(res, {{"replied", Str(*body, "query")}});
+        SendJson(res, {{"replied", StringField(*body, "query")}});
       });
     });
 
@@ -509,7 +506,7 @@ class UiServer {
     server_.Post("/api/bundle", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = Body(req);
       if (!body.ok()) return SendError(res, body.status());
-      const std::string out = Str(*body, "path");
+      const std::string out = StringField(*body, "path");
       if (out.empty()) return SendError(res, Status::InvalidArgument("give the file to write the bundle to"));
       std::lock_guard<std::mutex> lock(store_mu_);
       // The same command as `mnr-client bundle`; what it would print is the page's answer.
@@ -538,24 +535,24 @@ class UiServer {
     server_.Post("/api/resolve", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = Body(req);
       if (!body.ok()) return SendError(res, body.status());
-      json call = {{"id", body->value("id", std::int64_t{0})}, {"reason", Str(*body, "reason")}};
+      json call = {{"id", body->value("id", std::int64_t{0})}, {"reason", StringField(*body, "reason")}};
       if (body->contains("pick")) {
         call["pick"] = body->value("pick", std::int64_t{0});
       } else if (body->contains("value")) {
         call["value"] = (*body)["value"];
-        if (body->contains("note")) call["note"] = Str(*body, "note");
+        if (body->contains("note")) call["note"] = StringField(*body, "note");
       } else {
         return SendError(res, Status::InvalidArgument("pick a candidate or give a new value"));
       }
-      if (Str(*body, "reason").empty()) return SendError(res, Status::InvalidArgument("give the reason for the resolution"));
+      if (StringField(*body, "reason").empty()) return SendError(res, Status::InvalidArgument("give the reason for the resolution"));
       RemoteRoute(res, "conflicts.resolve", call);
     });
     server_.Post("/api/review", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = Body(req);
       if (!body.ok()) return SendError(res, body.status());
-      const std::string action = Str(*body, "action");
+      const std::string action = StringField(*body, "action");
       if (action != "approve" && action != "return") return SendError(res, Status::InvalidArgument("action must be approve or return"));
-      json call = {{"country", Str(*body, "country")}, {"comment", Str(*body, "comment")}};
+      json call = {{"country", StringField(*body, "country")}, {"comment", StringField(*body, "comment")}};
       if (action == "return") call["indicators"] = body->contains("indicators") ? (*body)["indicators"] : json::array();
       RemoteRoute(res, action == "approve" ? "review.approve" : "review.return", call);
     });
@@ -575,7 +572,7 @@ class UiServer {
         if (answer->contains("records") && (*answer)["records"].is_array()) {
           for (auto& r : (*answer)["records"]) {
             if (r.contains("field") && (r.contains("old_value") || r.contains("new_value"))) {
-              r["change"] = DescribeChange(Str(r, "field"), OptString(r, "old_value"), OptString(r, "new_value"));
+              r["change"] = DescribeChange(StringField(r, "field"), OptString(r, "old_value"), OptString(r, "new_value"));
             }
             r["line"] = DescribeHistoryRecord(r, false);
             records.push_back(r);

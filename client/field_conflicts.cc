@@ -7,6 +7,7 @@
 #include "mnr/field.h"
 #include "mnr/i18n.h"
 #include "mnr/messages.h"
+#include "client/json_fields.h"
 
 namespace mnr::client {
 namespace {
@@ -21,10 +22,6 @@ std::string Quote(std::string_view s, std::size_t max_chars = kShownTextChars) {
     out += ch;
   }
   return out + "\"";
-}
-
-std::string Str(const nlohmann::json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
 }
 
 std::optional<std::string> ValueOf(const nlohmann::json& v) {
@@ -63,10 +60,10 @@ std::string ShowValue(const std::string& field, const std::optional<std::string>
 // Who made a candidate, by name when the server gave one.
 std::string AuthorOf(const nlohmann::json& cand) {
   for (const char* key : {"author_name", "device_name", "credential_name"}) {
-    const std::string name = Str(cand, key);
+    const std::string name = StringField(cand, key);
     if (!name.empty()) return TerminalText(name, 60);
   }
-  const std::string author = Str(cand, "author");
+  const std::string author = StringField(cand, "author");
   return author.rfind("coordinator:", 0) == 0 ? tr("coordinator {1}", TerminalText(author.substr(12), 60))
                                               : tr("device {1}", TerminalText(author.substr(0, 12), 0));
 }
@@ -95,12 +92,12 @@ Status CheckConflicts(const nlohmann::json& conflicts) {
       return Status::Corruption("the server sent a conflict without a number");
     }
     const std::string id = std::to_string(c["id"].get<std::int64_t>());
-    const std::string status = Str(c, "status");
+    const std::string status = StringField(c, "status");
     if (status != "open" && status != "resolved") return Status::Corruption("conflict " + id + " has no status open or resolved");
-    if (!ParseField(Str(c, "field")).ok()) return Status::Corruption("conflict " + id + " names no valid field");
+    if (!ParseField(StringField(c, "field")).ok()) return Status::Corruption("conflict " + id + " names no valid field");
     if (!c.contains("candidates") || !c["candidates"].is_array()) return Status::Corruption("conflict " + id + " has no candidates");
     for (const auto& cand : c["candidates"]) {
-      if (!cand.is_object() || Str(cand, "version").empty() || Str(cand, "author").empty() || !cand.contains("value") ||
+      if (!cand.is_object() || StringField(cand, "version").empty() || StringField(cand, "author").empty() || !cand.contains("value") ||
           !(cand["value"].is_string() || cand["value"].is_null())) {
         return Status::Corruption("conflict " + id + " has a candidate without a version, author or value");
       }
@@ -122,7 +119,7 @@ Status StoreConflicts(ClientStore& store, const nlohmann::json& conflicts) {
   const auto now = static_cast<std::int64_t>(std::time(nullptr));
   for (const auto& c : conflicts) {
     st->Reset();
-    st->Bind(1, c["id"].get<std::int64_t>()).Bind(2, Str(c, "field")).Bind(3, Str(c, "status")).Bind(4, c.dump()).Bind(5, now);
+    st->Bind(1, c["id"].get<std::int64_t>()).Bind(2, StringField(c, "field")).Bind(3, StringField(c, "status")).Bind(4, c.dump()).Bind(5, now);
     MNR_RETURN_IF_ERROR(st->Run());
   }
   return tx.Commit();
@@ -159,20 +156,20 @@ asio::awaitable<Status> ReadConflicts(Connection& conn, ClientStore& store) {
 std::optional<std::string> DescribeConflictFor(const nlohmann::json& c, std::string_view device_id, bool* lost) {
   if (lost) *lost = false;
   if (!CheckConflicts(nlohmann::json::array({c})).ok()) return std::nullopt;
-  const std::string field = Str(c, "field");
+  const std::string field = StringField(c, "field");
   const auto& cands = c["candidates"];
   // This device's candidate: the newest one it made (normally there is one).
   const nlohmann::json* mine = nullptr;
   for (const auto& cand : cands) {
-    if (Str(cand, "author") == device_id && (!mine || Hlc(cand) >= Hlc(*mine))) mine = &cand;
+    if (StringField(cand, "author") == device_id && (!mine || Hlc(cand) >= Hlc(*mine))) mine = &cand;
   }
   if (!mine) return std::nullopt;
   const std::optional<std::string> my_value = ValueOf((*mine)["value"]);
   const std::string head = tr("conflict {1} on {2}: ", c["id"].get<std::int64_t>(), FieldLabel(field));
   const bool answer = IsAnswer(field);
 
-  if (Str(c, "status") == "resolved") {
-    std::string line = head + tr("resolved by {1}", Resolver(Str(c, "resolved_by")));
+  if (StringField(c, "status") == "resolved") {
+    std::string line = head + tr("resolved by {1}", Resolver(StringField(c, "resolved_by")));
     if (c.contains("resolution_value")) {
       const std::optional<std::string> chosen = ValueOf(c["resolution_value"]);
       if (lost) *lost = chosen != my_value;
@@ -180,34 +177,34 @@ std::optional<std::string> DescribeConflictFor(const nlohmann::json& c, std::str
     } else if (lost) {
       *lost = true;  // not known; tell rather than stay silent
     }
-    const std::string reason = Str(c, "reason");
+    const std::string reason = StringField(c, "reason");
     if (!reason.empty()) line += tr(" \u2014 reason: {1}", Quote(reason, kReasonChars));
     return line;
   }
 
   // Open: the current value is the winner's; the others are the competing candidates.
-  const std::string winner = Str(c, "winner_version");
+  const std::string winner = StringField(c, "winner_version");
   const nlohmann::json* best_other = nullptr;
   std::size_t others = 0;
   // Only candidates with another value are against this office's edit; one that says the same (another
   // device of the office, say) agrees with it, even when it is the one that won.
   bool same_value_wins = false;
   for (const auto& cand : cands) {
-    if (&cand == mine || Str(cand, "author") == device_id) continue;
-    const bool is_winner = Str(cand, "version") == winner;
+    if (&cand == mine || StringField(cand, "author") == device_id) continue;
+    const bool is_winner = StringField(cand, "version") == winner;
     if (ValueOf(cand["value"]) == my_value) {
       same_value_wins = same_value_wins || is_winner;
       continue;
     }
     ++others;
-    if (!best_other || is_winner || (Str(*best_other, "version") != winner && Hlc(cand) > Hlc(*best_other))) best_other = &cand;
+    if (!best_other || is_winner || (StringField(*best_other, "version") != winner && Hlc(cand) > Hlc(*best_other))) best_other = &cand;
   }
   const std::string more = others > 1 ? tr(" (and {1} more)", others - 1) : "";
   const std::string tail = tr("; open, a coordinator will decide");
   const std::string value = ShowValue(field, my_value);
   if (!best_other) return head + (answer ? tr("your answer {1} is in conflict", value) : tr("your edit {1} is in conflict", value)) + tail;
   const std::string theirs = tr("{1} from {2}", ShowValue(field, ValueOf((*best_other)["value"])), AuthorOf(*best_other)) + more;
-  if (Str(*mine, "version") == winner || same_value_wins) {
+  if (StringField(*mine, "version") == winner || same_value_wins) {
     return head +
            (answer ? tr("your answer {1} is kept for now over {2}", value, theirs)
                    : tr("your edit {1} is kept for now over {2}", value, theirs)) +

@@ -9,7 +9,7 @@
 namespace mnr::client {
 namespace {
 
-constexpr const char* kColumns = "seq, label, release_id, content_sha256, csv, manifest, signature, server_certificate, received_at";
+constexpr const char* kReleaseColumns = "seq, label, release_id, content_sha256, csv, manifest, signature, server_certificate, received_at";
 
 StoredRelease ReadRow(const Statement& st) {
   StoredRelease r;
@@ -25,7 +25,7 @@ StoredRelease ReadRow(const Statement& st) {
   return r;
 }
 
-Result<std::string> Text(const nlohmann::json& j, const char* key) {
+Result<std::string> RequiredText(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || !j[key].is_string()) return Status::Corruption(std::string("the server's release has no \"") + key + "\"");
   return j[key].get<std::string>();
 }
@@ -61,11 +61,11 @@ Result<std::optional<ReceivedRelease>> CheckReleaseResult(ClientStore& store, co
                           {"csv", &r.csv},
                           {"manifest", &r.manifest},
                           {"server_certificate", &r.server_certificate}}) {
-    auto v = Text(j, key);
+    auto v = RequiredText(j, key);
     if (!v.ok()) return v.status();
     *out = *v;
   }
-  auto sig_b64 = Text(j, "signature");
+  auto sig_b64 = RequiredText(j, "signature");
   if (!sig_b64.ok()) return sig_b64.status();
   auto sig = crypto::Base64Decode(*sig_b64);
   if (!sig.ok()) return Status::Corruption("the server's release signature is not base64");
@@ -143,7 +143,7 @@ asio::awaitable<Result<std::string>> ReadLatestRelease(Connection& conn, ClientS
 }
 
 Result<std::optional<StoredRelease>> FindStoredRelease(ClientStore& store, const std::optional<std::string>& label) {
-  auto st = store.db().Prepare(std::string("SELECT ") + kColumns + " FROM releases " +
+  auto st = store.db().Prepare(std::string("SELECT ") + kReleaseColumns + " FROM releases " +
                                (label ? "WHERE label = ?" : "ORDER BY seq DESC LIMIT 1"));
   if (!st.ok()) return st.status();
   if (label) st->Bind(1, *label);

@@ -21,12 +21,13 @@
 #include "mnr/crypto.h"
 #include "mnr/describe.h"
 #include "mnr/file_util.h"
+#include "client/json_fields.h"
 
 namespace mnr::client {
 namespace {
 
-constexpr const char* kProgramName = "mnr-client import-bundle";
-constexpr std::string_view kMagic = "MNRRTN01";
+constexpr const char* kImportBundleProgram = "mnr-client import-bundle";
+constexpr std::string_view kReturnMagic = "MNRRTN01";
 constexpr std::string_view kChangeSetBundleMagic = "MNRBNDL1";
 constexpr std::string_view kFormat = "mnr-sync return bundle v1";
 constexpr std::string_view kSignedPrefix = "mnr-sync return bundle v1\n";
@@ -72,14 +73,14 @@ Result<Container> ParseContainer(std::string_view bytes, const std::string& file
     return Status::InvalidArgument(file + " is a bundle of change-sets for the server (apply it with mnr-server import-bundle), "
                                           "not a return bundle");
   }
-  if (bytes.substr(0, kMagic.size()) != kMagic) {
+  if (bytes.substr(0, kReturnMagic.size()) != kReturnMagic) {
     return Status::InvalidArgument(file + " is not a return bundle (it does not start with \"MNRRTN01\")");
   }
-  if (bytes.size() < kMagic.size() + kChecksumBytes ||
+  if (bytes.size() < kReturnMagic.size() + kChecksumBytes ||
       crypto::Sha256(bytes.substr(0, bytes.size() - kChecksumBytes)) != bytes.substr(bytes.size() - kChecksumBytes)) {
     return Status::Corruption(file + " is damaged or was changed (its checksum does not match); copy it again from the server");
   }
-  Reader r(bytes.substr(kMagic.size(), bytes.size() - kMagic.size() - kChecksumBytes));
+  Reader r(bytes.substr(kReturnMagic.size(), bytes.size() - kReturnMagic.size() - kChecksumBytes));
   Container c;
   std::size_t n = 0, count = 0;
   std::string_view v;
@@ -94,10 +95,6 @@ Result<Container> ParseContainer(std::string_view bytes, const std::string& file
   }
   if (!r.done()) return truncated;
   return c;
-}
-
-std::string Str(const nlohmann::json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
 }
 
 // The signed payload of this store's copy, after the signature and certificate are checked.
@@ -127,21 +124,21 @@ Result<Opened> OpenCopy(const Credential& cred, const std::string& sealed, const
     return Status::Corruption(file + ": the payload has no creation time");
   }
   // The signature first: nothing else in the payload is read before it verifies.
-  o.server_certificate = Str(o.payload, "server_certificate");
+  o.server_certificate = StringField(o.payload, "server_certificate");
   const auto created_at = o.payload["created_at"].get<std::int64_t>();
   Status cert = audit::VerifyServerCertificate(o.server_certificate, cred.ca_certificate_pem, created_at);
   if (!cert.ok()) return Status::Corruption(file + ": not from this credential's server: " + cert.message());
   Status sig = crypto::VerifyWithCertificate(o.server_certificate, std::string(kSignedPrefix) + std::string(text), signature);
   if (!sig.ok()) return Status::Corruption(file + ": the server's signature does not verify (" + sig.message() + ")");
-  if (Str(o.payload, "format") != kFormat) {
-    return Status::InvalidArgument(file + ": unknown return bundle format \"" + TerminalText(Str(o.payload, "format"), 40) +
+  if (StringField(o.payload, "format") != kFormat) {
+    return Status::InvalidArgument(file + ": unknown return bundle format \"" + TerminalText(StringField(o.payload, "format"), 40) +
                                    "\" (this mnr-client reads \"" + std::string(kFormat) + "\"; upgrade it)");
   }
   o.id = crypto::Sha256Hex(text);
   return o;
 }
 
-std::string FormatTime(std::int64_t t) { return audit::FormatTime(t); }
+std::string FormatUtc(std::int64_t t) { return audit::FormatTime(t); }
 
 // The hybrid clock of a version "<16 hex digits>@<author>"; 0 if it has none.
 HlcTime VersionHlc(const std::string& version) {
@@ -208,9 +205,9 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
                 "the last one applied is refused, and importing the same bundle again changes nothing.");
   p.Option("db", "PATH", "the client store (bound to a field credential)", true).Positional("FILE.mnrr", "the return bundle");
   cli::Args args;
-  if (auto code = cli::ParseOrExit(p, argv, kProgramName, args)) return *code;
+  if (auto code = cli::ParseOrExit(p, argv, kImportBundleProgram, args)) return *code;
   const std::string file = args.positional()[0];
-  const auto fail = [](const Status& s) { return cli::Fail(kProgramName, s); };
+  const auto fail = [](const Status& s) { return cli::Fail(kImportBundleProgram, s); };
 
   auto opened_store = ClientStore::Open(*args.Get("db"));
   if (!opened_store.ok()) return fail(opened_store.status());
@@ -243,9 +240,9 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   auto opened = OpenCopy(cred, copy->second, file);
   if (!opened.ok()) return fail(opened.status());
   const nlohmann::json& payload = opened->payload;
-  if (Str(payload, "country") != country) return fail(Status::Corruption(file + ": the signed country differs from the file's"));
+  if (StringField(payload, "country") != country) return fail(Status::Corruption(file + ": the signed country differs from the file's"));
   const auto created_at = payload["created_at"].get<std::int64_t>();
-  const std::string store_id = Str(payload, "store_id");
+  const std::string store_id = StringField(payload, "store_id");
   if (store_id.empty() || !payload.contains("cursor") || !payload["cursor"].is_number_unsigned()) {
     return fail(Status::Corruption(file + ": the bundle names no server store or cursor"));
   }
@@ -267,8 +264,8 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
     } catch (const std::exception&) {
     }
     if (created_at < applied_at) {
-      return fail(Status::InvalidArgument(file + " was written " + FormatTime(created_at) + ", before the return bundle already applied (written " +
-                                          FormatTime(applied_at) + "); it is stale and was not applied"));
+      return fail(Status::InvalidArgument(file + " was written " + FormatUtc(created_at) + ", before the return bundle already applied (written " +
+                                          FormatUtc(applied_at) + "); it is stale and was not applied"));
     }
   }
 
@@ -359,7 +356,7 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   }
   if (Status s = store.SetMeta(kMetaCreatedAt, std::to_string(created_at)); !s.ok()) return fail(s);
   if (Status s = store.SetMeta(kMetaId, opened->id); !s.ok()) return fail(s);
-  const std::string summary = "imported return bundle of " + country + " written " + FormatTime(created_at) + ": " +
+  const std::string summary = "imported return bundle of " + country + " written " + FormatUtc(created_at) + ": " +
                               std::to_string(newly_acked) + " change-set(s) acknowledged, " + std::to_string(receipts.size()) +
                               " receipt(s), " + std::to_string(newer->size()) + " field(s)" +
                               (release && release_new ? ", received dataset release " + release->release.label : "");

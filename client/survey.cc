@@ -24,7 +24,7 @@
 namespace mnr::client {
 namespace {
 
-constexpr std::string_view kProgram = "mnr-client survey";
+constexpr std::string_view kSurveyProgram = "mnr-client survey";
 
 // The questionnaire's words, through the message catalogue (mnr/i18n.h); the schema's labels follow
 // the same language. The answer keys accepted are in ParseChoice, and each language's prompt shows its
@@ -123,13 +123,13 @@ class Questionnaire {
 
   int Run() {
     Status st = LoadAnswers();
-    if (!st.ok()) return cli::Fail(kProgram, st);
+    if (!st.ok()) return cli::Fail(kSurveyProgram, st);
     const auto& inds = schema_.indicators();
-    if (inds.empty()) return cli::Fail(kProgram, Status::NotFound(tr("the survey schema has no indicators")));
+    if (inds.empty()) return cli::Fail(kSurveyProgram, Status::NotFound(tr("the survey schema has no indicators")));
 
     std::size_t i = 0;
     auto pos = store_.GetMeta(PositionKey(country_));
-    if (!pos.ok()) return cli::Fail(kProgram, pos.status());
+    if (!pos.ok()) return cli::Fail(kSurveyProgram, pos.status());
     if (*pos && !(*pos)->empty()) {
       for (std::size_t k = 0; k < inds.size(); ++k) {
         if (inds[k].id == **pos) i = k;
@@ -147,7 +147,7 @@ class Questionnaire {
       const Indicator& ind = inds[i];
       // Stored before the prompt: a lost terminal resumes at the indicator that was on screen.
       st = store_.SetMeta(PositionKey(country_), ind.id);
-      if (!st.ok()) return cli::Fail(kProgram, st);
+      if (!st.ok()) return cli::Fail(kSurveyProgram, st);
       ShowHeadings(ind);
       ShowIndicator(i, ind);
 
@@ -184,7 +184,7 @@ class Questionnaire {
         case Key::kAnswer: {
           bool stop = false;
           st = AskNoteAndSave(ind, choice.answer, stop);
-          if (!st.ok()) return cli::Fail(kProgram, st);
+          if (!st.ok()) return cli::Fail(kSurveyProgram, st);
           if (stop) {
             std::cout << "\n";
             return Stop();
@@ -199,7 +199,7 @@ class Questionnaire {
 
     // Completed: the next run starts from the beginning again (for a review pass).
     st = store_.SetMeta(PositionKey(country_), "");
-    if (!st.ok()) return cli::Fail(kProgram, st);
+    if (!st.ok()) return cli::Fail(kSurveyProgram, st);
     std::cout << "\n" << s_.done << "\n";
     return Summary();
   }
@@ -309,7 +309,7 @@ class Questionnaire {
         }
         valid = changed.status();
       }
-      std::cerr << kProgram << ": " << valid.message() << "\n";
+      std::cerr << kSurveyProgram << ": " << valid.message() << "\n";
       if (stop) return Status::OK();
     }
   }
@@ -321,7 +321,7 @@ class Questionnaire {
 
   int Summary() {
     Status st = LoadAnswers();
-    if (!st.ok()) return cli::Fail(kProgram, st);
+    if (!st.ok()) return cli::Fail(kSurveyProgram, st);
     int counts[4] = {0, 0, 0, 0};
     int answered = 0;
     for (const auto& ind : schema_.indicators()) {
@@ -363,12 +363,12 @@ int SurveyCommand(const std::vector<std::string>& args) {
               "the country to answer for; needed only when the store may write several")
       .Epilog("exit status: 0 stopped or finished (answers saved), 1 failure, 2 usage");
   cli::Args a;
-  if (auto code = cli::ParseOrExit(p, args, kProgram, a)) return *code;
+  if (auto code = cli::ParseOrExit(p, args, kSurveyProgram, a)) return *code;
 
   // --lang itself was taken by main(), which chose the language of messages and labels with it.
 
   auto store = ClientStore::Open(*a.Get("db"));
-  if (!store.ok()) return cli::Fail(kProgram, store.status());
+  if (!store.ok()) return cli::Fail(kSurveyProgram, store.status());
   const std::vector<std::string>& scope = (*store)->identity().countries;
 
   std::string country;
@@ -379,18 +379,18 @@ int SurveyCommand(const std::vector<std::string>& args) {
     if (!in_scope) {
       std::string list;
       for (const auto& s : scope) list += (list.empty() ? "" : ", ") + s;
-      return cli::Fail(kProgram, Status::Refused(tr("country {1} is outside this store's scope ({2}); pick one of those with --country",
+      return cli::Fail(kSurveyProgram, Status::Refused(tr("country {1} is outside this store's scope ({2}); pick one of those with --country",
                                                     country, list)));
     }
   } else if (scope.size() == 1) {
     country = scope.front();
   } else if (scope.empty()) {
-    return cli::Fail(kProgram, Status::NotFound(
+    return cli::Fail(kSurveyProgram, Status::NotFound(
                                    tr("the store at {1} may write no country; re-create it with init --country", *a.Get("db"))));
   } else {
     std::string list;
     for (const auto& s : scope) list += (list.empty() ? "" : ", ") + s;
-    std::cerr << kProgram << ": " << tr("this store may write several countries ({1}); choose one with --country CODE", list)
+    std::cerr << kSurveyProgram << ": " << tr("this store may write several countries ({1}); choose one with --country CODE", list)
               << "\n";
     return cli::kExitUsage;
   }

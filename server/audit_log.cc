@@ -19,6 +19,7 @@
 #include "mnr/file_util.h"
 #include "mnr/hlc.h"
 #include "mnr/merkle.h"
+#include "mnr/wall_clock.h"
 #include "server/dataset.h"
 #include "server/merge.h"
 #include "server/release.h"
@@ -27,7 +28,6 @@
 namespace mnr::server {
 namespace {
 
-constexpr std::size_t kKeyFileBytes = 64 * 1024;
 
 // The kinds have one set of numbers, on disk and in export files.
 static_assert(static_cast<int>(AuditKind::kChangeSet) == audit::kChangeSet);
@@ -38,7 +38,6 @@ static_assert(static_cast<int>(AuditKind::kCredentialIssued) == audit::kCredenti
 static_assert(static_cast<int>(AuditKind::kCredentialRevoked) == audit::kCredentialRevoked);
 static_assert(static_cast<int>(AuditKind::kCountriesChanged) == audit::kCountriesChanged);
 
-std::int64_t WallClock() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 // The roots of the perfect subtrees of the current tree, highest first (the order they are folded).
 Result<std::vector<std::pair<int, std::string>>> LoadFrontier(Db& db) {
@@ -380,7 +379,7 @@ nlohmann::json HexList(const std::vector<std::string>& raw) {
 
 Result<std::uint64_t> AppendAuditEntry(Db& db, AuditKind kind, std::string_view actor, std::string_view payload) {
   std::uint64_t index = 0;
-  MNR_RETURN_IF_ERROR(AppendAt(db, kind, actor, payload, WallClock(), &index));
+  MNR_RETURN_IF_ERROR(AppendAt(db, kind, actor, payload, UnixNow(), &index));
   return index;
 }
 
@@ -409,7 +408,7 @@ Result<TreeHead> CurrentTreeHead(ServerStore& store) {
   TreeHead head;
   head.size = *size;
   head.root = crypto::HexEncode(*root);
-  head.timestamp = std::max(WallClock(), last_time);
+  head.timestamp = std::max(UnixNow(), last_time);
   auto sig = crypto::Sign(*key, audit::TreeHeadMessage(head.size, head.root, head.timestamp));
   if (!sig.ok()) return sig.status().With("signing the audit tree head");
   head.signature = *sig;
@@ -654,7 +653,7 @@ Result<nlohmann::json> ExportAuditLog(ServerStore& store, const ExportOptions& o
     auto cert = ReadFile(store.paths().server_cert(), kKeyFileBytes);
     if (!cert.ok()) return cert.status();
     out["store_id"] = store.store_id();
-    out["exported_at"] = WallClock();
+    out["exported_at"] = UnixNow();
     out["ca_certificate"] = *ca;
     out["server_certificate"] = *cert;
     auto creds = store.Credentials();

@@ -21,7 +21,7 @@
 namespace mnr::server {
 namespace {
 
-constexpr std::string_view kMagic = "MNR-SERVER-BACKUP 1\n";
+constexpr std::string_view kBackupMagic = "MNR-SERVER-BACKUP 1\n";
 constexpr std::size_t kManifestBytes = 1 << 20;
 constexpr std::size_t kSideFileBytes = 64u << 20;
 constexpr std::size_t kMaxFiles = 64;
@@ -151,7 +151,7 @@ std::string EncodeBackup(const Backup& b) {
   }
   const nlohmann::json manifest = {{"format", 1},       {"created_at", b.created_at}, {"store_version", b.store_version},
                                    {"store_id", b.store_id}, {"files", files}};
-  std::string out(kMagic);
+  std::string out(kBackupMagic);
   out += manifest.dump() + "\n";
   out.reserve(out.size() + total);
   for (const auto& f : b.files) out += f.bytes;
@@ -159,8 +159,8 @@ std::string EncodeBackup(const Backup& b) {
 }
 
 Result<Backup> DecodeBackup(std::string_view bytes, const std::string& source) {
-  if (!bytes.starts_with(kMagic)) return Status::InvalidArgument(source + " is not an mnr-server backup (no MNR-SERVER-BACKUP 1 header)");
-  bytes.remove_prefix(kMagic.size());
+  if (!bytes.starts_with(kBackupMagic)) return Status::InvalidArgument(source + " is not an mnr-server backup (no MNR-SERVER-BACKUP 1 header)");
+  bytes.remove_prefix(kBackupMagic.size());
   const std::size_t eol = bytes.find('\n');
   if (eol == std::string_view::npos || eol > kManifestBytes) return Status::Corruption(source + ": the manifest line is missing or too long");
   Backup b;

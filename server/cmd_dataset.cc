@@ -7,6 +7,7 @@
 #include "mnr/cli.h"
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
+#include "mnr/wall_clock.h"
 #include "server/aggregate.h"
 #include "server/audit_log.h"
 #include "server/cli_common.h"
@@ -23,7 +24,6 @@ namespace {
 
 
 
-std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::string FormatTime(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -217,7 +217,7 @@ int SdmxStructureCommand(const std::vector<std::string>& argv) {
   }
   auto source = LoadExportSource(**store, release);
   if (!source.ok()) return Failure(source.status());
-  auto xml = SdmxStructureMessage(source->dataset, (*store)->schema(), {source->round, 0}, release ? release->created_at : Now());
+  auto xml = SdmxStructureMessage(source->dataset, (*store)->schema(), {source->round, 0}, release ? release->created_at : UnixNow());
   if (!xml.ok()) return Failure(xml.status());
   return Emit(a, *xml);
 }
@@ -282,7 +282,7 @@ int ReleaseCommand(const std::vector<std::string>& argv) {
       provisional["unapproved"] = countries;
     }
   }
-  auto r = CreateRelease(**store, *a.Get("label"), OperatorActor(), Now(), provisional, min_group);
+  auto r = CreateRelease(**store, *a.Get("label"), OperatorActor(), UnixNow(), provisional, min_group);
   if (!r.ok()) return Failure(r.status());
   const auto manifest = nlohmann::json::parse(r->manifest);
   std::cout << "release " << r->label << "\n"

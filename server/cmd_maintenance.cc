@@ -11,6 +11,7 @@
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
 #include "mnr/sqlite.h"
+#include "mnr/wall_clock.h"
 #include "server/audit_log.h"
 #include "server/backup.h"
 #include "server/cli_common.h"
@@ -22,7 +23,6 @@ namespace {
 
 constexpr std::size_t kMaxBackupBytes = std::size_t{8} << 30;
 
-std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 // PRAGMA integrity_check's verdict: "ok", or its first complaints.
 Result<std::string> IntegrityOf(const std::string& db_path) {
@@ -79,7 +79,7 @@ int BackupCommand(const std::vector<std::string>& argv) {
   const std::string out = *a.Get("out");
   const OutputRules rules{a.Has("force"), true, {ServerPaths{dir}.db()}};
   if (Status s = CheckOutputFile(out, rules); !s.ok()) return Failure(s);
-  const std::int64_t now = Now();
+  const std::int64_t now = UnixNow();
   auto backup = TakeBackup(dir, now);
   if (!backup.ok()) return Failure(backup.status().With("backup of " + dir));
   const std::string bytes = EncodeBackup(*backup);
@@ -144,7 +144,7 @@ int CheckCommand(const std::vector<std::string>& argv) {
     return 3;
   }
   const std::string dir = *a.Get("data");
-  const std::int64_t now = Now();
+  const std::int64_t now = UnixNow();
   nlohmann::json report = {{"store", dir}};
   std::vector<std::string> warnings, criticals;
   int exit_code = 0;

@@ -17,6 +17,7 @@
 #include "mnr/file_util.h"
 #include "mnr/hlc.h"
 #include "mnr/limits.h"
+#include "mnr/wall_clock.h"
 #include "server/cli_common.h"
 #include "server/commands.h"
 #include "server/dataset_commands.h"
@@ -30,7 +31,6 @@ namespace {
 constexpr std::size_t kBundleBytes = std::size_t{1} << 30;
 
 
-std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::string FormatDay(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -235,7 +235,7 @@ int CredentialsCommand(const std::vector<std::string>& argv) {
   if (!store.ok()) return Failure(store.status());
   auto creds = (*store)->Credentials();
   if (!creds.ok()) return Failure(creds.status());
-  const std::int64_t now = Now();
+  const std::int64_t now = UnixNow();
   std::vector<std::vector<std::string>> rows = {{"ID", "ROLE", "NAME", "COUNTRIES", "EXPIRES", "STATUS"}};
   for (const auto& c : *creds) {
     std::string status = c.revoked_at ? "revoked" : (now >= c.expires_at ? "expired" : "active");
@@ -263,7 +263,7 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   if (!store.ok()) return Failure(store.status());
   int applied = 0, present = 0, refused = 0;
   for (std::size_t i = 0; i < sealed->size(); ++i) {
-    auto in = (*store)->ReceiveChangeSet((*sealed)[i], nullptr, Now());
+    auto in = (*store)->ReceiveChangeSet((*sealed)[i], nullptr, UnixNow());
     if (in.refusal) {
       ++refused;
       std::cerr << kProgram << ": " << file << ": change-set " << (i + 1) << " of " << sealed->size()

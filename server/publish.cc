@@ -18,7 +18,6 @@ namespace mnr::server {
 namespace {
 
 constexpr const char* kMarker = ".mnr-publish";
-constexpr std::size_t kKeyFileBytes = 64 * 1024;
 
 // Interface text in both languages; survey labels come from the schema.
 struct Words {

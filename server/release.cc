@@ -12,7 +12,6 @@
 namespace mnr::server {
 namespace {
 
-constexpr std::size_t kKeyFileBytes = 64 * 1024;
 constexpr std::size_t kLabelBytes = 100;
 constexpr const char* kReleaseColumns =
     "id, label, release_id, content_sha256, csv, practices, members, manifest, signature, created_at";

@@ -20,10 +20,9 @@ namespace {
 
 // The file layout and the signed statement (docs/protocol.md, "Return bundles (.mnrr)"); client/
 // return_bundle.cc reads them.
-constexpr std::string_view kMagic = "MNRRTN01";
+constexpr std::string_view kReturnMagic = "MNRRTN01";
 constexpr std::string_view kFormat = "mnr-sync return bundle v1";
 constexpr std::string_view kSignedPrefix = "mnr-sync return bundle v1\n";
-constexpr std::size_t kKeyFileBytes = 64 * 1024;
 
 void PutU16(std::string& out, std::size_t v) {
   out.push_back(static_cast<char>((v >> 8) & 0xff));
@@ -255,7 +254,7 @@ Result<ReturnBundle> MakeReturnBundle(ServerStore& store, const ReturnBundleOpti
   const std::string compressed = crypto::Compress(inner);
 
   std::string& file = out.bytes;
-  file += kMagic;
+  file += kReturnMagic;
   PutU16(file, o.country.size());
   file += o.country;
   PutU32(file, recipients->size());

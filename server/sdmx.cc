@@ -10,14 +10,14 @@
 namespace mnr::server {
 namespace {
 
-struct Words {
+struct SdmxWords {
   const char* en;
   const char* fr;
 };
 
 struct Measure {
   const char* id;
-  Words name;
+  SdmxWords name;
   const char* unit;
 };
 
@@ -48,7 +48,7 @@ constexpr Measure kPooledMeasures[] = {
 
 struct Code {
   std::string id;
-  Words name;
+  SdmxWords name;
 };
 
 const std::vector<Code>& Units() {
@@ -69,7 +69,7 @@ const std::vector<Code>& ConfStatuses() {
 }
 
 std::string GroupName(const std::string& group, bool fr) {
-  static const std::vector<std::pair<std::string, Words>> kFixed = {
+  static const std::vector<std::pair<std::string, SdmxWords>> kFixed = {
       {"all", {"All countries", "Tous les pays"}},
       {"high", {"High income", "Revenu élevé"}},
       {"upper_middle", {"Upper-middle income", "Revenu intermédiaire supérieur"}},
@@ -105,7 +105,7 @@ std::string Xml(std::string_view s) {
   return out;
 }
 
-std::string Names(const Words& w) {
+std::string Names(const SdmxWords& w) {
   return std::string("<com:Name xml:lang=\"en\">") + Xml(w.en) + "</com:Name><com:Name xml:lang=\"fr\">" + Xml(w.fr) + "</com:Name>";
 }
 
@@ -113,7 +113,7 @@ std::string Maintainable(const char* element, const std::string& id) {
   return std::string("<str:") + element + " id=\"" + id + "\" agencyID=\"" + kSdmxAgency + "\" version=\"" + kSdmxVersion + "\">";
 }
 
-std::string Codelist(const std::string& id, const Words& name, const std::vector<Code>& codes) {
+std::string Codelist(const std::string& id, const SdmxWords& name, const std::vector<Code>& codes) {
   std::string s = Maintainable("Codelist", id) + Names(name);
   for (const auto& c : codes) s += "<str:Code id=\"" + Xml(c.id) + "\">" + Names(c.name) + "</str:Code>";
   return s + "</str:Codelist>";
@@ -193,7 +193,7 @@ Result<std::string> SdmxStructureMessage(const Dataset& d, const SurveySchema& s
   s += "<mes:Header><mes:ID>MNR_STRUCTURE_" + options.time_period + "</mes:ID><mes:Test>false</mes:Test><mes:Prepared>" + when +
        "</mes:Prepared><mes:Sender id=\"" + kSdmxAgency + "\"/></mes:Header>\n<mes:Structures>\n";
   s += "<str:Dataflows>" + Maintainable("Dataflow", kSdmxDataflow) +
-       Names(Words{"Model National Response: the global aggregate dataset", "Réponse nationale modèle : les données mondiales agrégées"}) +
+       Names(SdmxWords{"Model National Response: the global aggregate dataset", "Réponse nationale modèle : les données mondiales agrégées"}) +
        "<str:Structure><Ref id=\"" + kSdmxStructure + "\" version=\"" + kSdmxVersion + "\" agencyID=\"" + kSdmxAgency +
        "\" class=\"DataStructure\" package=\"datastructure\"/></str:Structure></str:Dataflow></str:Dataflows>\n";
   s += "<str:Codelists>\n";
@@ -212,11 +212,11 @@ Result<std::string> SdmxStructureMessage(const Dataset& d, const SurveySchema& s
                                       {"UNIT_MEASURE", {"Unit of measure", "Unité de mesure"}},
                                       {"OBS_STATUS", {"Observation status", "Statut de l'observation"}},
                                       {"CONF_STATUS", {"Confidentiality status", "Statut de confidentialité"}}};
-  s += "<str:Concepts>" + Maintainable("ConceptScheme", "CS_MNR") + Names(Words{"MNR concepts", "Concepts de la RNM"});
+  s += "<str:Concepts>" + Maintainable("ConceptScheme", "CS_MNR") + Names(SdmxWords{"MNR concepts", "Concepts de la RNM"});
   for (const auto& c : concepts) s += "<str:Concept id=\"" + c.id + "\">" + Names(c.name) + "</str:Concept>";
   s += "</str:ConceptScheme></str:Concepts>\n";
   s += "<str:DataStructures>" + Maintainable("DataStructure", kSdmxStructure) +
-       Names(Words{"MNR global aggregate dataset", "Données mondiales agrégées de la RNM"}) + "<str:DataStructureComponents>";
+       Names(SdmxWords{"MNR global aggregate dataset", "Données mondiales agrégées de la RNM"}) + "<str:DataStructureComponents>";
   s += "<str:DimensionList id=\"DimensionDescriptor\">";
   const std::pair<const char*, const char*> dims[] = {{"INDICATOR", "CL_INDICATOR"}, {"GROUP", "CL_GROUP"}, {"MEASURE", "CL_MEASURE"}};
   int position = 1;

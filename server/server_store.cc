@@ -30,6 +30,7 @@
 #include "server/dataset.h"
 #include "server/merge.h"
 #include "mnr/review.h"
+#include "mnr/wall_clock.h"
 
 namespace mnr::embedded {
 std::string_view server_store_v1();
@@ -72,11 +73,9 @@ constexpr std::int64_t kTenYears = 10LL * 365 * 24 * 3600;
 // Certificates start a little in the past so a device whose clock runs a few minutes behind the
 // server's can use a credential issued a moment ago.
 constexpr std::int64_t kClockSlack = 300;
-constexpr std::size_t kKeyFileBytes = 64 * 1024;
 constexpr std::size_t kDeviceIdBytes = 128;
 constexpr std::size_t kShortAttrBytes = 1024;
 
-std::int64_t WallClock() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::string FormatDate(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -407,7 +406,7 @@ Status ServerStore::Init(const std::string& dir_in, const std::vector<std::strin
   }
   ServerPaths p{tmp};
   auto build = [&]() -> Status {
-    const std::int64_t now = WallClock();
+    const std::int64_t now = UnixNow();
     const std::string store_id = crypto::HexEncode(crypto::RandomBytes(16));
     auto ca_key = crypto::GenerateSigningKey();
     if (!ca_key.ok()) return ca_key.status().With("generating the CA key");
@@ -485,7 +484,7 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir) {
   if (*v < 1) return Status::Corruption(s->paths_.db() + " is not an mnr-server store (user_version " + std::to_string(*v) + ")");
   if (*v < kStoreVersion) {
     // A store made by an earlier release: keep a copy of it as it was before changing it.
-    auto saved = BackupBeforeMigration(dir, *v, kStoreVersion, WallClock());
+    auto saved = BackupBeforeMigration(dir, *v, kStoreVersion, UnixNow());
     if (!saved.ok()) return saved.status();
     std::cerr << "mnr-server: migrating " << s->paths_.db() << " from store version " << *v << " to " << kStoreVersion
               << "; the store as it was is saved in " << *saved << "\n";
@@ -601,7 +600,7 @@ Result<Credential> ServerStore::IssueOrRenew(Role role, const std::vector<std::s
   auto ca_key = ReadFile(paths_.ca_key(), kKeyFileBytes);
   if (!ca_key.ok()) return ca_key.status();
 
-  const std::int64_t now = WallClock();
+  const std::int64_t now = UnixNow();
   Credential c;
   c.id = "cred-" + crypto::HexEncode(crypto::RandomBytes(8));
   c.role = role;
@@ -689,7 +688,7 @@ Status ServerStore::RevokeCredential(const std::string& id) {
   if (!found.ok()) return found.status();
   if (!*found) return Status::NotFound("no credential " + id + " in the register (see `mnr-server credentials list`)");
   if ((*found)->revoked_at) return Status::OK();
-  const std::int64_t now = WallClock();
+  const std::int64_t now = UnixNow();
   auto st = db_->Cached("UPDATE credentials SET revoked_at = ? WHERE id = ?");
   if (!st.ok()) return st.status();
   st->Bind(1, now).Bind(2, id);
@@ -1314,7 +1313,7 @@ Status ServerStore::WriteCoordinatorOp(const CoordinatorOp& op, HybridClock& clo
   const HlcTime hlc = clock.Now();
   const std::string author = "coordinator:" + op.who;
   const std::string version = OperationVersion(hlc, author);
-  const std::int64_t now = WallClock();
+  const std::int64_t now = UnixNow();
 
   auto res = db_->Cached(
       "INSERT INTO resolutions (field, version, resolved_by, reason, conflict_id, created_at) VALUES (?, ?, ?, ?, ?, ?)");

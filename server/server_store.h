@@ -51,6 +51,9 @@ struct CredentialRecord {
   std::optional<std::string> predecessor;  // the credential this one renewed (mnr-server renew)
 };
 
+// A key or certificate file of the server is never larger than this; a bigger one is refused.
+inline constexpr std::size_t kKeyFileBytes = 64 * 1024;
+
 struct ServerPaths {
   std::string dir;
   std::string db() const { return dir + "/server.db"; }

@@ -27,6 +27,7 @@
 #include "mnr/connection.h"
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
+#include "mnr/wall_clock.h"
 #include "server/audit_log.h"
 #include "server/commands.h"
 #include "server/remote_ops.h"
@@ -40,13 +41,12 @@ using asio::experimental::as_tuple_t;
 using default_token = as_tuple_t<asio::use_awaitable_t<>>;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kProgram = "mnr-server run";
+constexpr const char* kRunProgram = "mnr-server run";
 
 // Test seam, off unless set: a session whose Hello carries this device id throws right after it takes
 // its session slot, so tests can check that a failing session is logged and its slot freed.
 constexpr const char* kThrowSeamVariable = "MNR_TEST_SESSION_THROW";
 
-std::int64_t UnixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::string UtcStamp() {
   std::time_t t = std::time(nullptr);
@@ -736,7 +736,7 @@ int RunCommand(const std::vector<std::string>& argv) {
               "the same, from one client address; more wait their turn, and a newer one closes the oldest that has "
               "sent nothing (default 8)");
   cli::Args args;
-  if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
+  if (auto code = cli::ParseOrExit(p, argv, kRunProgram, args)) return *code;
   ServerConfig config;
   const auto seconds = [](const std::string& v) { return std::chrono::milliseconds(static_cast<long>(std::stod(v) * 1000)); };
   const auto count = [](const std::string& v) {
@@ -750,33 +750,33 @@ int RunCommand(const std::vector<std::string>& argv) {
     if (auto m = args.Get("max-pending")) config.max_pending = count(*m);
     if (auto m = args.Get("max-pending-per-address")) config.max_pending_per_address = count(*m);
   } catch (const std::exception&) {
-    std::cerr << kProgram << ": --timeout, --handshake-timeout, --max-clients, --max-pending and "
+    std::cerr << kRunProgram << ": --timeout, --handshake-timeout, --max-clients, --max-pending and "
               << "--max-pending-per-address take numbers\n";
     return cli::kExitUsage;
   }
   if (config.io_timeout.count() <= 0 || config.handshake_timeout.count() <= 0 || config.max_clients == 0 ||
       config.max_pending == 0 || config.max_pending_per_address == 0) {
-    std::cerr << kProgram << ": --timeout, --handshake-timeout, --max-clients, --max-pending and "
+    std::cerr << kRunProgram << ": --timeout, --handshake-timeout, --max-clients, --max-pending and "
               << "--max-pending-per-address must be positive\n";
     return cli::kExitUsage;
   }
   if (const char* seam = std::getenv(kThrowSeamVariable)) config.throw_for_device = seam;
   auto listen = ParseHostPort(*args.Get("listen"));
   if (!listen.ok()) {
-    std::cerr << kProgram << ": --listen: " << listen.status().message() << "\n";
+    std::cerr << kRunProgram << ": --listen: " << listen.status().message() << "\n";
     return cli::kExitUsage;
   }
   auto store = ServerStore::Open(*args.Get("data"));
-  if (!store.ok()) return cli::Fail(kProgram, store.status());
+  if (!store.ok()) return cli::Fail(kRunProgram, store.status());
   const ServerPaths& paths = (*store)->paths();
   auto ca = ReadFile(paths.ca_cert(), 1 << 20);
   auto cert = ReadFile(paths.server_cert(), 1 << 20);
   auto key = ReadFile(paths.server_key(), 1 << 20);
   for (const auto* r : {&ca, &cert, &key}) {
-    if (!r->ok()) return cli::Fail(kProgram, r->status());
+    if (!r->ok()) return cli::Fail(kRunProgram, r->status());
   }
   auto tls = MakeTlsContext(true, *ca, *cert, *key);
-  if (!tls.ok()) return cli::Fail(kProgram, tls.status());
+  if (!tls.ok()) return cli::Fail(kRunProgram, tls.status());
   config.server_certificate = *cert;
 
   asio::io_context io(1);
@@ -790,7 +790,7 @@ int RunCommand(const std::vector<std::string>& argv) {
     acceptor.bind(endpoint);
     acceptor.listen();
   } catch (const std::system_error& e) {
-    std::cerr << kProgram << ": cannot listen on " << *args.Get("listen") << ": " << e.code().message() << "\n";
+    std::cerr << kRunProgram << ": cannot listen on " << *args.Get("listen") << ": " << e.code().message() << "\n";
     return cli::kExitFailure;
   }
   // Every pending connection and session holds a descriptor: raise the soft limit to cover them.

@@ -16,31 +16,7 @@ using namespace mnr::test;
 
 namespace {
 
-RunResult Audit(std::vector<std::string> args) {
-  args.insert(args.begin(), MNR_AUDIT_BIN);
-  return Run(args);
-}
-
-void Sql(const std::string& db_path, const std::string& sql) {
-  auto db = Db::Open(db_path, false);
-  REQUIRE(db.ok());
-  Status s = (*db)->Exec(sql);
-  INFO(sql << ": " << s.message());
-  REQUIRE(s.ok());
-}
-
-std::string Scalar(const std::string& db_path, const std::string& sql) {
-  auto db = Db::Open(db_path, false);
-  REQUIRE(db.ok());
-  auto st = (*db)->Prepare(sql);
-  REQUIRE(st.ok());
-  auto row = st->Step();
-  REQUIRE(row.ok());
-  REQUIRE(*row);
-  return st->Text(0);
-}
-
-std::string Issue(SyncHarness& h, const std::string& name, const std::string& role) {
+std::string IssueStore(SyncHarness& h, const std::string& name, const std::string& role) {
   auto r = h.Server({"issue", "--data", h.data(), "--role", role, "--name", name, "--out", h.CredentialPath(name)});
   REQUIRE(r.exit_code == 0);
   const std::string db = h.dir() / (name + ".db");
@@ -131,8 +107,8 @@ TEST_CASE("The audit trail answers who changed what, verifies, exports, and catc
   SyncHarness h;
   const std::string a = h.NewFieldStore("office-a", {"Q01"});
   const std::string b = h.NewFieldStore("office-b", {"Q01"});
-  const std::string coordinator = Issue(h, "coordinator", "coordinator");
-  const std::string auditor = Issue(h, "auditor", "auditor");
+  const std::string coordinator = IssueStore(h, "coordinator", "coordinator");
+  const std::string auditor = IssueStore(h, "auditor", "auditor");
   REQUIRE(h.Client({"answer", "--db", a, "Q01", "c11_child_helpline", "yes"}).exit_code == 0);
   REQUIRE(h.Client({"answer", "--db", b, "Q01", "c11_child_helpline", "no"}).exit_code == 0);
   REQUIRE(h.Sync(a).exit_code == 0);

@@ -21,7 +21,7 @@ RunResult Client(std::vector<std::string> args, const std::string& input = "") {
 }
 
 // Runs and requires success, showing stderr if it fails.
-RunResult Ok(std::vector<std::string> args) {
+RunResult ClientOk(std::vector<std::string> args) {
   RunResult r = Client(std::move(args));
   INFO("stderr: " << r.err);
   REQUIRE(r.exit_code == 0);
@@ -35,7 +35,7 @@ std::string Init(const TempDir& dir, const std::string& name, std::vector<std::s
     args.push_back("--country");
     args.push_back(c);
   }
-  Ok(args);
+  ClientOk(args);
   return db;
 }
 
@@ -103,7 +103,7 @@ TEST_CASE("mnr-client init --credentials: a new store takes the credential's sco
   const std::string q02 = WriteCredential(dir, "q02", {"Q02"});
 
   const std::string fresh = dir / "fresh.db";
-  RunResult created = Ok({"init", "--db", fresh, "--credentials", q01});
+  RunResult created = ClientOk({"init", "--db", fresh, "--credentials", q01});
   CHECK_THAT(created.out, Catch::Contains("countries Q01, credential cred-q01"));
   CHECK_THAT(created.out, Catch::Contains("(q01 laptop)"));
   struct stat st {};
@@ -115,16 +115,16 @@ TEST_CASE("mnr-client init --credentials: a new store takes the credential's sco
   CHECK(Client({"init", "--db", dir / "both.db", "--country", "Q01", "--credentials", q01}).exit_code == 2);
 
   const std::string local = Init(dir, "local.db", {"Q01"});
-  Ok({"answer", "--db", local, "Q01", "c11_child_helpline", "yes"});
+  ClientOk({"answer", "--db", local, "Q01", "c11_child_helpline", "yes"});
   RunResult wrong = Client({"init", "--db", local, "--credentials", q02});
   CHECK(wrong.exit_code == 1);
   CHECK_THAT(wrong.err, Catch::Contains("this store holds Q01"));
-  RunResult bound = Ok({"init", "--db", local, "--credentials", q01});
+  RunResult bound = ClientOk({"init", "--db", local, "--credentials", q01});
   CHECK_THAT(bound.out, Catch::Contains("bound " + local + " to credential cred-q01 (field, Q01); 1 unsynced edits kept"));
-  RunResult status = Ok({"status", "--db", local});
+  RunResult status = ClientOk({"status", "--db", local});
   CHECK_THAT(status.out, Catch::Contains("credential:  cred-q01 (field), server 127.0.0.1:7443, expires 2034-"));
   CHECK_THAT(status.out, Catch::Contains("unsynced:    1 edits"));
-  CHECK(Ok({"export", "--db", local}).out == "country,indicator,answer,note\nQ01,c11_child_helpline,yes,\n");
+  CHECK(ClientOk({"export", "--db", local}).out == "country,indicator,answer,note\nQ01,c11_child_helpline,yes,\n");
 }
 
 TEST_CASE("mnr-client: help, version, usage errors", "[e2e][client]") {
@@ -167,7 +167,7 @@ TEST_CASE("mnr-client: help, version, usage errors", "[e2e][client]") {
 TEST_CASE("mnr-client init: creates a private store once", "[e2e][client]") {
   TempDir dir;
   const std::string db = dir / "office.db";
-  RunResult r = Ok({"init", "--db", db, "--country", "Q01", "--country", "Q02,Q03", "--device", "Bureau Q01"});
+  RunResult r = ClientOk({"init", "--db", db, "--country", "Q01", "--country", "Q02,Q03", "--device", "Bureau Q01"});
   CHECK_THAT(r.out, Catch::Contains("countries Q01, Q02, Q03"));
   struct stat st {};
   REQUIRE(::stat(db.c_str(), &st) == 0);
@@ -186,7 +186,7 @@ TEST_CASE("mnr-client init: creates a private store once", "[e2e][client]") {
   CHECK(no_store.exit_code == 1);
   CHECK_THAT(no_store.err, Catch::Contains("no client store at"));
 
-  RunResult status = Ok({"status", "--db", db});
+  RunResult status = ClientOk({"status", "--db", db});
   CHECK_THAT(status.out, Catch::Contains("(Bureau Q01)"));
   CHECK_THAT(status.out, Catch::Contains("scope:       Q01, Q02, Q03"));
   CHECK_THAT(status.out, Catch::Contains("not bound"));
@@ -197,13 +197,13 @@ TEST_CASE("mnr-client init: creates a private store once", "[e2e][client]") {
 TEST_CASE("mnr-client answer: validation, no-ops, clear, history", "[e2e][client]") {
   TempDir dir;
   const std::string db = Init(dir, "s.db", {"Q01"});
-  Ok({"answer", "--db", db, "Q01", "c11_child_helpline", "partial", "--note",
+  ClientOk({"answer", "--db", db, "Q01", "c11_child_helpline", "partial", "--note",
       "Only in the capital; a long note that goes beyond sixty characters for the log view"});
-  RunResult same = Ok({"answer", "--db", db, "Q01", "c11_child_helpline", "partial", "--note",
+  RunResult same = ClientOk({"answer", "--db", db, "Q01", "c11_child_helpline", "partial", "--note",
                        "Only in the capital; a long note that goes beyond sixty characters for the log view"});
   CHECK_THAT(same.out, Catch::Contains("unchanged"));
-  Ok({"answer", "--db", db, "Q01", "c11_child_helpline", "yes"});
-  Ok({"answer", "--db", db, "Q01", "c00_mnr_reference", "no"});
+  ClientOk({"answer", "--db", db, "Q01", "c11_child_helpline", "yes"});
+  ClientOk({"answer", "--db", db, "Q01", "c00_mnr_reference", "no"});
 
   struct Bad {
     std::vector<std::string> args;
@@ -231,22 +231,22 @@ TEST_CASE("mnr-client answer: validation, no-ops, clear, history", "[e2e][client
     CHECK_THAT(r.err, Catch::Contains(b.message));
   }
 
-  RunResult log = Ok({"log", "--db", db, "--indicator", "c11_child_helpline"});
+  RunResult log = ClientOk({"log", "--db", db, "--indicator", "c11_child_helpline"});
   // Newest first; notes cut to 40 characters; answering the same again is recorded (a confirmation
   // that must win over older concurrent edits elsewhere).
   CHECK(CountLines(log.out, "\n") == 3);
   CHECK_THAT(log.out, Catch::Contains("answer/Q01/c11_child_helpline  partial -> yes; note \"Only in the capital; a long note that go\u2026\" -> (none)  local"));
   CHECK_THAT(log.out, Catch::Contains("(none) -> partial"));
   CHECK(log.out.find("-> yes") < log.out.find("-> partial"));
-  RunResult limited = Ok({"log", "--db", db, "--limit", "1"});
+  RunResult limited = ClientOk({"log", "--db", db, "--limit", "1"});
   CHECK(CountLines(limited.out, "\n") == 1);
   CHECK_THAT(limited.out, Catch::Contains("c00_mnr_reference"));
   CHECK(Client({"log", "--db", db, "--indicator", "nope"}).exit_code == 1);
 
-  Ok({"answer", "--db", db, "Q01", "c00_mnr_reference", "clear"});
-  RunResult exported = Ok({"export", "--db", db});
+  ClientOk({"answer", "--db", db, "Q01", "c00_mnr_reference", "clear"});
+  RunResult exported = ClientOk({"export", "--db", db});
   CHECK(exported.out == "country,indicator,answer,note\nQ01,c11_child_helpline,yes,\n");
-  RunResult status = Ok({"status", "--db", db});
+  RunResult status = ClientOk({"status", "--db", db});
   CHECK_THAT(status.out, Catch::Contains("1 of 27 answers recorded"));
   CHECK_THAT(status.out, Catch::Contains("unsynced:    5 edits"));
 }
@@ -264,20 +264,20 @@ TEST_CASE("mnr-client import: CSV edge cases are accepted or reported by line an
                          "Q02,c00_mnr_reference,no,\r\n"
                          "\r\n"
                          "Q01,c00_mnr_reference,unknown,à vérifier\r\n");
-    RunResult r = Ok({"import", "--db", db, csv});
+    RunResult r = ClientOk({"import", "--db", db, csv});
     CHECK(r.out == "imported 3 rows: 3 answers changed, 2 notes changed, 0 unchanged\n");
-    RunResult e = Ok({"export", "--db", db});
+    RunResult e = ClientOk({"export", "--db", db});
     CHECK(e.out ==
           "country,indicator,answer,note\n"
           "Q01,c00_mnr_reference,unknown,à vérifier\n"
           "Q01,c11_child_helpline,yes,\"two\r\nlines, and \"\"quotes\"\"\"\n"
           "Q02,c00_mnr_reference,no,\n");
     mnr::test::WriteText(csv, "indicator,country,answer\nc00_mnr_reference,Q02,\nc00_mnr_reference,Q01,unknown\n");
-    RunResult clear = Ok({"import", "--db", db, csv});
+    RunResult clear = ClientOk({"import", "--db", db, csv});
     CHECK(clear.out == "imported 2 rows: 1 answer changed, 0 notes changed, 1 unchanged\n");
-    CHECK(Ok({"export", "--db", db, "--country", "Q02"}).out == "country,indicator,answer,note\n");
+    CHECK(ClientOk({"export", "--db", db, "--country", "Q02"}).out == "country,indicator,answer,note\n");
     // The file had no note column: Q01's note stays as it was.
-    CHECK_THAT(Ok({"export", "--db", db, "--country", "Q01"}).out, Catch::Contains("Q01,c00_mnr_reference,unknown,à vérifier"));
+    CHECK_THAT(ClientOk({"export", "--db", db, "--country", "Q01"}).out, Catch::Contains("Q01,c00_mnr_reference,unknown,à vérifier"));
   }
 
   struct Case {
@@ -326,8 +326,8 @@ TEST_CASE("mnr-client import: CSV edge cases are accepted or reported by line an
       CHECK_THAT(r.err, Catch::StartsWith("mnr-client: "));
       CHECK(r.out.empty());
       // Nothing was applied, not even the good rows.
-      CHECK(Ok({"export", "--db", db}).out == "country,indicator,answer,note\n");
-      CHECK_THAT(Ok({"status", "--db", db}).out, Catch::Contains("unsynced:    0 edits"));
+      CHECK(ClientOk({"export", "--db", db}).out == "country,indicator,answer,note\n");
+      CHECK_THAT(ClientOk({"status", "--db", db}).out, Catch::Contains("unsynced:    0 edits"));
     }
   }
 }
@@ -367,17 +367,17 @@ TEST_CASE("mnr-client export: CSV re-imports to the same state, JSON carries eve
   }
   const std::string in = dir / "in.csv";
   mnr::test::WriteText(in, text);
-  CHECK(Ok({"import", "--db", a, in}).out == "imported 12 rows: 12 answers changed, 12 notes changed, 0 unchanged\n");
+  CHECK(ClientOk({"import", "--db", a, in}).out == "imported 12 rows: 12 answers changed, 12 notes changed, 0 unchanged\n");
 
   const std::string out = dir / "out.csv";
-  Ok({"export", "--db", a, "--format", "csv", "--out", out});
+  ClientOk({"export", "--db", a, "--format", "csv", "--out", out});
   const std::string exported = mnr::test::ReadText(out);
-  CHECK(exported == Ok({"export", "--db", a}).out);
-  CHECK(Ok({"import", "--db", a, out}).out == "imported 12 rows: 0 answers changed, 0 notes changed, 12 unchanged\n");
-  CHECK(Ok({"import", "--db", b, out}).out == "imported 12 rows: 12 answers changed, 12 notes changed, 0 unchanged\n");
-  CHECK(Ok({"export", "--db", b}).out == exported);
+  CHECK(exported == ClientOk({"export", "--db", a}).out);
+  CHECK(ClientOk({"import", "--db", a, out}).out == "imported 12 rows: 0 answers changed, 0 notes changed, 12 unchanged\n");
+  CHECK(ClientOk({"import", "--db", b, out}).out == "imported 12 rows: 12 answers changed, 12 notes changed, 0 unchanged\n");
+  CHECK(ClientOk({"export", "--db", b}).out == exported);
 
-  RunResult json = Ok({"export", "--db", a, "--format", "json", "--country", "Q01"});
+  RunResult json = ClientOk({"export", "--db", a, "--format", "json", "--country", "Q01"});
   auto doc = nlohmann::json::parse(json.out);
   CHECK(doc["schema_version"] == 1);
   CHECK(doc["countries"] == nlohmann::json::array({"Q01"}));
@@ -396,30 +396,30 @@ TEST_CASE("mnr-client practice: add, edit, list, show, rm", "[e2e][client]") {
   const std::string db = Init(dir, "s.db", {"Q01"});
   const std::string text_file = dir / "text.txt";
   mnr::test::WriteText(text_file, "La ligne d’écoute a étendu ses horaires.\nElle propose aussi un chat.\n");
-  RunResult added = Ok({"practice", "add", "--db", db, "--country", "Q01", "--capability", "11", "--kind",
+  RunResult added = ClientOk({"practice", "add", "--db", db, "--country", "Q01", "--capability", "11", "--kind",
                         "good_practice", "--title", "Ligne d’écoute élargie", "--text-file", text_file, "--lang", "fr"});
   const std::string id = added.out.substr(0, added.out.find('\n'));
   CHECK(id.size() == 16);
-  Ok({"practice", "add", "--db", db, "--country", "Q01", "--capability", "3", "--kind", "challenge", "--title",
+  ClientOk({"practice", "add", "--db", db, "--country", "Q01", "--capability", "3", "--kind", "challenge", "--title",
       "Old laws", "--text", "Legislation does not yet define some forms of online abuse."});
 
-  RunResult list = Ok({"practice", "list", "--db", db});
+  RunResult list = ClientOk({"practice", "list", "--db", db});
   CHECK(CountLines(list.out, "\n") == 2);
   CHECK(list.out.find("Old laws") < list.out.find("Ligne"));  // by capability
-  RunResult only11 = Ok({"practice", "list", "--db", db, "--capability", "11"});
+  RunResult only11 = ClientOk({"practice", "list", "--db", db, "--capability", "11"});
   CHECK(CountLines(only11.out, "\n") == 1);
   CHECK_THAT(only11.out, Catch::Contains(id));
 
-  RunResult show = Ok({"practice", "show", "--db", db, id});
+  RunResult show = ClientOk({"practice", "show", "--db", db, id});
   CHECK_THAT(show.out, Catch::Contains("title:       Ligne d’écoute élargie"));
   CHECK_THAT(show.out, Catch::Contains("Elle propose aussi un chat."));
   CHECK_THAT(show.out, Catch::Contains("lang:        fr"));
 
-  Ok({"practice", "edit", "--db", db, id, "--title", "Ligne d’écoute 24h/24", "--kind", "lesson_learned"});
-  show = Ok({"practice", "show", "--db", db, id});
+  ClientOk({"practice", "edit", "--db", db, id, "--title", "Ligne d’écoute 24h/24", "--kind", "lesson_learned"});
+  show = ClientOk({"practice", "show", "--db", db, id});
   CHECK_THAT(show.out, Catch::Contains("kind:        lesson_learned"));
   CHECK_THAT(show.out, Catch::Contains("Ligne d’écoute 24h/24"));
-  RunResult log = Ok({"log", "--db", db, "--country", "Q01"});
+  RunResult log = ClientOk({"log", "--db", db, "--country", "Q01"});
   CHECK_THAT(log.out, Catch::Contains("practice/Q01/" + id + "/title  \"Ligne d’écoute élargie\" -> \"Ligne d’écoute 24h/24\"  local"));
 
   struct Bad {
@@ -456,11 +456,11 @@ TEST_CASE("mnr-client practice: add, edit, list, show, rm", "[e2e][client]") {
     CHECK_THAT(r.err, Catch::Contains(b.message));
   }
 
-  Ok({"practice", "rm", "--db", db, id});
-  CHECK(CountLines(Ok({"practice", "list", "--db", db}).out, "\n") == 1);
+  ClientOk({"practice", "rm", "--db", db, id});
+  CHECK(CountLines(ClientOk({"practice", "list", "--db", db}).out, "\n") == 1);
   CHECK(Client({"practice", "show", "--db", db, id}).exit_code == 1);
   CHECK(Client({"practice", "rm", "--db", db, id}).exit_code == 1);
-  RunResult json = Ok({"export", "--db", db, "--format", "json"});
+  RunResult json = ClientOk({"export", "--db", db, "--format", "json"});
   auto doc = nlohmann::json::parse(json.out);
   REQUIRE(doc["practices"].size() == 1);
   CHECK(doc["practices"][0]["title"] == "Old laws");
@@ -475,11 +475,11 @@ TEST_CASE("mnr-client countries: import with line errors, list", "[e2e][client]"
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.err, Catch::Contains("countries.csv:3: code: \"x2\" is not 2 to 8 capital letters and digits"));
   CHECK_THAT(bad.err, Catch::Contains("countries.csv:3: income_group: \"rich\" is not one of"));
-  CHECK(Ok({"countries", "list", "--db", db}).out.empty());
+  CHECK(ClientOk({"countries", "list", "--db", db}).out.empty());
 
   mnr::test::WriteText(csv, "code,name,income_group,region\nX01,Placeholder X01,high,europe\nX02,Placeholder X02,low,africa\n");
-  CHECK(Ok({"countries", "import", "--db", db, csv}).out == "imported 2 countries\n");
-  RunResult list = Ok({"countries", "list", "--db", db});
+  CHECK(ClientOk({"countries", "import", "--db", db, csv}).out == "imported 2 countries\n");
+  RunResult list = ClientOk({"countries", "list", "--db", db});
   CHECK(CountLines(list.out, "\n") == 2);
   CHECK_THAT(list.out, Catch::Contains("* X02"));
   CHECK_THAT(list.out, Catch::Contains("  X01"));

@@ -13,12 +13,6 @@
 namespace mnr::test {
 namespace {
 
-RunResult Ok(RunResult r) {
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return r;
-}
-
 // Q01 (high) yes, Q02 (upper_middle) partial, Q03 (low) yes to c11_child_helpline, synced.
 std::string AnsweredAndSynced(SyncHarness& h) {
   const std::string db = h.NewFieldStore("office", {"Q01", "Q02", "Q03"});

@@ -26,12 +26,6 @@ std::vector<std::string> ConflictLines(const std::string& text) {
   return out;
 }
 
-RunResult Ok(const RunResult& r) {
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-  return r;
-}
-
 }  // namespace
 
 TEST_CASE("The office whose edit lost a conflict is told on sync and in status until a coordinator resolves it") {

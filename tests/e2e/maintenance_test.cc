@@ -17,30 +17,19 @@ using mnr::test::SyncHarness;
 
 namespace {
 
-const std::vector<std::string> kIndicators = {"c11_child_helpline", "c12_reporting_hotline", "c01_national_strategy",
+const std::vector<std::string> kBackupIndicators = {"c11_child_helpline", "c12_reporting_hotline", "c01_national_strategy",
                                               "c02_research_monitoring", "c03_laws_adequate"};
 
-void Answer(SyncHarness& h, const std::string& db, const std::string& country, int round) {
+void AnswerRound(SyncHarness& h, const std::string& db, const std::string& country, int round) {
   const std::vector<std::string> words = {"yes", "partial", "no"};
-  for (std::size_t i = 0; i < kIndicators.size(); ++i) {
-    auto r = h.Client({"answer", "--db", db, country, kIndicators[i], words[(i + round) % 3], "--note",
+  for (std::size_t i = 0; i < kBackupIndicators.size(); ++i) {
+    auto r = h.Client({"answer", "--db", db, country, kBackupIndicators[i], words[(i + round) % 3], "--note",
                        "round " + std::to_string(round)});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
   }
   // `bundle` cuts the edits into a change-set of their own, so each sync pushes several.
   REQUIRE(h.Client({"bundle", "--db", db, "--out", h.dir() / "cut.mnrb", "--force"}).exit_code == 0);
-}
-
-void Sql(const std::string& db, const std::string& sql) {
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(raw);
-  REQUIRE(rc == SQLITE_OK);
 }
 
 nlohmann::json CheckJson(SyncHarness& h, const std::string& data, int* exit_code) {
@@ -59,7 +48,7 @@ TEST_CASE("A backup taken while field offices sync restores into a new directory
   std::vector<std::string> dbs;
   for (const auto& c : countries) {
     dbs.push_back(h.NewFieldStore("office-" + c, {c}));
-    for (int round = 0; round < 4; ++round) Answer(h, dbs.back(), c, round);
+    for (int round = 0; round < 4; ++round) AnswerRound(h, dbs.back(), c, round);
   }
 
   // Syncs and backups at the same time: each backup is one consistent snapshot, whatever it catches.
@@ -112,7 +101,7 @@ TEST_CASE("A backup taken while field offices sync restores into a new directory
 TEST_CASE("A damaged or cut backup is refused by restore, which leaves nothing behind", "[e2e][maintenance]") {
   SyncHarness h;
   const std::string db = h.NewFieldStore("office", {"Q01"});
-  Answer(h, db, "Q01", 0);
+  AnswerRound(h, db, "Q01", 0);
   REQUIRE(h.Sync(db).exit_code == 0);
   const std::string good = h.dir() / "good.bak";
   REQUIRE(h.Server({"backup", "--data", h.data(), "--out", good}).exit_code == 0);
@@ -154,7 +143,7 @@ TEST_CASE("A damaged or cut backup is refused by restore, which leaves nothing b
 TEST_CASE("mnr-server check exits 0, 1, 2 or 3 for a monitoring system and says why", "[e2e][maintenance]") {
   SyncHarness h;
   const std::string db = h.NewFieldStore("office", {"Q01"});
-  Answer(h, db, "Q01", 0);
+  AnswerRound(h, db, "Q01", 0);
   REQUIRE(h.Sync(db).exit_code == 0);
 
   int rc = -1;

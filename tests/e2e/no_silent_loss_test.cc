@@ -15,13 +15,6 @@ namespace {
 
 const std::string kNote = "Ligne suspendue faute de financement";
 
-std::string ExportCsv(const SyncHarness& h, const std::string& db) {
-  auto r = h.Client({"export", "--db", db, "--format", "csv"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return r.out;
-}
-
 // Rows in the store's change log: every write appends one.
 std::int64_t ChangeLogRows(const std::string& db) {
   auto store = mnr::Db::Open(db, false);

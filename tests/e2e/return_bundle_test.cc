@@ -16,12 +16,6 @@ using namespace mnr::test;
 
 namespace {
 
-RunResult Ok(const RunResult& r) {
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-  return r;
-}
-
 std::string Export(const SyncHarness& h, const std::string& db) {
   return Ok(h.Client({"export", "--db", db, "--format", "csv"})).out;
 }

@@ -20,8 +20,6 @@ using namespace mnr::test;
 
 namespace {
 
-bool Contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
-
 // A one-connection stand-in for mnr-server that speaks with the real server's certificate: Welcome,
 // then it refuses the first Push as revoked (code 3) and closes, as the real server does when a
 // coordinator revokes the credential between two pushes. Timing that on the real server would be a

@@ -16,7 +16,7 @@ using namespace mnr::test;
 
 namespace {
 
-Credential Issue(SyncHarness& h, const std::string& name, const std::string& role, const std::vector<std::string>& countries = {}) {
+Credential IssueCredential(SyncHarness& h, const std::string& name, const std::string& role, const std::vector<std::string>& countries = {}) {
   std::vector<std::string> args = {"issue", "--data", h.data(), "--role", role, "--name", name, "--out", h.CredentialPath(name)};
   for (const auto& c : countries) {
     args.push_back("--country");
@@ -46,9 +46,9 @@ std::string Name(Outcome o) { return o == Outcome::kOk ? "allowed" : o == Outcom
 
 TEST_CASE("Every operation is allowed or refused by role, through the real server") {
   SyncHarness h;
-  std::map<std::string, Credential> creds = {{"field", Issue(h, "field-q01", "field", {"Q01"})},
-                                             {"coordinator", Issue(h, "coordinator", "coordinator")},
-                                             {"auditor", Issue(h, "auditor", "auditor")}};
+  std::map<std::string, Credential> creds = {{"field", IssueCredential(h, "field-q01", "field", {"Q01"})},
+                                             {"coordinator", IssueCredential(h, "coordinator", "coordinator")},
+                                             {"auditor", IssueCredential(h, "auditor", "auditor")}};
   const std::vector<std::string> operations = {"push", "pull", "conflicts.list", "conflicts.resolve", "audit.log", "audit.export",
                                                "release.latest", "review.list", "review.approve", "status.overview"};
   // What the issues ask: field writes and reads its own countries (their conflicts too) and reads
@@ -104,7 +104,7 @@ TEST_CASE("Every operation is allowed or refused by role, through the real serve
   REQUIRE(records.size() == 1);
   CHECK(records[0]["credential"] == creds["field"].id);
   // Pulls are scoped: the field credential sees Q01 only.
-  const Credential q02 = Issue(h, "field-q02", "field", {"Q02"});
+  const Credential q02 = IssueCredential(h, "field-q02", "field", {"Q02"});
   RawPeer other(q02, h.port());
   REQUIRE(other.Hello("device-q02"));
   CHECK(other.Pull().type == static_cast<int>(MessageType::kPullEnd));

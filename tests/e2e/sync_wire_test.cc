@@ -105,7 +105,7 @@ class CountingRelay {
   std::thread thread_;
 };
 
-const char* const kIndicators[] = {"c00_mnr_reference", "c01_governance_mechanism", "c01_national_strategy",
+const char* const kWireIndicators[] = {"c00_mnr_reference", "c01_governance_mechanism", "c01_national_strategy",
                                    "c02_research_monitoring", "c03_criminalises_ocsea", "c03_criminalises_possession",
                                    "c03_isp_reporting_duty", "c03_laws_adequate", "c04_dedicated_law_enforcement",
                                    "c05_judiciary_prosecutors", "c06_offender_management", "c07_icse_connected",
@@ -118,7 +118,7 @@ std::size_t WriteLongAnswers(const std::string& path, const std::string& country
   std::ostringstream csv;
   csv << "country,indicator,answer,note\n";
   std::size_t note_bytes = 0;
-  for (const char* id : kIndicators) {
+  for (const char* id : kWireIndicators) {
     std::string note;
     while (note.size() < 4000) note += std::string("the ministry confirmed this for ") + id + " in its annual report; ";
     note_bytes += note.size();

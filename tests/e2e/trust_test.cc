@@ -16,40 +16,6 @@ using namespace mnr::test;
 
 namespace {
 
-RunResult Audit(std::vector<std::string> args) {
-  args.insert(args.begin(), MNR_AUDIT_BIN);
-  return Run(args);
-}
-
-// Runs `sql` on the SQLite file at `db_path` with `params` bound to ?1, ?2, ...
-void Sql(const std::string& db_path, const std::string& sql, const std::vector<std::string>& params = {}) {
-  auto db = Db::Open(db_path, false);
-  REQUIRE(db.ok());
-  if (params.empty()) {
-    Status s = (*db)->Exec(sql);
-    INFO(sql << ": " << s.message());
-    REQUIRE(s.ok());
-    return;
-  }
-  auto st = (*db)->Prepare(sql);
-  REQUIRE(st.ok());
-  for (std::size_t i = 0; i < params.size(); ++i) st->Bind(static_cast<int>(i + 1), params[i]);
-  Status s = st->Run();
-  INFO(sql << ": " << s.message());
-  REQUIRE(s.ok());
-}
-
-std::string Scalar(const std::string& db_path, const std::string& sql) {
-  auto db = Db::Open(db_path, false);
-  REQUIRE(db.ok());
-  auto st = (*db)->Prepare(sql);
-  REQUIRE(st.ok());
-  auto row = st->Step();
-  REQUIRE(row.ok());
-  REQUIRE(*row);
-  return st->Text(0);
-}
-
 // Two offices answer c11: Q01 yes, Q02 yes.
 void TwoYes(SyncHarness& h) {
   const std::string a = h.NewFieldStore("office-q01", {"Q01"});

@@ -17,8 +17,6 @@ namespace {
 
 using namespace mnr::server::testing;
 
-const std::string kC00 = AnswerField("Q01", "c00_mnr_reference");
-const std::string kC11 = AnswerField("Q01", "c11_child_helpline");
 
 struct Row {
   std::uint64_t idx;
@@ -41,15 +39,7 @@ std::vector<Row> Entries(ServerStore& s) {
   return out;
 }
 
-std::string ServerCert(ServerWorld& w) { return ReadFile(w.store->paths().server_cert(), 1 << 20).value(); }
 std::string CaCert(ServerWorld& w) { return ReadFile(w.store->paths().ca_cert(), 1 << 20).value(); }
-
-CredentialRecord Record(ServerWorld& w, const Credential& c) {
-  auto r = w.store->FindCredential(c.id);
-  REQUIRE(r.ok());
-  REQUIRE(r->has_value());
-  return **r;
-}
 
 }  // namespace
 

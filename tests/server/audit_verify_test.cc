@@ -12,22 +12,6 @@ namespace {
 
 using namespace mnr::server::testing;
 
-const std::string kC00 = AnswerField("Q01", "c00_mnr_reference");
-const std::string kC11 = AnswerField("Q01", "c11_child_helpline");
-
-void Sql(ServerWorld& w, const std::string& sql) {
-  Status s = w.store->db().Exec(sql);
-  INFO(sql << ": " << s.message());
-  REQUIRE(s.ok());
-}
-
-std::string VerifyFailure(ServerWorld& w) {
-  w.Reopen();
-  auto r = VerifyAuditTrail(*w.store);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().code() == Status::Code::kCorruption);
-  return r.status().message();
-}
 
 }  // namespace
 

@@ -15,6 +15,8 @@
 #include "mnr/envelope.h"
 #include "mnr/field.h"
 #include "mnr/hlc.h"
+#include "mnr/file_util.h"
+#include "server/audit_log.h"
 #include "server/server_store.h"
 #include "tests/support/process.h"
 
@@ -121,5 +123,37 @@ struct ServerWorld {
     return *h;
   }
 };
+
+inline const std::string kC00 = AnswerField("Q01", "c00_mnr_reference");
+inline const std::string kC11 = AnswerField("Q01", "c11_child_helpline");
+
+inline std::string ServerCert(ServerWorld& w) {
+  auto cert = ReadFile(w.store->paths().server_cert(), kKeyFileBytes);
+  REQUIRE(cert.ok());
+  return *cert;
+}
+
+inline CredentialRecord Record(ServerWorld& w, const Credential& c) {
+  auto r = w.store->FindCredential(c.id);
+  REQUIRE(r.ok());
+  REQUIRE(r->has_value());
+  return **r;
+}
+
+// Runs `sql` on the open store, as someone editing the file behind the server's back would.
+inline void Sql(ServerWorld& w, const std::string& sql) {
+  Status s = w.store->db().Exec(sql);
+  INFO(sql << ": " << s.message());
+  REQUIRE(s.ok());
+}
+
+// The message of the corruption the audit verification reports after the store is reopened.
+inline std::string VerifyFailure(ServerWorld& w) {
+  w.Reopen();
+  auto r = VerifyAuditTrail(*w.store);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Status::Code::kCorruption);
+  return r.status().message();
+}
 
 }  // namespace mnr::server::testing

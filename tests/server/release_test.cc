@@ -16,12 +16,6 @@ namespace {
 
 using namespace mnr::server::testing;
 
-std::string ServerCert(ServerWorld& w) {
-  auto cert = ReadFile(w.store->paths().server_cert(), 64 * 1024);
-  REQUIRE(cert.ok());
-  return *cert;
-}
-
 std::vector<std::string> SomeChangeSets(ServerWorld& w) {
   return {Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(AnswerField("Q01", "c11_child_helpline"), Answer("yes"), T(1), "dev-a"),
                                                   Edit(AnswerField("Q01", "c12_reporting_hotline"), Answer("no"), T(1), "dev-a")}),
@@ -34,13 +28,6 @@ std::vector<std::string> SomeChangeSets(ServerWorld& w) {
                                                  Edit(PracticeField("Q02", "p1", "lang"), "en", T(2), "dev-c")}),
                w.q02),
           Seal(MakeChangeSet(w.q01b, "dev-b", 1, {Edit(AnswerField("Q01", "c11_child_helpline"), Answer("no"), T(3), "dev-b")}), w.q01b)};
-}
-
-CredentialRecord Record(ServerWorld& w, const Credential& c) {
-  auto r = w.store->FindCredential(c.id);
-  REQUIRE(r.ok());
-  REQUIRE(*r);
-  return **r;
 }
 
 }  // namespace

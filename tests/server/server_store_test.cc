@@ -16,7 +16,6 @@ namespace {
 
 using namespace mnr::server::testing;
 
-const std::string kC00 = AnswerField("Q01", "c00_mnr_reference");
 const std::string kC01 = AnswerField("Q01", "c01_governance_mechanism");
 
 }  // namespace

@@ -19,21 +19,7 @@ namespace {
 
 using namespace mnr::server::testing;
 
-const std::string kC11 = "c11_child_helpline";
-
-void Sql(ServerWorld& w, const std::string& sql) {
-  Status s = w.store->db().Exec(sql);
-  INFO(sql << ": " << s.message());
-  REQUIRE(s.ok());
-}
-
-std::string VerifyFailure(ServerWorld& w) {
-  w.Reopen();
-  auto r = VerifyAuditTrail(*w.store);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().code() == Status::Code::kCorruption);
-  return r.status().message();
-}
+const std::string kHelpline = "c11_child_helpline";
 
 void VerifyOk(ServerWorld& w) {
   auto r = VerifyAuditTrail(*w.store);
@@ -44,9 +30,9 @@ void VerifyOk(ServerWorld& w) {
 // Q01 (high, europe) yes; Q02 (low, africa) yes; Q03 (upper_middle, americas) partial: on c11,
 // all = 2 yes and 1 partial.
 void ThreeAnswers(ServerWorld& w) {
-  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(AnswerField("Q01", kC11), Answer("yes"), T(1), "dev-a")}), w.q01a)).outcome);
-  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-q", 1, {Edit(AnswerField("Q02", kC11), Answer("yes", "a note"), T(2), "dev-q"),
-                                                           Edit(AnswerField("Q03", kC11), Answer("partial"), T(2), "dev-q")}),
+  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(AnswerField("Q01", kHelpline), Answer("yes"), T(1), "dev-a")}), w.q01a)).outcome);
+  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-q", 1, {Edit(AnswerField("Q02", kHelpline), Answer("yes", "a note"), T(2), "dev-q"),
+                                                           Edit(AnswerField("Q03", kHelpline), Answer("partial"), T(2), "dev-q")}),
                          w.q02))
               .outcome);
 }
@@ -185,9 +171,9 @@ TEST_CASE("verify numbers: the in-memory recount, the SQL recount and the mainta
                          w.q01a))
               .outcome);
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01b, "dev-b", 1, {Edit(q01c00, Answer("yes"), T(4), "dev-b")}), w.q01b)).outcome);
-  REQUIRE(w.Receive(Seal(MakeChangeSet(q04, "dev-4", 1, {Edit(AnswerField("Q04", kC11), Answer("no"), T(5), "dev-4")}), q04)).outcome);
+  REQUIRE(w.Receive(Seal(MakeChangeSet(q04, "dev-4", 1, {Edit(AnswerField("Q04", kHelpline), Answer("no"), T(5), "dev-4")}), q04)).outcome);
   // Cleared answer.
-  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-q", 2, {Edit(AnswerField("Q03", kC11), std::nullopt, T(6), "dev-q")}), w.q02)).outcome);
+  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-q", 2, {Edit(AnswerField("Q03", kHelpline), std::nullopt, T(6), "dev-q")}), w.q02)).outcome);
   auto conflicts = w.store->Conflicts(true);
   REQUIRE(conflicts.ok());
   REQUIRE(conflicts->size() == 1);
@@ -208,7 +194,7 @@ TEST_CASE("verify numbers: the in-memory recount, the SQL recount and the mainta
   const DatasetCounts memory = CountDataset(merged, *countries);
   CHECK(*stored == *sql);
   CHECK(memory == *sql);
-  CHECK(memory.answers.at({kC11, "all"}) == DatasetCounts::Answers{2, 0, 1, 0});  // Q01 yes, Q02 yes, Q04 no
+  CHECK(memory.answers.at({kHelpline, "all"}) == DatasetCounts::Answers{2, 0, 1, 0});  // Q01 yes, Q02 yes, Q04 no
   CHECK(memory.answers.at({"c00_mnr_reference", "all"}) == DatasetCounts::Answers{0, 1, 0, 0});  // resolved to partial
   CHECK(memory.groups.at("all") == 4);
   CHECK(memory.groups.count("region:asia") == 0);
@@ -223,10 +209,10 @@ TEST_CASE("verify numbers: audit verify recomputes every release from the log re
   REQUIRE(CreateRelease(*w.store, "r1", "operator:test", 1'760'000'000).ok());
   // After r1: edits, a register change and a second release, then more edits. Each release must
   // match the log as it was when it was made, not the current state.
-  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 2, {Edit(AnswerField("Q01", kC11), Answer("no"), T(5), "dev-a")}), w.q01a)).outcome);
+  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 2, {Edit(AnswerField("Q01", kHelpline), Answer("no"), T(5), "dev-a")}), w.q01a)).outcome);
   REQUIRE(w.store->ImportCountries({{"Q04", "Placeholder Q04", "low", "asia"}}).ok());
   REQUIRE(CreateRelease(*w.store, "r2", "operator:test", 1'760'000'100).ok());
-  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-q", 2, {Edit(AnswerField("Q02", kC11), Answer("unknown"), T(6), "dev-q"),
+  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-q", 2, {Edit(AnswerField("Q02", kHelpline), Answer("unknown"), T(6), "dev-q"),
                                                            Edit(PracticeField("Q02", "p1", "capability"), "11", T(6), "dev-q"),
                                                            Edit(PracticeField("Q02", "p1", "title"), "Helpline", T(6), "dev-q")}),
                          w.q02))
@@ -317,7 +303,7 @@ TEST_CASE("verify numbers: an export cut short, an edited credentials section or
   ServerWorld w;
   ThreeAnswers(w);
   auto receipt_text = MakeReceipt(*w.store, ChangeSetId(SerializeChangeSet(
-                                                MakeChangeSet(w.q01a, "dev-a", 1, {Edit(AnswerField("Q01", kC11), Answer("yes"), T(1), "dev-a")}))));
+                                                MakeChangeSet(w.q01a, "dev-a", 1, {Edit(AnswerField("Q01", kHelpline), Answer("yes"), T(1), "dev-a")}))));
   REQUIRE(receipt_text.ok());
   auto receipt = audit::DecodeReceipt(*receipt_text);
   REQUIRE(receipt.ok());

@@ -5,6 +5,7 @@
 
 #include "mnr/credential.h"
 #include "mnr/crypto.h"
+#include "tests/support/instants.h"
 
 namespace crypto = mnr::crypto;
 using nlohmann::json;
@@ -12,7 +13,7 @@ using nlohmann::json;
 namespace {
 
 mnr::Credential Renewed() {
-  constexpr std::int64_t kJan2025 = 1735689600;
+  using mnr::test::kJan2025;
   auto ca_key = crypto::GenerateSigningKey();
   REQUIRE(ca_key.ok());
   auto ca = crypto::CreateCaCertificate(*ca_key, "mnr CA", kJan2025, kJan2025 + 86400 * 3650);

@@ -8,13 +8,14 @@
 
 #include "mnr/crypto.h"
 #include "tests/support/process.h"
+#include "tests/support/instants.h"
 
 namespace crypto = mnr::crypto;
 using nlohmann::json;
 
 namespace {
 
-constexpr std::int64_t kJan2025 = 1735689600;
+using mnr::test::kJan2025;
 
 struct Issued {
   mnr::Credential cred;

@@ -5,12 +5,13 @@
 #include <zstd.h>
 
 #include <string>
+#include "tests/support/instants.h"
 
 namespace crypto = mnr::crypto;
 
 namespace {
 
-constexpr std::int64_t kJan2025 = 1735689600;
+using mnr::test::kJan2025;
 constexpr std::int64_t kYear = 365 * 24 * 3600;
 
 struct Pki {

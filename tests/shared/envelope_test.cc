@@ -12,12 +12,13 @@
 #include "mnr/crypto.h"
 #include "mnr/frame.h"
 #include "mnr/limits.h"
+#include "tests/support/instants.h"
 
 namespace crypto = mnr::crypto;
 
 namespace {
 
-constexpr std::int64_t kJan2025 = 1735689600;
+using mnr::test::kJan2025;
 
 struct Device {
   crypto::SigningKey key;

@@ -15,7 +15,7 @@
 namespace mnr {
 namespace {
 
-std::string Unhex(std::string_view hex) {
+std::string BytesFromHex(std::string_view hex) {
   std::string out;
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
   return out;
@@ -64,14 +64,14 @@ TEST_CASE("fuzz regression: a message or change-set whose optional flag byte is 
 
   // The inputs the fuzzers saved are refused too.
   std::string_view frame_bytes;
-  const std::string frame_input = Unhex(
+  const std::string frame_input = BytesFromHex(
       "070000005e01070000000000000001000000000000001d00000000000000616e73117765722f5130312f6331315f6368696c645f68656c706c696e6500"
       "03000000000000007965730c000000000000003030303030313961406465762a00000000000000");
   frame_bytes = frame_input;
   auto frame = TakeFrame(frame_bytes, limits::kFrameBytes);
   REQUIRE(frame.ok());
   CHECK_FALSE(DecodeMessage<PullChunk>(frame->payload).ok());
-  CHECK_FALSE(ParseChangeSet(Unhex(
+  CHECK_FALSE(ParseChangeSet(BytesFromHex(
                   "01010000000100000008000000000000006465762d66757a7a1500000000000000637265642d303132333435363738396162636465660100000000"
                   "000000000000c02cc8990102000000000000001d00000000000000616e737765722f5130322f6331315f6368690000005130312f6331315f6368"
                   "696c645f68656c706c696e6501000300000000000000796573000000c02cc8990108000000000000006465762d66757a7a000000000000000015"
@@ -85,7 +85,7 @@ TEST_CASE("fuzz regression: a change-set in any encoding but its canonical one i
   // fuzz_changeset crash-f04c4bc3 (mode 3): the stream's endianness byte is 0xdf. cereal read any
   // non-zero byte as "little-endian" (and 0 as big-endian, swapping every number), so the same
   // change-set parsed from several byte strings, each with its own id.
-  const std::string crash = Unhex(
+  const std::string crash = BytesFromHex(
       "df010000000100000008000000000000006465762d66757a7a15000000000000006372650000626974730000000000000000000000f8ffffffffffffff"
       "0000000000000000000000000000000000");
   auto parsed = ParseChangeSet(crash);
@@ -148,7 +148,7 @@ TEST_CASE("fuzz regression: a receipt or export number that is not an integer in
 TEST_CASE("fuzz regression: a first field that starts with a byte-order mark survives CsvLine and ParseCsv") {
   // fuzz_csv crash-3ca989ea: a file that starts with two byte-order marks. ParseCsv drops the first;
   // the second belongs to the first field, and CsvLine must write it so that it reads back.
-  const std::string input = Unhex("efbbbfefbbbf634f64652c6e6161582c65");
+  const std::string input = BytesFromHex("efbbbfefbbbf634f64652c6e6161582c65");
   auto records = ParseCsv(input, "fuzz");
   REQUIRE(records.ok());
   REQUIRE(records->size() == 1);

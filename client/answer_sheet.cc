@@ -111,8 +111,18 @@ Result<xlsx::Sheet> AnswerSheet(ClientStore& store, const AnswerSheetOptions& op
                                      domain ? NeutraliseFormula(domain->label.In(lang)) : std::string(),
                                      capability ? NeutraliseFormula(capability->label.In(lang)) : std::string(),
                                      NeutraliseFormula(indicator.label.In(lang))};
-    cells.emplace_back(value ? xlsx::Cell(std::string(AnswerWord(value->answer, lang))) : xlsx::Cell());
-    cells.emplace_back(value && !value->note.empty() ? xlsx::Cell(NeutraliseFormula(value->note)) : xlsx::Cell());
+    // Built in place, not through a temporary Cell: g++ 12 at -O2 misreads moving the temporary's
+    // variant as reading an uninitialised double.
+    if (value) {
+      cells.emplace_back(std::string(AnswerWord(value->answer, lang)));
+    } else {
+      cells.emplace_back();
+    }
+    if (value && !value->note.empty()) {
+      cells.emplace_back(NeutraliseFormula(value->note));
+    } else {
+      cells.emplace_back();
+    }
     sheet.rows.push_back(std::move(cells));
   };
   if (!options.every_indicator) {

@@ -37,7 +37,7 @@ std::set<std::string> LocalEdits(const std::string& db) {
   return out;
 }
 
-std::int64_t Scalar(const std::string& db, const std::string& sql) {
+std::int64_t ScalarInt(const std::string& db, const std::string& sql) {
   auto d = mnr::Db::Open(db, false);
   REQUIRE(d.ok());
   auto st = (*d)->Prepare(sql);
@@ -65,7 +65,11 @@ TEST_CASE("The server killed with SIGKILL at random moments of many syncs loses 
     return s;
   };
   std::mt19937 rng(20261201);
+#ifdef MNR_SANITIZED
+  constexpr int kRounds = 6;  // every sanitized restart costs seconds; the release build runs 12
+#else
   constexpr int kRounds = 12;
+#endif
   int interrupted = 0;
   auto server = start_server();
   for (int round = 0; round < kRounds; ++round) {
@@ -106,14 +110,14 @@ TEST_CASE("The server killed with SIGKILL at random moments of many syncs loses 
       const auto space = e.find(' ');
       const std::string sql = "SELECT COUNT(*) FROM ops WHERE field = '" + e.substr(0, space) + "' AND version = '" + e.substr(space + 1) + "'";
       INFO(e);
-      CHECK(Scalar(server_db, sql) == 1);
+      CHECK(ScalarInt(server_db, sql) == 1);
     }
-    CHECK(Scalar(db, "SELECT COUNT(*) FROM outbox WHERE acked = 0") == 0);
-    const std::int64_t cut = Scalar(db, "SELECT COUNT(*) FROM outbox");
+    CHECK(ScalarInt(db, "SELECT COUNT(*) FROM outbox WHERE acked = 0") == 0);
+    const std::int64_t cut = ScalarInt(db, "SELECT COUNT(*) FROM outbox");
     const std::string device = LocalEdits(db).begin()->substr(LocalEdits(db).begin()->find('@') + 1);
-    CHECK(Scalar(server_db, "SELECT COUNT(*) FROM changesets WHERE device_id = '" + device + "'") == cut);
+    CHECK(ScalarInt(server_db, "SELECT COUNT(*) FROM changesets WHERE device_id = '" + device + "'") == cut);
   }
-  CHECK(Scalar(server_db, "SELECT COUNT(*) FROM changesets") == Scalar(server_db, "SELECT COUNT(DISTINCT id) FROM changesets"));
+  CHECK(ScalarInt(server_db, "SELECT COUNT(*) FROM changesets") == ScalarInt(server_db, "SELECT COUNT(DISTINCT id) FROM changesets"));
   auto verify = h.Server({"audit", "verify", "--data", data});
   INFO(verify.out << verify.err);
   CHECK(verify.exit_code == 0);
@@ -159,7 +163,7 @@ TEST_CASE("Hundreds of clients syncing at once are all served and every change-s
     ok += r.exit_code == 0 ? 1 : 0;
   }
   const std::string server_db = h.data() + "/server.db";
-  CHECK(Scalar(server_db, "SELECT COUNT(*) FROM changesets") == kClients);
+  CHECK(ScalarInt(server_db, "SELECT COUNT(*) FROM changesets") == kClients);
   auto status = h.Server({"status", "--data", h.data(), "--format", "json"});
   REQUIRE(status.exit_code == 0);
   int practices = 0;

@@ -10,8 +10,9 @@
 #include "client/server_link.h"
 #include "mnr/audit_format.h"
 #include "mnr/cli.h"
-#include "mnr/i18n.h"
 #include "mnr/describe.h"
+#include "mnr/i18n.h"
+#include "mnr/review.h"
 #include "mnr/field.h"
 
 namespace mnr::client {
@@ -171,7 +172,7 @@ int ReviewCommand(const std::vector<std::string>& argv) {
       "usage: mnr-client review list --db PATH [--format text|json] [--server HOST:PORT]\n"
       "       mnr-client review show --db PATH COUNTRY [--server HOST:PORT]\n"
       "       mnr-client review approve --db PATH COUNTRY [--comment TEXT] [--server HOST:PORT]\n"
-      "       mnr-client review return --db PATH COUNTRY --comment TEXT [--indicator ID]... [--server HOST:PORT]\n\n"
+      "       mnr-client review return --db PATH COUNTRY --comment TEXT [--indicator ID[=TEXT]]... [--server HOST:PORT]\n\n"
       "A coordinator's review of the countries' surveys, on the server, from a store bound to a coordinator\n"
       "credential (auditors may list and show). Returning a survey sends the office a query on each\n"
       "--indicator (or one on the whole survey); the office replies with `mnr-client reply` and submits again.\n";
@@ -213,18 +214,30 @@ int ReviewCommand(const std::vector<std::string>& argv) {
   if (action == "approve" || action == "return") {
     const bool approve = action == "approve";
     cli::Parser p(approve ? "mnr-client review approve --db PATH COUNTRY [--comment TEXT] [--server HOST:PORT]"
-                          : "mnr-client review return --db PATH COUNTRY --comment TEXT [--indicator ID]... [--server HOST:PORT]",
+                          : "mnr-client review return --db PATH COUNTRY --comment TEXT [--indicator ID[=TEXT]]... [--server HOST:PORT]",
                   approve ? "Approves a submitted survey; the office sees it on its next sync."
-                          : "Returns a survey with a query on each --indicator (or one on the whole survey).");
+                          : "Returns a survey with a query on each --indicator (or one on the whole survey); each query\n"
+                            "says what its --indicator gives after '=', or else the --comment.");
     p.Option("db", "PATH", "a store bound to a coordinator credential", true)
         .Positional("COUNTRY", "the country code")
         .Option("comment", "TEXT", approve ? "a note for the office" : "what the office should check or fix", !approve)
         .Option("server", "HOST:PORT", "the server (default: the credential's)");
-    if (!approve) p.Option("indicator", "ID", "an indicator the query is about (repeatable)", false, true);
+    if (!approve) {
+      p.Option("indicator", "ID[=TEXT]", "an indicator to query, with a text of its own after '=' (else the --comment);\n"
+               "repeatable", false, true);
+    }
     cli::Args a;
     if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
     nlohmann::json args = {{"country", a.positional()[0]}, {"comment", a.GetOr("comment", "")}};
-    if (!approve) args["indicators"] = a.GetAll("indicator");
+    if (!approve) {
+      args["indicators"] = nlohmann::json::array();
+      args["comments"] = nlohmann::json::object();
+      for (const auto& arg : a.GetAll("indicator")) {
+        const QueryQuestion q = IndicatorQueryArg(arg);
+        args["indicators"].push_back(q.indicator);
+        if (!q.text.empty()) args["comments"][q.indicator] = q.text;
+      }
+    }
     nlohmann::json out;
     if (int rc = RemoteCall(kProgram, a, approve ? "review.approve" : "review.return", args, out)) return rc;
     std::cout << a.positional()[0] << (approve ? " approved" : " returned");

@@ -16,6 +16,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <charconv>
 #include <ctime>
 #include <iostream>
 #include <mutex>
@@ -27,13 +28,14 @@
 #include "client/cmd_common.h"
 #include "client/commands.h"
 #include "client/field_conflicts.h"
+#include "client/json_fields.h"
 #include "client/release_sync.h"
 #include "client/server_link.h"
+#include "mnr/audit_format.h"
 #include "mnr/crypto.h"
 #include "mnr/csv.h"
 #include "mnr/describe.h"
 #include "mnr/limits.h"
-#include "client/json_fields.h"
 
 extern char** environ;
 
@@ -553,8 +555,38 @@ class UiServer {
       const std::string action = StringField(*body, "action");
       if (action != "approve" && action != "return") return SendError(res, Status::InvalidArgument("action must be approve or return"));
       json call = {{"country", StringField(*body, "country")}, {"comment", StringField(*body, "comment")}};
-      if (action == "return") call["indicators"] = body->contains("indicators") ? (*body)["indicators"] : json::array();
+      if (action == "return") {
+        call["indicators"] = body->contains("indicators") ? (*body)["indicators"] : json::array();
+        if (body->contains("comments")) call["comments"] = (*body)["comments"];
+      }
       RemoteRoute(res, action == "approve" ? "review.approve" : "review.return", call);
+    });
+    // One entry's proof, checked here against the CA of this store's credential (audit::CheckEntryProof):
+    // the page shows what this process verified, not what the server claims.
+    server_.Get("/api/audit/proof", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string text = req.has_param("index") ? req.get_param_value("index") : "";
+      std::uint64_t index = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), index);
+      if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+        return SendError(res, Status::InvalidArgument("index must be an entry number"));
+      }
+      std::string ca;
+      {
+        std::lock_guard<std::mutex> lock(store_mu_);
+        auto store = ClientStore::Open(db_);
+        if (!store.ok()) return SendError(res, store.status());
+        if (!(*store)->identity().credential) return SendError(res, Status::InvalidArgument("this store is not bound to a credential"));
+        ca = (*store)->identity().credential->ca_certificate_pem;
+      }
+      auto answer = Remote("audit.proof", {{"index", index}});
+      if (!answer.ok()) return SendError(res, answer.status());
+      auto proved = audit::CheckEntryProof(*answer, ca);
+      if (!proved.ok()) return SendJson(res, {{"index", index}, {"proved", false}, {"error", proved.status().message()}});
+      SendJson(res, {{"index", index},
+                     {"proved", true},
+                     {"tree_size", proved->tree_size},
+                     {"root", proved->root},
+                     {"head_signed_at", proved->head_timestamp}});
     });
     server_.Get("/api/audit", [this](const httplib::Request& req, httplib::Response& res) {
       json args = json::object();

@@ -17,6 +17,7 @@ int BundleCommand(const std::vector<std::string>& args);   // client/sync_client
 int ImportBundleCommand(const std::vector<std::string>& args);  // client/return_bundle.cc (return bundles)
 int ConflictsCommand(const std::vector<std::string>& args);  // client/cmd_remote.cc (coordinators)
 int AuditCommand(const std::vector<std::string>& args);      // client/cmd_audit.cc (auditors, coordinators)
+int AuditProofCommand(const std::vector<std::string>& args);  // client/cmd_audit_proof.cc (`audit proof`)
 int ReceiptsCommand(const std::vector<std::string>& args);   // client/receipts.cc
 int DatasetCommand(const std::vector<std::string>& args);    // client/cmd_dataset.cc (offline)
 int SubmitCommand(const std::vector<std::string>& args);     // client/cmd_review.cc (field offices)

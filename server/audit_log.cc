@@ -763,6 +763,48 @@ Result<nlohmann::json> ExportAuditLog(ServerStore& store, const ExportOptions& o
   return out;
 }
 
+Result<nlohmann::json> AuditEntryProof(ServerStore& store, std::uint64_t index) {
+  auto head = CurrentTreeHead(store);
+  if (!head.ok()) return head.status();
+  if (index >= head->size) {
+    return Status::InvalidArgument("the audit log has no entry #" + std::to_string(index) + "; it holds " + std::to_string(head->size));
+  }
+  Db& db = store.db();
+  auto entries = LoadEntries(db, index, index + 1);
+  if (!entries.ok()) return entries.status();
+  if (entries->size() != 1) return Status::Corruption("audit entry #" + std::to_string(index) + " is missing from the store");
+  merkle::Tree tree;
+  auto st = db.Cached("SELECT entry_hash FROM audit_entries WHERE idx < ? ORDER BY idx");
+  if (!st.ok()) return st.status();
+  st->Bind(1, static_cast<std::int64_t>(head->size));
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    tree.Append(st->Blob(0));
+  }
+  auto path = tree.InclusionProof(index, head->size);
+  if (!path.ok()) return path.status();
+  auto cert = ReadFile(store.paths().server_cert(), kKeyFileBytes);
+  if (!cert.ok()) return cert.status();
+  const audit::Entry& e = (*entries)[0].entry;
+  return nlohmann::json{{"entry",
+                         {{"index", e.index},
+                          {"kind", e.kind},
+                          {"kind_name", audit::KindName(e.kind)},
+                          {"actor", e.actor},
+                          {"recorded_at", e.recorded_at},
+                          {"prev_hash", crypto::HexEncode(e.prev_hash)},
+                          {"payload", crypto::Base64Encode(e.payload)}}},
+                        {"tree_head",
+                         {{"size", head->size},
+                          {"root", head->root},
+                          {"timestamp", head->timestamp},
+                          {"signature", crypto::Base64Encode(head->signature)}}},
+                        {"path", HexList(*path)},
+                        {"server_certificate", *cert}};
+}
+
 namespace {
 
 // What the log says an operation was, and which entry said it.

@@ -98,6 +98,14 @@ struct ExportOptions {
 };
 Result<nlohmann::json> ExportAuditLog(ServerStore& store, const ExportOptions& o);
 
+// One entry with the proof that it is in the log: the entry as its Merkle leaf covers it, a tree head
+// covering every entry (signed now if none is stored), the inclusion path from the entry to that
+// head's root, and the server certificate that signed it. JSON:
+//   {entry: {index, kind, kind_name, actor, recorded_at, prev_hash (hex), payload (base64)},
+//    tree_head: {size, root, timestamp, signature (base64)}, path: [hex], server_certificate}
+// NotFound when the log holds no entry `index`.
+Result<nlohmann::json> AuditEntryProof(ServerStore& store, std::uint64_t index);
+
 // `audit verify`: everything VerifyExport checks, on the live store, plus that the stored tables
 // agree with the log: every stored change-set and its signature, the credential register (every
 // logged attribute and the revocation time; an expiry no later than issued), the resolutions, the

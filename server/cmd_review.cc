@@ -49,6 +49,12 @@ int PrintOverview(cli::Parser& p, const std::vector<std::string>& argv) {
   return cli::kExitOk;
 }
 
+std::vector<QueryQuestion> IndicatorQueries(const cli::Args& a) {
+  std::vector<QueryQuestion> queries;
+  for (const auto& arg : a.GetAll("indicator")) queries.push_back(IndicatorQueryArg(arg));
+  return queries;
+}
+
 }  // namespace
 
 int ReviewCommand(const std::vector<std::string>& argv) {
@@ -56,7 +62,7 @@ int ReviewCommand(const std::vector<std::string>& argv) {
       "usage: mnr-server review list --data DIR [--format text|json]\n"
       "       mnr-server review show --data DIR COUNTRY\n"
       "       mnr-server review approve --data DIR COUNTRY [--comment TEXT] [--by NAME]\n"
-      "       mnr-server review return --data DIR COUNTRY --comment TEXT [--indicator ID]... [--by NAME]\n\n"
+      "       mnr-server review return --data DIR COUNTRY --comment TEXT [--indicator ID[=TEXT]]... [--by NAME]\n\n"
       "The review of each country's survey: draft -> submitted (the office runs `mnr-client submit`) ->\n"
       "returned (with queries the office answers with `mnr-client reply`, then submits again) or approved.\n"
       "An office's edit after approval makes the survey submitted again. Every step is in the audit log.\n";
@@ -89,22 +95,26 @@ int ReviewCommand(const std::vector<std::string>& argv) {
   if (action == "approve" || action == "return") {
     const bool approve = action == "approve";
     cli::Parser p(approve ? "mnr-server review approve --data DIR COUNTRY [--comment TEXT] [--by NAME]"
-                          : "mnr-server review return --data DIR COUNTRY --comment TEXT [--indicator ID]... [--by NAME]",
+                          : "mnr-server review return --data DIR COUNTRY --comment TEXT [--indicator ID[=TEXT]]... [--by NAME]",
                   approve ? "Approves a submitted survey. The office sees the decision on its next sync or return bundle."
                           : "Returns a submitted or approved survey to its office with a query on each --indicator (or one\n"
-                            "query on the whole survey), which the office sees on its next sync or return bundle.");
+                            "query on the whole survey), which the office sees on its next sync or return bundle. Each\n"
+                            "query says what its --indicator gives after '=', or else the --comment.");
     p.Option("data", "DIR", "the server store directory", true)
         .Positional("COUNTRY", "the country code")
         .Option("comment", "TEXT", approve ? "a note for the office" : "what the office should check or fix", !approve)
         .Option("by", "NAME", "the reviewer's name (default: your login name)");
-    if (!approve) p.Option("indicator", "ID", "an indicator the query is about (repeatable)", false, true);
+    if (!approve) {
+      p.Option("indicator", "ID[=TEXT]", "an indicator to query, with a text of its own after '=' (else the --comment);\n"
+               "repeatable", false, true);
+    }
     cli::Args a;
     if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
     auto store = ServerStore::Open(*a.Get("data"));
     if (!store.ok()) return Failure(store.status());
     const std::string country = a.positional()[0];
     auto ids = approve ? Approve(**store, country, a.GetOr("comment", ""), Reviewer(a))
-                       : Return(**store, country, a.GetOr("comment", ""), a.GetAll("indicator"), Reviewer(a));
+                       : Return(**store, country, a.GetOr("comment", ""), IndicatorQueries(a), Reviewer(a));
     if (!ids.ok()) return Failure(ids.status());
     std::cout << country << (approve ? " approved" : " returned");
     if (!ids->empty()) {

@@ -171,6 +171,17 @@ Result<nlohmann::json> AuditExportOperation(const RemoteCall& call) {
   return out;
 }
 
+// {index} -> the entry with its inclusion proof against a signed head covering the log (AuditEntryProof).
+Result<nlohmann::json> AuditProofOperation(const RemoteCall& call) {
+  if (!call.arguments.contains("index")) return Status::InvalidArgument("argument \"index\" is required");
+  auto index = OptIndex(call.arguments, "index", 0);
+  if (!index.ok()) return index.status();
+  auto out = AuditEntryProof(call.store, *index);
+  if (!out.ok()) return out.status();
+  MNR_RETURN_IF_ERROR(FitsOneAnswer(*out));
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json ConflictToJson(const Conflict& c) {
@@ -354,6 +365,7 @@ const std::vector<RemoteOperation>& RemoteOperations() {
       {"conflicts.resolve", {Role::kCoordinator}, &ConflictsResolve},
       {"audit.log", {Role::kAuditor, Role::kCoordinator}, &AuditLogOperation},
       {"audit.export", {Role::kAuditor}, &AuditExportOperation},
+      {"audit.proof", {Role::kAuditor, Role::kCoordinator}, &AuditProofOperation},
       {"release.latest", {Role::kField, Role::kCoordinator, Role::kAuditor}, &ReleaseLatestOperation},
       {"review.list", {Role::kCoordinator, Role::kAuditor}, &ReviewListOperation},
       {"review.show", {Role::kCoordinator, Role::kAuditor}, &ReviewShowOperation},

@@ -297,7 +297,7 @@ Result<std::vector<std::string>> Approve(ServerStore& store, const std::string& 
 }
 
 Result<std::vector<std::string>> Return(ServerStore& store, const std::string& country, const std::string& comment,
-                                        const std::vector<std::string>& indicators, const std::string& who) {
+                                        const std::vector<QueryQuestion>& queries, const std::string& who) {
   if (comment.empty()) return Status::InvalidArgument("returning a survey needs a --comment that tells the office what to do");
   auto row = OneCountry(store, country);
   if (!row.ok()) return row.status();
@@ -307,12 +307,15 @@ Result<std::vector<std::string>> Return(ServerStore& store, const std::string& c
                                    "; only a submitted or approved survey can be returned");
   }
   std::vector<QueryQuestion> questions;
-  for (const auto& ind : indicators) {
-    if (store.schema().FindIndicator(ind) == nullptr) {
-      return Status::InvalidArgument("indicator " + ind + " is not in survey schema version " + std::to_string(store.schema().version()) +
-                                     " (see `mnr-client survey` or the schema for the ids)");
+  for (const auto& q : queries) {
+    if (store.schema().FindIndicator(q.indicator) == nullptr) {
+      return Status::InvalidArgument("indicator " + q.indicator + " is not in survey schema version " +
+                                     std::to_string(store.schema().version()) + " (see `mnr-client survey` or the schema for the ids)");
     }
-    questions.push_back({ind, comment});
+    for (const auto& earlier : questions) {
+      if (earlier.indicator == q.indicator) return Status::InvalidArgument("indicator " + q.indicator + " is named twice");
+    }
+    questions.push_back({q.indicator, q.text.empty() ? comment : q.text});
   }
   if (questions.empty()) questions.push_back({"", comment});
   return store.RecordReview(country, ReviewDecision{false, comment}, questions, who, "review.return");
@@ -362,15 +365,26 @@ Result<nlohmann::json> ReviewReturnOperation(const RemoteCall& call) {
   auto country = CountryArg(call.arguments);
   if (!country.ok()) return country.status();
   const std::string comment = call.arguments.value("comment", "");
-  std::vector<std::string> indicators;
+  std::vector<QueryQuestion> queries;
   if (call.arguments.contains("indicators")) {
     if (!call.arguments["indicators"].is_array()) return Status::InvalidArgument("argument \"indicators\" must be a list");
     for (const auto& i : call.arguments["indicators"]) {
       if (!i.is_string()) return Status::InvalidArgument("argument \"indicators\" must be a list of indicator ids");
-      indicators.push_back(i.get<std::string>());
+      queries.push_back({i.get<std::string>(), ""});
     }
   }
-  auto ids = Return(call.store, *country, comment, indicators, WhoOf(call));
+  // A query text of its own per indicator; an indicator named only here is queried too.
+  if (call.arguments.contains("comments")) {
+    const auto& comments = call.arguments["comments"];
+    if (!comments.is_object()) return Status::InvalidArgument("argument \"comments\" must map indicator ids to texts");
+    for (const auto& [indicator, text] : comments.items()) {
+      if (!text.is_string()) return Status::InvalidArgument("argument \"comments\": the text for " + indicator + " must be a string");
+      auto named = std::find_if(queries.begin(), queries.end(), [&](const QueryQuestion& q) { return q.indicator == indicator; });
+      if (named == queries.end()) queries.push_back({indicator, text.get<std::string>()});
+      else named->text = text.get<std::string>();
+    }
+  }
+  auto ids = Return(call.store, *country, comment, queries, WhoOf(call));
   if (!ids.ok()) return ids.status();
   auto out = ReviewShowOperation(call);
   if (!out.ok()) return out;

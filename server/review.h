@@ -43,14 +43,15 @@ std::string ReviewText(const CountryOverview& row);
 // "coordinator:Ada (cred-1f…)" -> "Ada"; anything else as is.
 std::string PersonName(std::string_view author);
 
-// Approves a submitted country, or returns a submitted or approved one with queries (one per
-// indicator, or one about the whole submission when none is named). InvalidArgument, saying why,
-// when the state does not allow it (approving a draft, say) or a country or indicator is unknown.
+// Approves a submitted country, or returns a submitted or approved one with queries: one per entry of
+// `queries` (its own text, or `comment` when the text is empty), or one about the whole submission
+// when there is none. InvalidArgument, saying why, when the state does not allow it (approving a
+// draft, say), a country or indicator is unknown, or an indicator is named twice.
 // Returns the new query ids.
 Result<std::vector<std::string>> Approve(ServerStore& store, const std::string& country, const std::string& comment,
                                          const std::string& who);
 Result<std::vector<std::string>> Return(ServerStore& store, const std::string& country, const std::string& comment,
-                                        const std::vector<std::string>& indicators, const std::string& who);
+                                        const std::vector<QueryQuestion>& queries, const std::string& who);
 
 // What stands in the way of a release: open conflicts and registered countries not approved.
 struct ReleaseGate {
@@ -60,7 +61,7 @@ struct ReleaseGate {
 Result<ReleaseGate> CheckReleaseGate(ServerStore& store);
 
 // Remote operations (registered in remote_ops.cc): review.list, review.show {country},
-// review.approve {country, comment}, review.return {country, comment, indicators}, status.overview.
+// review.approve {country, comment}, review.return {country, comment, indicators, comments}, status.overview.
 Result<nlohmann::json> ReviewListOperation(const RemoteCall& call);
 Result<nlohmann::json> ReviewShowOperation(const RemoteCall& call);
 Result<nlohmann::json> ReviewApproveOperation(const RemoteCall& call);

@@ -560,9 +560,15 @@ async function pageReview() {
   const sel = h('select', {id: 'rv-country'}, countries.map(c =>
     h('option', {value: c.country}, c.country + ' — ' + c.name + ' (' + t('state_' + c.review.state) + ')')));
   const comment = h('textarea', {id: 'rv-comment', rows: 3});
-  const inds = h('div', {class: 'choices', id: 'rv-indicators', role: 'group', 'aria-labelledby': 'rv-ind-h'},
-    S.schema.indicators.map(i => h('label', {for: 'rv-i-' + i.id},
-      h('input', {type: 'checkbox', id: 'rv-i-' + i.id, value: i.id}), L(i.label))));
+  // Each indicator queried may carry a text of its own; left empty, its query says the comment above.
+  const inds = h('div', {class: 'queries', id: 'rv-indicators', role: 'group', 'aria-labelledby': 'rv-ind-h'},
+    S.schema.indicators.map(i => {
+      const text = h('input', {type: 'text', id: 'rv-q-' + i.id, 'data-indicator': i.id, hidden: true,
+        'aria-label': t('query_for', {indicator: L(i.label)}), placeholder: t('query_same_as_comment')});
+      const box = h('input', {type: 'checkbox', id: 'rv-i-' + i.id, value: i.id});
+      box.addEventListener('change', () => { text.hidden = !box.checked; if (box.checked) text.focus(); });
+      return h('div', {class: 'query-choice'}, h('label', {for: 'rv-i-' + i.id}, box, L(i.label)), text);
+    }));
   const msg = h('div', {'aria-live': 'polite', id: 'rv-result'});
   const queries = h('div', {});
   function showQueries() {
@@ -575,7 +581,14 @@ async function pageReview() {
   showQueries();
   async function act(action) {
     const body = {action, country: sel.value, comment: comment.value};
-    if (action === 'return') body.indicators = [...inds.querySelectorAll('input:checked')].map(i => i.value);
+    if (action === 'return') {
+      body.indicators = [...inds.querySelectorAll('input[type=checkbox]:checked')].map(i => i.value);
+      body.comments = {};
+      for (const id of body.indicators) {
+        const own = inds.querySelector('#rv-q-' + id).value.trim();
+        if (own) body.comments[id] = own;
+      }
+    }
     try {
       await api('POST', '/api/review', body);
       toast(t(action === 'approve' ? 'approved_ok' : 'returned_ok', {country: sel.value}));
@@ -610,15 +623,32 @@ async function pageAudit() {
   }
   filters.append(h('button', {type: 'submit'}, t('apply_filters')));
   const data = await api('GET', '/api/audit?' + params.toString());
+  // Each entry's proof is checked by mnr-client against this store's own CA, on request.
+  const proofCell = r => {
+    const cell = h('td', {});
+    const btn = h('button', {type: 'button', class: 'secondary', 'data-action': 'proof', 'aria-label': t('check_proof_of', {n: r.index}), onclick: async () => {
+      btn.disabled = true;
+      try {
+        const p = await api('GET', '/api/audit/proof?index=' + r.index);
+        cell.setAttribute('data-proof', p.proved ? 'ok' : 'failed');
+        cell.replaceChildren(p.proved
+          ? h('span', {class: 'ok'}, t('proof_ok', {n: p.tree_size, when: fmtTime(p.head_signed_at)}))
+          : h('span', {class: 'error'}, t('proof_failed', {why: p.error})));
+      } catch (e) { cell.replaceChildren(errorBox(e)); }
+    }}, t('check_proof'));
+    cell.append(btn);
+    return cell;
+  };
   const rows = data.records.map(r => h('tr', {'data-index': r.index},
     h('td', {}, '#' + r.index + ' ' + fmtTime(r.recorded_at)),
     h('td', {}, (r.name || r.credential || '') + (r.device_name ? ' / ' + r.device_name : '')),
     h('td', {}, r.field ? fieldLabel(r.field) : (r.action || r.kind || '')),
-    h('td', {}, r.change || r.summary || '')));
+    h('td', {}, r.change || r.summary || ''),
+    proofCell(r)));
   return [h('h1', {}, t('audit_title')), filters,
     data.truncated ? h('p', {class: 'notice'}, t('truncated')) : null,
     rows.length ? h('div', {class: 'table-wrap'}, h('table', {},
-      h('thead', {}, h('tr', {}, ['col_when', 'col_who', 'col_field', 'col_change'].map(k => h('th', {scope: 'col'}, t(k))))),
+      h('thead', {}, h('tr', {}, ['col_when', 'col_who', 'col_field', 'col_change', 'col_proof'].map(k => h('th', {scope: 'col'}, t(k))))),
       h('tbody', {}, rows))) : h('p', {class: 'muted'}, t('no_records'))];
 }
 

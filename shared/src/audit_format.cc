@@ -84,6 +84,36 @@ Result<T> Get(const nlohmann::json& j, const char* key, std::string_view where) 
 
 std::string Short(std::string_view id) { return std::string(id.substr(0, 16)) + (id.size() > 16 ? "..." : ""); }
 
+// An entry as export files and entry proofs write it: index, kind (and kind_name, if given, its
+// name), actor, recorded_at, prev_hash in hex, payload in base64. The index is as written; where it
+// must be, and what it links to, are the caller's to check.
+Result<Entry> DecodeEntryJson(const nlohmann::json& je, const std::string& where) {
+  auto index = Get<std::uint64_t>(je, "index", where);
+  auto kind = Get<int>(je, "kind", where);
+  auto actor = Get<std::string>(je, "actor", where);
+  auto at = Get<std::int64_t>(je, "recorded_at", where);
+  auto prev_hex = Get<std::string>(je, "prev_hash", where);
+  auto payload_b64 = Get<std::string>(je, "payload", where);
+  for (const Status* s : {&index.status(), &kind.status(), &actor.status(), &at.status(), &prev_hex.status(), &payload_b64.status()}) {
+    if (!s->ok()) return *s;
+  }
+  if (je.contains("kind_name") && je["kind_name"] != KindName(*kind)) {
+    return Status::Corruption(where + ": its kind_name is not the name of kind " + std::to_string(*kind));
+  }
+  auto payload = crypto::Base64Decode(*payload_b64);
+  if (!payload.ok()) return Status::Corruption(where + ": the payload is not base64");
+  auto prev = Hash32(*prev_hex, where + " prev_hash");
+  if (!prev.ok()) return prev.status();
+  Entry e;
+  e.index = *index;
+  e.kind = *kind;
+  e.actor = std::move(*actor);
+  e.recorded_at = *at;
+  e.prev_hash = std::move(*prev);
+  e.payload = std::move(*payload);
+  return e;
+}
+
 }  // namespace
 
 std::string KindName(int kind) {
@@ -208,6 +238,53 @@ Status VerifyReceipt(const Receipt& r, std::string_view server_certificate_pem, 
                                                     r.tree_head_signature)
                           .With("the receipt's tree head signature"));
   return crypto::VerifyWithCertificate(server_certificate_pem, ReceiptMessage(r), r.signature).With("the receipt signature");
+}
+
+Result<ProvedEntry> CheckEntryProof(const nlohmann::json& answer, std::string_view ca_certificate_pem) {
+  const std::string where = "the entry proof";
+  if (!answer.is_object() || !answer.contains("entry") || !answer["entry"].is_object() || !answer.contains("tree_head") ||
+      !answer["tree_head"].is_object()) {
+    return Status::Corruption(where + ": it has no entry or no tree head");
+  }
+  auto entry = DecodeEntryJson(answer["entry"], where);
+  if (!entry.ok()) return entry.status();
+  const nlohmann::json& jh = answer["tree_head"];
+  auto size = Get<std::uint64_t>(jh, "size", where);
+  auto root_hex = Get<std::string>(jh, "root", where);
+  auto ts = Get<std::int64_t>(jh, "timestamp", where);
+  auto sig_b64 = Get<std::string>(jh, "signature", where);
+  auto cert = Get<std::string>(answer, "server_certificate", where);
+  for (const Status* s : {&size.status(), &root_hex.status(), &ts.status(), &sig_b64.status(), &cert.status()}) {
+    if (!s->ok()) return *s;
+  }
+  ProvedEntry out;
+  out.entry = std::move(*entry);
+  auto root = Hash32(*root_hex, where + " root");
+  if (!root.ok()) return root.status();
+  auto sig = crypto::Base64Decode(*sig_b64);
+  if (!sig.ok()) return Status::Corruption(where + ": the tree head signature is not base64");
+  if (!answer.contains("path") || !answer["path"].is_array()) return Status::Corruption(where + ": no \"path\" array");
+  std::vector<std::string> path;
+  for (const auto& h : answer["path"]) {
+    if (!h.is_string()) return Status::Corruption(where + ": a path element is not a string");
+    auto raw = Hash32(h.get<std::string>(), where + " path");
+    if (!raw.ok()) return raw.status();
+    path.push_back(*raw);
+  }
+  Status cert_ok = VerifyServerCertificate(*cert, ca_certificate_pem, *ts);
+  if (!cert_ok.ok()) return Status::Corruption(where + ": " + cert_ok.message());
+  Status head_ok = crypto::VerifyWithCertificate(*cert, TreeHeadMessage(*size, crypto::HexEncode(*root), *ts), *sig);
+  if (!head_ok.ok()) return Status::Corruption(where + ": the server's signature of the tree head does not verify (" + head_ok.message() + ")");
+  const std::uint64_t index = out.entry.index;
+  Status in_log = merkle::VerifyInclusion(EntryHash(out.entry), index, *size, path, *root);
+  if (!in_log.ok()) {
+    return Status::Corruption(where + ": entry " + std::to_string(index) + " is not in the signed log of " + std::to_string(*size) +
+                              " entries (" + in_log.message() + ")");
+  }
+  out.tree_size = *size;
+  out.root = crypto::HexEncode(*root);
+  out.head_timestamp = *ts;
+  return out;
 }
 
 Result<std::int64_t> ParseTime(std::string_view text) {
@@ -410,36 +487,16 @@ Result<ExportSummary> CheckExport(const nlohmann::json& file, const VerifyOption
     const std::uint64_t i = tree.size();
     const std::string where = "entry " + std::to_string(i);
     MNR_RETURN_IF_ERROR(OnlyMembers(je, {"index", "kind", "kind_name", "actor", "recorded_at", "prev_hash", "entry_hash", "payload"}, where));
-    Entry e;
-    auto index = Get<std::uint64_t>(je, "index", where);
-    auto kind = Get<int>(je, "kind", where);
-    auto actor = Get<std::string>(je, "actor", where);
-    auto at = Get<std::int64_t>(je, "recorded_at", where);
-    auto prev_hex = Get<std::string>(je, "prev_hash", where);
+    auto decoded = DecodeEntryJson(je, where);
+    if (!decoded.ok()) return decoded.status();
     auto hash_hex = Get<std::string>(je, "entry_hash", where);
-    auto payload_b64 = Get<std::string>(je, "payload", where);
-    for (const Status* s : {&index.status(), &kind.status(), &actor.status(), &at.status(), &prev_hex.status(),
-                            &hash_hex.status(), &payload_b64.status()}) {
-      if (!s->ok()) return *s;
-    }
-    if (*index != i) {
-      return Status::Corruption(where + ": it says it is entry " + std::to_string(*index) +
+    if (!hash_hex.ok()) return hash_hex.status();
+    Entry e = std::move(*decoded);
+    if (e.index != i) {
+      return Status::Corruption(where + ": it says it is entry " + std::to_string(e.index) +
                                 " (an entry was removed, inserted or moved)");
     }
-    if (je.contains("kind_name") && je["kind_name"] != KindName(*kind)) {
-      return Status::Corruption(where + ": its kind_name is not the name of kind " + std::to_string(*kind));
-    }
-    auto payload = crypto::Base64Decode(*payload_b64);
-    if (!payload.ok()) return Status::Corruption(where + ": the payload is not base64");
-    auto prev_raw = Hash32(*prev_hex, where + " prev_hash");
-    if (!prev_raw.ok()) return prev_raw.status();
-    if (*prev_raw != prev) return Status::Corruption(where + ": it does not link to entry " + std::to_string(i ? i - 1 : 0) + " (prev_hash differs)");
-    e.index = i;
-    e.kind = *kind;
-    e.actor = *actor;
-    e.recorded_at = *at;
-    e.prev_hash = *prev_raw;
-    e.payload = std::move(*payload);
+    if (e.prev_hash != prev) return Status::Corruption(where + ": it does not link to entry " + std::to_string(i ? i - 1 : 0) + " (prev_hash differs)");
     const std::string hash = EntryHash(e);
     if (crypto::HexEncode(hash) != *hash_hex) return Status::Corruption(where + " (" + KindName(e.kind) + "): its content does not match its hash");
     prev = hash;

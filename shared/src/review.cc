@@ -39,6 +39,12 @@ Result<ReviewDecision> DecodeDecision(std::string_view value) {
 
 std::string EncodeQuestion(const QueryQuestion& q) { return q.indicator + "\n" + q.text; }
 
+QueryQuestion IndicatorQueryArg(std::string_view arg) {
+  const std::size_t eq = arg.find('=');
+  if (eq == std::string_view::npos) return {std::string(arg), ""};
+  return {std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1))};
+}
+
 Result<QueryQuestion> DecodeQuestion(std::string_view value) {
   const std::size_t nl = value.find('\n');
   if (nl == std::string_view::npos) return Status::InvalidArgument("a query must be \"<indicator>\\n<text>\"");

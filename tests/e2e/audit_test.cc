@@ -202,3 +202,49 @@ TEST_CASE("The audit trail answers who changed what, verifies, exports, and catc
     CHECK(r.err.find(t.named) != std::string::npos);
   }
 }
+
+TEST_CASE("An auditor proves an entry is in the signed log from their own machine, and an entry edited on the server fails") {
+  SyncHarness h;
+  const std::string field = h.NewFieldStore("q01", {"Q01"});
+  const std::string auditor = IssueStore(h, "auditor", "auditor");
+  REQUIRE(h.Client({"answer", "--db", field, "Q01", "c11_child_helpline", "yes", "--note", "ligne 116 111"}).exit_code == 0);
+  REQUIRE(h.Sync(field).exit_code == 0);
+  // The change-set's entry, from the log as the auditor reads it.
+  const std::string changeset_index = Scalar(h.data() + "/server.db", "SELECT idx FROM audit_entries WHERE kind = 1");
+
+  auto proof = h.Client({"audit", "proof", "--db", auditor, "--server", h.address(), "#" + changeset_index, "--format", "json"});
+  INFO(proof.err);
+  REQUIRE(proof.exit_code == 0);
+  const auto j = nlohmann::json::parse(proof.out);
+  CHECK(j["proved"] == true);
+  CHECK(j["kind"] == "change-set");
+  CHECK(std::to_string(j["index"].get<std::uint64_t>()) == changeset_index);
+  const std::string entries = Scalar(h.data() + "/server.db", "SELECT COUNT(*) FROM audit_entries");
+  CHECK(std::to_string(j["tree_size"].get<std::uint64_t>()) == entries);
+  CHECK(j["entry_hash"] == Scalar(h.data() + "/server.db", "SELECT lower(hex(entry_hash)) FROM audit_entries WHERE idx = " + changeset_index));
+  auto text = h.Client({"audit", "proof", "--db", auditor, "--server", h.address(), changeset_index});
+  CHECK(text.out.find("entry #" + changeset_index + " (change-set) by ") == 0);
+  CHECK(text.out.find("it is in the log of " + entries + " entries whose head the server signed at ") != std::string::npos);
+
+  // Bad requests: not a number, past the end of the log.
+  auto word = h.Client({"audit", "proof", "--db", auditor, "--server", h.address(), "last"});
+  CHECK(word.exit_code == 2);
+  CHECK(word.err.find("INDEX must be an entry number, not \"last\"") != std::string::npos);
+  auto past = h.Client({"audit", "proof", "--db", auditor, "--server", h.address(), "100000"});
+  CHECK(past.exit_code != 0);
+  CHECK(past.err.find("the audit log has no entry #100000; it holds " + entries) != std::string::npos);
+  // A field credential may not ask.
+  auto field_asks = h.Client({"audit", "proof", "--db", field, "--server", h.address(), changeset_index});
+  CHECK(field_asks.exit_code != 0);
+  CHECK(field_asks.err.find("field credentials may not call audit.proof") != std::string::npos);
+
+  // Someone with the server's disk alters the entry behind the log's back: the server still
+  // sends a path from the stored hashes, but the entry's own bytes no longer lead to the signed root.
+  h.StopServer();
+  Sql(h.data() + "/server.db", "DROP TRIGGER audit_entries_no_update; UPDATE audit_entries SET payload = payload || X'00' "
+      "WHERE idx = " + changeset_index);
+  h.StartServer();
+  auto forged = h.Client({"audit", "proof", "--db", auditor, "--server", h.address(), changeset_index});
+  CHECK(forged.exit_code == 1);
+  CHECK(forged.err.find("NOT PROVED: the entry proof: entry " + changeset_index + " is not in the signed log") != std::string::npos);
+}

@@ -14,6 +14,7 @@
 
 using mnr::test::Background;
 using mnr::test::SyncHarness;
+using mnr::test::Sql;
 
 namespace {
 

@@ -3,6 +3,7 @@
 // after approval, the coordinator's overview, and the release gate.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -352,4 +353,50 @@ TEST_CASE("The review loop runs through USB bundles and return bundles alone, wi
   CHECK(receipts.exit_code == 0);
   CHECK(std::regex_search(receipts.out, std::regex("newest tree head: [0-9]+:[0-9a-f]{64} \\(check an audit export with "
                                                    "`mnr-audit verify FILE --tree-head [0-9]+:[0-9a-f]{64}`\\)")));
+}
+
+TEST_CASE("A return asks each indicator its own question, or the comment when it names none, and refuses a mistake whole") {
+  SyncHarness h;
+  const std::string field = NamedFieldStore(h, "Q02 office", "Q02 laptop", "Q02");
+  const std::string coord = CoordinatorStore(h, "Grace");
+  REQUIRE(h.Client({"answer", "--db", field, "Q02", "c11_child_helpline", "yes"}).exit_code == 0);
+  REQUIRE(h.Client({"submit", "--db", field, "--allow-incomplete"}).exit_code == 0);
+  Synced(h, field);
+  const auto queries_of = [&] {
+    std::map<std::string, std::string> out;
+    const auto country = CountryOf(ServerReview(h), "Q02");
+    for (const auto& q : country["queries"]) out[q["indicator"]] = q["text"];
+    return out;
+  };
+
+  // A mistake anywhere in the list changes nothing: an unknown indicator, or one named twice.
+  auto unknown = h.Server({"review", "return", "--data", h.data(), "Q02", "--comment", "Voir les questions",
+                           "--indicator", "c11_child_helpline=Depuis quand ?", "--indicator", "c99_no_such=?"});
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.err.find("indicator c99_no_such is not in survey schema") != std::string::npos);
+  auto twice = h.Client({"review", "return", "--db", coord, "--server", h.address(), "Q02", "--comment", "Voir les questions",
+                         "--indicator", "c11_child_helpline", "--indicator", "c11_child_helpline=Depuis quand ?"});
+  CHECK(twice.exit_code != 0);
+  CHECK(twice.err.find("indicator c11_child_helpline is named twice") != std::string::npos);
+  CHECK(CountryOf(ServerReview(h), "Q02")["review"]["state"] == "submitted");
+  CHECK(queries_of().empty());
+
+  // From the coordinator's own machine: one indicator with a question of its own (an '=' inside the
+  // text is part of it), one that takes the comment.
+  auto returned = h.Client({"review", "return", "--db", coord, "--server", h.address(), "Q02", "--comment",
+                            "Merci de compléter", "--indicator", "c11_child_helpline=Numéro gratuit ? (oui = 116 111)",
+                            "--indicator", "c12_reporting_hotline"});
+  INFO(returned.err);
+  REQUIRE(returned.exit_code == 0);
+  CHECK(returned.out.find("Q02 returned with queries ") == 0);
+  const std::map<std::string, std::string> expected = {{"c11_child_helpline", "Numéro gratuit ? (oui = 116 111)"},
+                                                       {"c12_reporting_hotline", "Merci de compléter"}};
+  CHECK(queries_of() == expected);
+
+  // The office sees each question on its own indicator.
+  Synced(h, field);
+  auto status = h.Client({"status", "--db", field});
+  INFO(status.out);
+  CHECK(status.out.find("on c11_child_helpline from Grace: Numéro gratuit ? (oui = 116 111)") != std::string::npos);
+  CHECK(status.out.find("on c12_reporting_hotline from Grace: Merci de compléter") != std::string::npos);
 }

@@ -319,10 +319,17 @@ def main():
         browser.find_element(By.ID, "rv-comment").send_keys("Please give the decree's date for the strategy.")
         browser.find_element(By.CSS_SELECTOR, "#rv-ind-h").click()
         browser.find_element(By.ID, "rv-i-c01_national_strategy").click()
+        # A second query with a text of its own; the first says the comment.
+        browser.find_element(By.ID, "rv-i-c12_reporting_hotline").click()
+        browser.find_element(By.ID, "rv-q-c12_reporting_hotline").send_keys("Which body runs the hotline?")
         browser.find_element(By.ID, "rv-return").click()
         wait.until(lambda b: "returned" in b.find_element(By.ID, "rv-country").text)
         shown = run([CLIENT, "review", "show", "--db", coord, "Q01"]).stdout
-        assert "returned" in shown and "decree's date" in shown, shown
+        assert "returned" in shown and "decree's date" in shown and "Which body runs the hotline?" in shown, shown
+        status = json.loads(run([CLIENT, "review", "list", "--db", coord, "--format", "json"]).stdout)
+        queries = {q["indicator"]: q["text"] for c in status["countries"] if c["country"] == "Q01" for q in c["queries"]}
+        assert queries == {"c01_national_strategy": "Please give the decree's date for the strategy.",
+                           "c12_reporting_hotline": "Which body runs the hotline?"}, queries
 
         # --- the officer sees the query, replies and submits again
         browser.get(ui.url)
@@ -334,6 +341,8 @@ def main():
         fs = browser.find_element(By.CSS_SELECTOR, 'fieldset[data-indicator="c01_national_strategy"]')
         box = fs.find_element(By.CSS_SELECTOR, "[data-query]")
         assert "decree's date" in box.text and "Question de la coordination" in box.text, box.text
+        hotline = browser.find_element(By.CSS_SELECTOR, 'fieldset[data-indicator="c12_reporting_hotline"] [data-query]')
+        assert "Which body runs the hotline?" in hotline.text and "decree's date" not in hotline.text, hotline.text
         assert browser.find_element(By.CSS_SELECTOR, "[data-review-state]").get_attribute("data-review-state") == "returned"
         box.find_element(By.TAG_NAME, "textarea").send_keys("Décret du 3 mars 2021.")
         box.find_element(By.CSS_SELECTOR, "button[data-action=reply]").click()
@@ -357,6 +366,17 @@ def main():
         goto("audit")
         rows = browser.find_elements(By.CSS_SELECTOR, "tr[data-index]")
         assert rows and any("116 111" in r.text for r in rows), "the audit log shows the helpline edits"
+        # The auditor checks one entry's proof; mnr-client verifies it against the auditor's own CA.
+        row = [r for r in rows if "116 111" in r.text][0]
+        index = row.get_attribute("data-index")
+        row.find_element(By.CSS_SELECTOR, "button[data-action=proof]").click()
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f'tr[data-index="{index}"] [data-proof]'))
+        cell = browser.find_element(By.CSS_SELECTOR, f'tr[data-index="{index}"] [data-proof]')
+        assert cell.get_attribute("data-proof") == "ok", cell.text
+        proof = json.loads(run([CLIENT, "audit", "proof", "--db", auditor, index, "--format", "json"]).stdout)
+        assert proof["proved"] and str(proof["tree_size"]) in cell.text, (proof, cell.text)
+        browser.execute_script("arguments[0].scrollIntoView()", cell)
+        browser.save_screenshot(os.path.join(SHOTS, "auditor-proof-en-1280.png"))
         shoot("auditor", ["audit", "overview"])
         print(f"ok: {len(os.listdir(SHOTS))} screenshots in {SHOTS}")
     finally:

@@ -84,6 +84,20 @@ Status VerifyServerCertificate(std::string_view certificate_pem, std::string_vie
 // passes VerifyServerCertificate at the receipt's time.
 Status VerifyReceipt(const Receipt& r, std::string_view server_certificate_pem, std::string_view ca_certificate_pem);
 
+// An entry of the server's audit log whose place in the log was proved: what CheckEntryProof returns.
+struct ProvedEntry {
+  Entry entry;
+  std::uint64_t tree_size = 0;   // the signed head the entry was proved against
+  std::string root;              // its root, hex
+  std::int64_t head_timestamp = 0;
+};
+// Checks an answer of the remote operation `audit.proof` (docs/protocol.md) against the CA the
+// checker trusts, which must come from the checker's own credential, never from the answer: the
+// server certificate chains to that CA and was valid when the head was signed, the head's signature
+// verifies with it, and the inclusion path leads from the entry's own hash, computed here from its
+// bytes, to the head's root. Corruption naming the first thing that fails.
+Result<ProvedEntry> CheckEntryProof(const nlohmann::json& answer, std::string_view ca_certificate_pem);
+
 // Unix seconds from "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC) or a plain number of seconds.
 Result<std::int64_t> ParseTime(std::string_view text);
 // "2026-11-28T10:09:13Z".

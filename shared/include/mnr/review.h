@@ -39,6 +39,9 @@ struct QueryQuestion {
   std::string text;
 };
 std::string EncodeQuestion(const QueryQuestion& q);
+// An argument of `review return --indicator`: "ID" asks about indicator ID with the return's comment;
+// "ID=TEXT" asks with TEXT of its own (indicator ids never contain '=').
+QueryQuestion IndicatorQueryArg(std::string_view arg);
 Result<QueryQuestion> DecodeQuestion(std::string_view value);
 
 // A coordinator's query on one country, and the office's reply if it has sent one.

@@ -10,6 +10,7 @@
 #include "mnr/csv.h"
 #include "mnr/describe.h"
 #include "mnr/file_util.h"
+#include "mnr/i18n.h"
 #include "mnr/limits.h"
 #include "mnr/utf8.h"
 #include "mnr/xlsx.h"
@@ -105,9 +106,9 @@ Result<InputTable> ReadInput(const std::string& file) {
 
 int AnswerCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client answer --db PATH COUNTRY INDICATOR ANSWER [--note TEXT]",
-                "Records one survey answer in one transaction, with its history entry. The note is replaced\n"
-                "together with the answer: without --note the answer has no note. Giving the current answer\n"
-                "again records it again: it is confirmed now, and wins over older edits made elsewhere.");
+                tr("Records one survey answer in one transaction, with its history entry. The note is replaced\n"
+                   "together with the answer: without --note the answer has no note. Giving the current answer\n"
+                   "again records it again: it is confirmed now, and wins over older edits made elsewhere."));
   p.Option("db", "PATH", "the client store", true)
       .Option("note", "TEXT", "a free-text note (up to 16 KiB of UTF-8)")
       .Positional("COUNTRY", "a country in this device's scope")
@@ -118,12 +119,11 @@ int AnswerCommand(const std::vector<std::string>& argv) {
   const auto& pos = args.positional();
   AnswerEdit edit{pos[0], pos[1], std::nullopt};
   if (pos[2] == "clear") {
-    if (args.Has("note")) return UsageError("--note cannot be given with clear: a cleared answer has no note");
+    if (args.Has("note")) return UsageError(tr("--note cannot be given with clear: a cleared answer has no note"));
   } else {
     auto a = ParseAnswer(pos[2]);
     if (!a) {
-      return Fail(Status::InvalidArgument("answer \"" + OneLine(pos[2], 20) +
-                                          "\" is not one of yes, partial, no, unknown, clear"));
+      return Fail(Status::InvalidArgument(tr("answer \"{1}\" is not one of yes, partial, no, unknown, clear", OneLine(pos[2], 20))));
     }
     edit.value = AnswerValue{*a, args.GetOr("note", "")};
   }
@@ -138,26 +138,26 @@ int AnswerCommand(const std::vector<std::string>& argv) {
   }
   auto recorded = store.value()->ReaffirmAnswers({edit});
   if (!recorded.ok()) return Fail(recorded.status());
-  std::cout << edit.country << " " << edit.indicator << ": " << (edit.value ? AnswerName(edit.value->answer) : "cleared")
-            << (same ? " (unchanged; confirmed)" : "") << "\n";
+  std::cout << edit.country << " " << edit.indicator << ": " << (edit.value ? std::string(AnswerName(edit.value->answer)) : tr("cleared"))
+            << (same ? tr(" (unchanged; confirmed)") : std::string()) << "\n";
   return cli::kExitOk;
 }
 
 int ImportCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client import --db PATH FILE.csv|FILE.xlsx [--dry-run]",
-                "Records answers from a CSV file or an Excel workbook with the columns country, indicator,\n"
-                "answer, note in any order (or pays, indicateur, réponse, note; the domain, capability and text\n"
-                "columns of `mnr-client template` are ignored). CSV: RFC 4180, ',' or ';' between fields (taken\n"
-                "from the header line), UTF-8 with or without BOM, or Windows-1252 when the file is not UTF-8\n"
-                "(said on standard error), LF or CRLF. A workbook (.xlsx): the sheet \"answers\" (or\n"
-                "\"réponses\"), else the first; row 1 is the header. Answers: yes, partial, no, unknown or oui,\n"
-                "partiel, non, inconnu, in any case. A column the file does not have is left as it is: without a\n"
-                "note column every note stays; without an answer column only notes change (each row then needs\n"
-                "an answer already recorded). An empty answer cell clears the answer (and its note); an empty\n"
-                "note cell clears the note. The whole file is checked first: any bad row is reported as\n"
-                "FILE:LINE: column: problem (in a workbook: FILE: sheet \"S\" cell C5 (column): problem) and\n"
-                "nothing is recorded. Otherwise every row is applied in one transaction, and one line says how\n"
-                "many answers and notes changed and how many notes were cleared.");
+                tr("Records answers from a CSV file or an Excel workbook with the columns country, indicator,\n"
+                   "answer, note in any order (or pays, indicateur, réponse, note; the domain, capability and text\n"
+                   "columns of `mnr-client template` are ignored). CSV: RFC 4180, ',' or ';' between fields (taken\n"
+                   "from the header line), UTF-8 with or without BOM, or Windows-1252 when the file is not UTF-8\n"
+                   "(said on standard error), LF or CRLF. A workbook (.xlsx): the sheet \"answers\" (or\n"
+                   "\"réponses\"), else the first; row 1 is the header. Answers: yes, partial, no, unknown or oui,\n"
+                   "partiel, non, inconnu, in any case. A column the file does not have is left as it is: without a\n"
+                   "note column every note stays; without an answer column only notes change (each row then needs\n"
+                   "an answer already recorded). An empty answer cell clears the answer (and its note); an empty\n"
+                   "note cell clears the note. The whole file is checked first: any bad row is reported as\n"
+                   "FILE:LINE: column: problem (in a workbook: FILE: sheet \"S\" cell C5 (column): problem) and\n"
+                   "nothing is recorded. Otherwise every row is applied in one transaction, and one line says how\n"
+                   "many answers and notes changed and how many notes were cleared."));
   p.Option("db", "PATH", "the client store", true)
       .Flag("dry-run", "print each change (answer old -> new; note old -> new) and the summary; write nothing")
       .Positional("FILE", "the answers to record (.csv or .xlsx)");
@@ -172,9 +172,9 @@ int ImportCommand(const std::vector<std::string>& argv) {
   if (!input.ok()) return Fail(input.status());
   const InputTable& table = *input;
   if (table.header.empty()) {
-    return Fail(Status::InvalidArgument(file + ": empty file (expected the header country,indicator,answer,note)"));
+    return Fail(Status::InvalidArgument(tr("{1}: empty file (expected the header country,indicator,answer,note)", file)));
   }
-  if (table.windows_1252) std::cerr << kProgram << ": " << file << ": read as Windows-1252 (the file is not UTF-8)\n";
+  if (table.windows_1252) std::cerr << kProgram << ": " << tr("{1}: read as Windows-1252 (the file is not UTF-8)", file) << "\n";
 
   std::map<Column, std::size_t> column;
   for (std::size_t i = 0; i < table.header.size(); ++i) {
@@ -182,27 +182,27 @@ int ImportCommand(const std::vector<std::string>& argv) {
     const std::string at = table.At(table.header_line, i, "header");
     const auto c = ParseColumn(name);
     if (!c) {
-      return Fail(Status::InvalidArgument(at + "unknown column \"" + OneLine(name, 40) +
-                                          "\" (expected country,indicator,answer,note; domain, capability and text "
-                                          "are ignored)"));
+      return Fail(Status::InvalidArgument(at + tr("unknown column \"{1}\" (expected country,indicator,answer,note; domain, "
+                                                  "capability and text are ignored)",
+                                                  OneLine(name, 40))));
     }
     if (*c == Column::kDomain || *c == Column::kCapability || *c == Column::kText) continue;
     if (!column.emplace(*c, i).second) {
-      return Fail(Status::InvalidArgument(at + "column \"" + ColumnTitle(*c, "en") + "\" appears twice"));
+      return Fail(Status::InvalidArgument(at + tr("column \"{1}\" appears twice", ColumnTitle(*c, "en"))));
     }
   }
   const std::string header_at = table.At(table.header_line, std::nullopt, "header");
   for (Column required : {Column::kCountry, Column::kIndicator}) {
     if (!column.count(required)) {
-      return Fail(Status::InvalidArgument(header_at + "missing column \"" + ColumnTitle(required, "en") +
-                                          "\" (expected country,indicator,answer,note)"));
+      return Fail(Status::InvalidArgument(header_at + tr("missing column \"{1}\" (expected country,indicator,answer,note)",
+                                                         ColumnTitle(required, "en"))));
     }
   }
   const bool has_answer = column.count(Column::kAnswer) > 0;
   const bool has_note = column.count(Column::kNote) > 0;
   if (!has_answer && !has_note) {
-    return Fail(Status::InvalidArgument(header_at + "missing column \"answer\" (or \"note\"): nothing to import " +
-                                        "(expected country,indicator,answer,note)"));
+    return Fail(Status::InvalidArgument(
+        header_at + tr("missing column \"answer\" (or \"note\"): nothing to import (expected country,indicator,answer,note)")));
   }
 
   // What is recorded now: a row keeps whatever its file has no column for.
@@ -212,7 +212,7 @@ int ImportCommand(const std::vector<std::string>& argv) {
   for (auto& a : *current_rows) current.emplace(std::make_pair(a.country, a.indicator), std::move(a.value));
 
   const bool progress = table.rows.size() > kProgressRows && ::isatty(2);
-  if (progress) std::cerr << kProgram << ": checking " << table.rows.size() << " rows of " << file << "...\n";
+  if (progress) std::cerr << kProgram << ": " << tr("checking {1} rows of {2}...", table.rows.size(), file) << "\n";
   std::vector<std::string> errors;
   struct Change {
     AnswerEdit edit;
@@ -223,8 +223,8 @@ int ImportCommand(const std::vector<std::string>& argv) {
   std::map<std::pair<std::string, std::string>, std::size_t> first_line;
   for (const InputTable::Row& r : table.rows) {
     if (r.fields.size() != table.header.size()) {
-      errors.push_back(table.At(r.line, std::nullopt, "row") + "has " + std::to_string(r.fields.size()) +
-                       " fields, the header has " + std::to_string(table.header.size()));
+      errors.push_back(table.At(r.line, std::nullopt, "row") +
+                       tr("has {1} fields, the header has {2}", r.fields.size(), table.header.size()));
       continue;
     }
     const auto at = [&](Column c) { return table.At(r.line, column.at(c), ColumnTitle(c, "en")); };
@@ -233,13 +233,12 @@ int ImportCommand(const std::vector<std::string>& argv) {
     const std::string note = has_note ? RestoreFormula(r.fields[column[Column::kNote]]) : std::string();
     const std::size_t before_errors = errors.size();
     if (Status s = store.CheckWritable(e.country); !s.ok()) {
-      errors.push_back(at(Column::kCountry) + (e.country.empty() ? std::string("is empty") : s.message()));
+      errors.push_back(at(Column::kCountry) + (e.country.empty() ? tr("is empty") : s.message()));
     }
     if (!store.schema().FindIndicator(e.indicator)) {
-      errors.push_back(at(Column::kIndicator) + (e.indicator.empty() ? std::string("is empty")
-                                                                  : "unknown indicator \"" + OneLine(e.indicator, 80) +
-                                                                        "\" (not in survey schema v" +
-                                                                        std::to_string(store.schema().version()) + ")"));
+      errors.push_back(at(Column::kIndicator) + (e.indicator.empty() ? tr("is empty")
+                                                                  : tr("unknown indicator \"{1}\" (not in survey schema v{2})",
+                                                                       OneLine(e.indicator, 80), store.schema().version())));
     }
     const auto now = current.find({e.country, e.indicator});
     const std::optional<AnswerValue> before =
@@ -249,21 +248,22 @@ int ImportCommand(const std::vector<std::string>& argv) {
       if (before) {
         e.value = AnswerValue{before->answer, note};
       } else if (errors.size() == before_errors) {
-        errors.push_back(table.At(r.line, std::nullopt, "answer") + e.country + " " + e.indicator +
-                         " has no answer yet, so its note cannot be set (add an answer column)");
+        errors.push_back(table.At(r.line, std::nullopt, "answer") +
+                         tr("{1} {2} has no answer yet, so its note cannot be set (add an answer column)", e.country, e.indicator));
       }
     } else if (answer.empty()) {
-      if (!note.empty()) errors.push_back(at(Column::kNote) + "a cleared answer (empty answer cell) cannot have a note");
+      if (!note.empty()) errors.push_back(at(Column::kNote) + tr("a cleared answer (empty answer cell) cannot have a note"));
     } else if (auto a = ParseAnswerWord(answer)) {
       e.value = AnswerValue{*a, has_note ? note : (before ? before->note : std::string())};
     } else if (const auto nul = answer.find('\0'); nul != std::string::npos) {
       // Invisible in a message, so named: spreadsheets and scripts sometimes leave one behind.
-      errors.push_back(at(Column::kAnswer) + "contains a NUL byte after \"" + OneLine(answer.substr(0, nul), 20) +
-                       "\"; a NUL byte is not allowed");
+      errors.push_back(at(Column::kAnswer) +
+                       tr("contains a NUL byte after \"{1}\"; a NUL byte is not allowed", OneLine(answer.substr(0, nul), 20)));
     } else {
-      errors.push_back(at(Column::kAnswer) + "\"" + OneLine(answer, 20) +
-                       "\" is not one of yes, partial, no, unknown (or oui, partiel, non, inconnu; leave it empty "
-                       "to clear)");
+      errors.push_back(at(Column::kAnswer) +
+                       tr("\"{1}\" is not one of yes, partial, no, unknown (or oui, partiel, non, inconnu; leave it empty "
+                          "to clear)",
+                          OneLine(answer, 20)));
     }
     if (Status s = CheckText(note, "note", limits::kNoteBytes); !s.ok()) {
       errors.push_back(at(Column::kNote) + WithoutSubject(s, "note"));
@@ -271,8 +271,9 @@ int ImportCommand(const std::vector<std::string>& argv) {
     if (errors.size() == before_errors) {
       auto [it, fresh] = first_line.emplace(std::make_pair(e.country, e.indicator), r.line);
       if (!fresh) {
-        errors.push_back(at(Column::kIndicator) + e.country + " " + e.indicator + " was already given on " +
-                         (table.sheet.empty() ? "line " : "row ") + std::to_string(it->second));
+        errors.push_back(at(Column::kIndicator) +
+                         (table.sheet.empty() ? tr("{1} {2} was already given on line {3}", e.country, e.indicator, it->second)
+                                              : tr("{1} {2} was already given on row {3}", e.country, e.indicator, it->second)));
       }
     }
     if (errors.size() != before_errors) continue;
@@ -284,10 +285,10 @@ int ImportCommand(const std::vector<std::string>& argv) {
       std::cerr << kProgram << ": " << errors[i] << "\n";
     }
     if (errors.size() > kMaxReportedErrors) {
-      std::cerr << kProgram << ": ... and " << errors.size() - kMaxReportedErrors << " more\n";
+      std::cerr << kProgram << ": " << tr("... and {1} more", errors.size() - kMaxReportedErrors) << "\n";
     }
-    return Fail(Status::InvalidArgument(file + ": " + std::to_string(errors.size()) + " bad row" +
-                                        (errors.size() == 1 ? "" : "s") + "; nothing imported"));
+    return Fail(Status::InvalidArgument(trn("{1}: {n} bad row; nothing imported", "{1}: {n} bad rows; nothing imported", errors.size(),
+                                            file)));
   }
 
   std::size_t answers_changed = 0, notes_changed = 0, notes_cleared = 0;
@@ -302,28 +303,26 @@ int ImportCommand(const std::vector<std::string>& argv) {
       if (new_note.empty()) ++notes_cleared;
     }
   }
-  const auto count = [](std::size_t n, const char* what) {
-    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-  };
-  const std::string summary = "imported " + count(rows, "row") + ": " + count(answers_changed, "answer") + " changed, " +
-                              count(notes_changed, "note") + " changed" +
-                              (notes_cleared ? " (" + std::to_string(notes_cleared) + " cleared)" : std::string()) + ", " +
-                              std::to_string(rows - changes.size()) + " unchanged";
+  const std::string summary =
+      tr("imported {1}: {2}, {3}{4}, {5}", trn("{n} row", "{n} rows", rows),
+         trn("{n} answer changed", "{n} answers changed", answers_changed), trn("{n} note changed", "{n} notes changed", notes_changed),
+         notes_cleared ? trn(" ({n} cleared)", " ({n} cleared)", notes_cleared) : std::string(),
+         trn("{n} unchanged", "{n} unchanged", rows - changes.size()));
   if (dry_run) {
     for (const Change& c : changes) {
       const std::string field = AnswerField(c.edit.country, c.edit.indicator);
       std::cout << c.edit.country << " " << c.edit.indicator << ": answer "
                 << DescribeChange(field, Encoded(c.before), Encoded(c.edit.value)) << "\n";
     }
-    std::cout << "dry run: " << summary << "; nothing written\n";
+    std::cout << tr("dry run: {1}; nothing written", summary) << "\n";
     return cli::kExitOk;
   }
-  if (progress) std::cerr << kProgram << ": recording " << changes.size() << " changed rows...\n";
+  if (progress) std::cerr << kProgram << ": " << tr("recording {1} changed rows...", changes.size()) << "\n";
   std::vector<AnswerEdit> edits;
   edits.reserve(changes.size());
   for (Change& c : changes) edits.push_back(std::move(c.edit));
   auto applied = store.ApplyAnswers(edits);
-  if (!applied.ok()) return Fail(applied.status().With(file + ": nothing imported"));
+  if (!applied.ok()) return Fail(applied.status().With(tr("{1}: nothing imported", file)));
   std::cout << summary << "\n";
   return cli::kExitOk;
 }
@@ -331,16 +330,16 @@ int ImportCommand(const std::vector<std::string>& argv) {
 int ExportCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client export --db PATH [--format csv|json|xlsx] [--lang en|fr] [--excel] [--out FILE [--force]]\n"
                 "                         [--country CODE]",
-                "Writes the current answers as CSV (country,indicator,answer,note; the format import reads,\n"
-                "sorted by country then questionnaire order), or everything as JSON (device, countries,\n"
-                "answers with their versions, good-practice entries), or as an Excel workbook (--format xlsx,\n"
-                "needs --out): a sheet of answers with each indicator's domain, capability and text, and a sheet\n"
-                "of good-practice entries. --lang gives the labels, column titles and answer words in English or\n"
-                "French (in CSV it adds the label columns). --excel writes CSV for Excel: a UTF-8 byte-order mark,\n"
-                "CRLF, and ';' between fields with --lang fr. import reads every one of these back. --out writes\n"
-                "FILE atomically; an existing FILE is replaced only with --force, and never the store itself.\n"
-                "Text that starts with = + - @ or a tab is prefixed with ' so a spreadsheet does not run it as a\n"
-                "formula; import removes that quote again, so a round trip changes nothing.");
+                tr("Writes the current answers as CSV (country,indicator,answer,note; the format import reads,\n"
+                   "sorted by country then questionnaire order), or everything as JSON (device, countries,\n"
+                   "answers with their versions, good-practice entries), or as an Excel workbook (--format xlsx,\n"
+                   "needs --out): a sheet of answers with each indicator's domain, capability and text, and a sheet\n"
+                   "of good-practice entries. --lang gives the labels, column titles and answer words in English or\n"
+                   "French (in CSV it adds the label columns). --excel writes CSV for Excel: a UTF-8 byte-order mark,\n"
+                   "CRLF, and ';' between fields with --lang fr. import reads every one of these back. --out writes\n"
+                   "FILE atomically; an existing FILE is replaced only with --force, and never the store itself.\n"
+                   "Text that starts with = + - @ or a tab is prefixed with ' so a spreadsheet does not run it as a\n"
+                   "formula; import removes that quote again, so a round trip changes nothing."));
   p.Option("db", "PATH", "the client store", true)
       .Option("format", "FORMAT", "csv (default), json or xlsx")
       .Option("lang", "LANG", "en (default) or fr: labels and answer words in CSV and xlsx")
@@ -352,16 +351,16 @@ int ExportCommand(const std::vector<std::string>& argv) {
   if (auto code = cli::ParseOrExit(p, argv, kProgram, args)) return *code;
   const std::string format = args.GetOr("format", "csv");
   if (format != "csv" && format != "json" && format != "xlsx") {
-    return UsageError("--format must be csv, json or xlsx, got \"" + format + "\"");
+    return UsageError(tr("--format must be csv, json or xlsx, got \"{1}\"", format));
   }
   const std::string lang = args.GetOr("lang", "en");
-  if (!IsSupportedLanguage(lang)) return UsageError("--lang must be en or fr, got \"" + lang + "\"");
-  if (args.Has("excel") && format != "csv") return UsageError("--excel applies to --format csv only");
-  if (args.Has("lang") && format == "json") return UsageError("--lang applies to --format csv or xlsx");
-  if (format == "xlsx" && !args.Get("out")) return UsageError("--format xlsx needs --out FILE (a workbook is not text)");
+  if (!IsSupportedLanguage(lang)) return UsageError(tr("--lang must be en or fr, got \"{1}\"", lang));
+  if (args.Has("excel") && format != "csv") return UsageError(tr("--excel applies to --format csv only"));
+  if (args.Has("lang") && format == "json") return UsageError(tr("--lang applies to --format csv or xlsx"));
+  if (format == "xlsx" && !args.Get("out")) return UsageError(tr("--format xlsx needs --out FILE (a workbook is not text)"));
   const auto country = args.Get("country");
   if (country && !IsValidCountryCode(*country)) {
-    return Fail(Status::InvalidArgument("\"" + *country + "\" is not a country code (2 to 8 capital letters and digits)"));
+    return Fail(Status::InvalidArgument(tr("\"{1}\" is not a country code (2 to 8 capital letters and digits)", *country)));
   }
   const OutputRules rules{args.Has("force"), true, {*args.Get("db")}};
   if (auto path = args.Get("out")) {
@@ -380,7 +379,7 @@ int ExportCommand(const std::vector<std::string>& argv) {
     if (!practices.ok()) return Fail(practices.status());
     const std::string path = *args.Get("out");
     if (Status s = xlsx::WriteWorkbook(path, {*sheet, *practices}); !s.ok()) return Fail(s);
-    std::cerr << kProgram << ": wrote " << answers->size() << " answers to " << path << "\n";
+    std::cerr << kProgram << ": " << tr("wrote {1} answers to {2}", answers->size(), path) << "\n";
     return cli::kExitOk;
   }
   std::string out;
@@ -436,11 +435,11 @@ int ExportCommand(const std::vector<std::string>& argv) {
   if (auto path = args.Get("out")) {
     Status s = WriteOutputFile(*path, out, rules);
     if (!s.ok()) return Fail(s);
-    std::cerr << kProgram << ": wrote " << answers->size() << " answers to " << *path << "\n";
+    std::cerr << kProgram << ": " << tr("wrote {1} answers to {2}", answers->size(), *path) << "\n";
   } else {
     std::cout << out;
     std::cout.flush();
-    if (!std::cout) return Fail(Status::IOError("cannot write to standard output"));
+    if (!std::cout) return Fail(Status::IOError(tr("cannot write to standard output")));
   }
   return cli::kExitOk;
 }

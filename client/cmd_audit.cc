@@ -1,4 +1,4 @@
-// `mnr-client audit log|export`: an auditor's (or, for the log, a coordinator's) view of the server's
+// `mnr-client audit log|export|proof`: an auditor's (or, for the log, a coordinator's) view of the server's
 // audit trail from their own machine, through a store bound to their credential. The server checks
 // the role on every call; answers come in pages that are joined here over one connection.
 #include <iostream>
@@ -11,6 +11,7 @@
 #include "mnr/cli.h"
 #include "mnr/describe.h"
 #include "mnr/file_util.h"
+#include "mnr/i18n.h"
 
 namespace mnr::client {
 namespace {
@@ -36,12 +37,12 @@ asio::awaitable<Result<nlohmann::json>> Ask(Connection& conn, const std::string&
     co_return RefusedStatus(reply->payload);
   }
   if (reply->type != MessageType::kResponse) {
-    co_return Status::Corruption("server answered a request with " + std::string(MessageTypeName(reply->type)));
+    co_return Status::Corruption(tr("server answered a request with {1}", MessageTypeName(reply->type)));
   }
   auto response = DecodeMessage<Response>(reply->payload);
   if (!response.ok()) co_return response.status();
   auto answer = nlohmann::json::parse(response->body, nullptr, false);
-  if (answer.is_discarded() || !answer.is_object()) co_return Status::Corruption("server sent a response that is not a JSON object");
+  if (answer.is_discarded() || !answer.is_object()) co_return Status::Corruption(tr("server sent a response that is not a JSON object"));
   co_return answer;
 }
 
@@ -70,19 +71,19 @@ void Append(nlohmann::json& into, const nlohmann::json& part, const char* key) {
 // The next page's start, or nullopt when the server says there is none.
 Result<std::optional<std::uint64_t>> NextPage(const nlohmann::json& answer) {
   if (!answer.contains("next") || answer["next"].is_null()) return std::optional<std::uint64_t>();
-  if (!answer["next"].is_number_unsigned()) return Status::Corruption("server sent a page with a malformed \"next\"");
+  if (!answer["next"].is_number_unsigned()) return Status::Corruption(tr("server sent a page with a malformed \"next\""));
   return std::optional<std::uint64_t>(answer["next"].get<std::uint64_t>());
 }
 
 int Log(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client audit log --db PATH [--country C] [--indicator I] [--device D] [--since TIME] [--format text|json] "
                 "[--ids] [--server HOST:PORT]",
-                "Prints the server's audit history (auditor or coordinator credential), as `mnr-server audit log`\n"
-                "does on the server host: who (the credential's holder and the device, by name), device time and\n"
-                "server receipt time, field, the change (`yes -> partial; note \"old\" -> (none)`, text cut to 40\n"
-                "characters, control characters escaped) and change-set, oldest first. --ids adds the ids. A\n"
-                "country, indicator or device the server does not know is an error (exit 2) naming the nearest\n"
-                "known ones.");
+                tr("Prints the server's audit history (auditor or coordinator credential), as `mnr-server audit log`\n"
+                   "does on the server host: who (the credential's holder and the device, by name), device time and\n"
+                   "server receipt time, field, the change (`yes -> partial; note \"old\" -> (none)`, text cut to 40\n"
+                   "characters, control characters escaped) and change-set, oldest first. --ids adds the ids. A\n"
+                   "country, indicator or device the server does not know is an error (exit 2) naming the nearest\n"
+                   "known ones."));
   p.Option("db", "PATH", "store bound to an auditor or coordinator credential", true)
       .Option("server", "HOST:PORT", "server address (default: the credential's)")
       .Option("country", "C", "only edits of this country's fields")
@@ -94,14 +95,14 @@ int Log(const std::vector<std::string>& argv) {
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kAuditProgram, a)) return *rc;
   const std::string format = a.GetOr("format", "text");
-  if (format != "text" && format != "json") return UsageError("--format must be text or json");
+  if (format != "text" && format != "json") return UsageError(tr("--format must be text or json"));
   nlohmann::json args = nlohmann::json::object();
   for (const char* key : {"country", "indicator", "device"}) {
     if (auto v = a.Get(key)) args[key] = *v;
   }
   if (auto since = a.Get("since")) {
     auto t = audit::ParseTime(*since);
-    if (!t.ok()) return UsageError("--since: " + t.status().message());
+    if (!t.ok()) return UsageError(tr("--since: {1}", t.status().message()));
     args["since"] = *t;
   }
   nlohmann::json records = nlohmann::json::array();
@@ -113,15 +114,15 @@ int Log(const std::vector<std::string>& argv) {
       call["from"] = from;
       auto answer = co_await Ask(conn, operation, call);
       if (!answer.ok()) co_return answer.status();
-      if (!answer->contains("records") || !(*answer)["records"].is_array()) co_return Status::Corruption("server sent no records");
+      if (!answer->contains("records") || !(*answer)["records"].is_array()) co_return Status::Corruption(tr("server sent no records"));
       for (const auto& r : (*answer)["records"]) records.push_back(r);
       auto next = NextPage(*answer);
       if (!next.ok()) co_return next.status();
       if (!*next) co_return Status::OK();
-      if (**next <= from) co_return Status::Corruption("server sent an audit log page that does not advance");
+      if (**next <= from) co_return Status::Corruption(tr("server sent an audit log page that does not advance"));
       from = **next;
     }
-    co_return Status::Corruption("the audit log did not end");
+    co_return Status::Corruption(tr("the audit log did not end"));
   };
   if (int rc = WithLink(a, body, true)) return rc;
   if (format == "json") {
@@ -134,9 +135,9 @@ int Log(const std::vector<std::string>& argv) {
 
 int Export(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client audit export --db PATH --out FILE [--force] [--server HOST:PORT]",
-                "Fetches the server's audit export (auditor credential): every log entry, the certificates, the\n"
-                "signed tree heads, the releases and the inclusion and consistency proofs, in one file that\n"
-                "`mnr-audit verify FILE` checks offline. The file is checked here too before it is written.");
+                tr("Fetches the server's audit export (auditor credential): every log entry, the certificates, the\n"
+                   "signed tree heads, the releases and the inclusion and consistency proofs, in one file that\n"
+                   "`mnr-audit verify FILE` checks offline. The file is checked here too before it is written."));
   p.Option("db", "PATH", "store bound to an auditor credential", true)
       .Option("server", "HOST:PORT", "server address (default: the credential's)")
       .Option("out", "FILE", "the file to write", true)
@@ -153,12 +154,12 @@ int Export(const std::vector<std::string>& argv) {
     if (!meta.ok()) co_return meta.status();
     file = std::move(*meta);
     file.erase("next");
-    if (!file.contains("size") || !file["size"].is_number_unsigned()) co_return Status::Corruption("server sent no tree size");
+    if (!file.contains("size") || !file["size"].is_number_unsigned()) co_return Status::Corruption(tr("server sent no tree size"));
     const std::uint64_t size = file["size"].get<std::uint64_t>();
     for (const char* part : {"heads", "entries"}) {
       std::uint64_t from = 0;
       for (int page = 0;; ++page) {
-        if (page == kMaxPages) co_return Status::Corruption("the audit export did not end");
+        if (page == kMaxPages) co_return Status::Corruption(tr("the audit export did not end"));
         const nlohmann::json call = {{"part", part}, {"from", from}, {"size", size}};
         auto answer = co_await Ask(conn, operation, call);
         if (!answer.ok()) co_return answer.status();
@@ -166,7 +167,7 @@ int Export(const std::vector<std::string>& argv) {
         auto next = NextPage(*answer);
         if (!next.ok()) co_return next.status();
         if (!*next) break;
-        if (**next <= from && page > 0) co_return Status::Corruption("server sent an audit export page that does not advance");
+        if (**next <= from && page > 0) co_return Status::Corruption(tr("server sent an audit export page that does not advance"));
         from = **next;
       }
     }
@@ -177,12 +178,13 @@ int Export(const std::vector<std::string>& argv) {
   if (Status s = WriteOutputFile(out, file.dump(1) + "\n", rules); !s.ok()) return cli::Fail(kAuditProgram, s);
   auto summary = audit::VerifyExport(file);
   if (!summary.ok()) {
-    std::cerr << kAuditProgram << ": wrote " << out << ", but it does not verify: " << summary.status().message() << "\n";
+    std::cerr << kAuditProgram << ": " << tr("wrote {1}, but it does not verify: {2}", out, summary.status().message()) << "\n";
     return cli::kExitFailure;
   }
-  std::cout << "exported " << summary->entries << " entries (" << summary->changesets << " change-sets), " << summary->tree_heads
-            << " signed tree heads and " << summary->inclusion_proofs << " inclusion proofs to " << out
-            << "; verified (check it anywhere with `mnr-audit verify " << out << "`)\n";
+  std::cout << tr("exported {1} entries ({2} change-sets), {3} signed tree heads and {4} inclusion proofs to {5}; verified "
+                  "(check it anywhere with `mnr-audit verify {5}`)",
+                  summary->entries, summary->changesets, summary->tree_heads, summary->inclusion_proofs, out)
+            << "\n";
   return cli::kExitOk;
 }
 
@@ -193,14 +195,18 @@ int AuditCommand(const std::vector<std::string>& argv) {
   const std::vector<std::string> rest(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   if (action == "log") return Log(rest);
   if (action == "export") return Export(rest);
+  if (action == "proof") return AuditProofCommand(rest);
   if (action == "--help" || action == "-h") {
-    std::cout << "usage: mnr-client audit log|export --db PATH ...\n\n"
-                 "The server's audit trail from an auditor's machine (a coordinator may read the log). Each action\n"
-                 "has its own --help.\n";
+    std::cout << tr("usage: {1}", "mnr-client audit log|export|proof --db PATH ...") << "\n\n"
+              << tr("The server's audit trail from an auditor's machine (a coordinator may read the log and prove an\n"
+                    "entry). Each action has its own --help.")
+              << "\n";
     return cli::kExitOk;
   }
-  std::cerr << kAuditProgram << ": " << (action.empty() ? "needs an action" : "unknown action \"" + action + "\"")
-            << ": log or export (see --help of each)\n";
+  std::cerr << kAuditProgram << ": "
+            << (action.empty() ? tr("needs an action: log, export or proof (see --help of each)")
+                               : tr("unknown action \"{1}\": log, export or proof (see --help of each)", action))
+            << "\n";
   return cli::kExitUsage;
 }
 

@@ -10,6 +10,7 @@
 #include "mnr/describe.h"
 #include "mnr/field.h"
 #include "mnr/hlc.h"
+#include "mnr/i18n.h"
 
 namespace mnr::client {
 namespace {
@@ -45,29 +46,30 @@ int Remote(const cli::Args& a, const std::string& operation, const nlohmann::jso
 // Candidates numbered for `conflicts resolve --pick N`; devices and credentials by name unless `ids`.
 void PrintConflict(const nlohmann::json& c, bool ids) {
   const std::string field = c["field"].get<std::string>();
-  std::cout << "conflict " << c["id"].get<std::int64_t>() << " (" << JsonText(c, "status") << ") on " << TerminalText(field, 0) << "\n";
+  std::cout << tr("conflict {1} ({2}) on {3}", c["id"].get<std::int64_t>(), JsonText(c, "status"), TerminalText(field, 0)) << "\n";
   int i = 0;
   for (const auto& cand : c["candidates"]) {
     const std::string shown = DescribeValue(field, Value(cand["value"]));
-    std::cout << "  candidate " << ++i << ": " << shown << (cand["version"] == c["winner_version"] ? "  <- current value" : "")
-              << "\n";
+    std::cout << "  " << tr("candidate {1}: {2}", ++i, shown)
+              << (cand["version"] == c["winner_version"] ? "  " + tr("<- current value") : std::string()) << "\n";
     if (DescribeValue(field, Value(cand["value"]), 0) != shown) {
-      std::cout << "    in full: " << DescribeValue(field, Value(cand["value"]), 0) << "\n";
+      std::cout << "    " << tr("in full: {1}", DescribeValue(field, Value(cand["value"]), 0)) << "\n";
     }
     // Servers before names sent ids only.
     const std::string author = JsonText(cand, "author_name").empty() ? JsonText(cand, "author") : JsonText(cand, "author_name");
     const std::string holder = JsonText(cand, "credential_name");
-    std::cout << "    by ";
+    const std::string at = HybridClock::Format(cand["hlc"].get<HlcTime>());
+    std::cout << "    ";
     if (ids) {
-      std::cout << JsonText(cand, "author") << " (" << author << "), credential " << JsonText(cand, "credential") << " (" << holder
-                << "), version " << JsonText(cand, "version");
+      std::cout << tr("by {1} ({2}), credential {3} ({4}), version {5} at {6}", JsonText(cand, "author"), author,
+                      JsonText(cand, "credential"), holder, JsonText(cand, "version"), at);
     } else {
-      std::cout << author << (holder.empty() || holder == author ? "" : " (" + holder + ")");
+      std::cout << tr("by {1} at {2}", author + (holder.empty() || holder == author ? "" : " (" + holder + ")"), at);
     }
-    std::cout << " at " << HybridClock::Format(cand["hlc"].get<HlcTime>()) << "\n";
+    std::cout << "\n";
   }
   if (c["status"] == "resolved") {
-    std::cout << "  resolved by " << TerminalText(Resolver(c.value("resolved_by", ""), ids), 0) << ": " << JsonText(c, "reason")
+    std::cout << "  " << tr("resolved by {1}: {2}", TerminalText(Resolver(c.value("resolved_by", ""), ids), 0), JsonText(c, "reason"))
               << "\n";
   }
 }
@@ -79,8 +81,8 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
   const std::vector<std::string> rest(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   if (action == "list") {
     cli::Parser p("mnr-client conflicts list --db PATH [--all] [--server HOST:PORT]",
-                  "Lists the server's open conflicts: number, status, field and the candidates' values (notes cut\n"
-                  "to 40 characters). Coordinators and auditors see every country; a field office its own.");
+                  tr("Lists the server's open conflicts: number, status, field and the candidates' values (notes cut\n"
+                     "to 40 characters). Coordinators and auditors see every country; a field office its own."));
     p.Option("db", "PATH", "store bound to a credential (a field office sees its own countries)", true)
         .Option("server", "HOST:PORT", "server address (default: the credential's)")
         .Flag("all", "include resolved conflicts");
@@ -88,7 +90,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     if (auto rc = cli::ParseOrExit(p, rest, kConflictsProgram, a)) return *rc;
     nlohmann::json out;
     if (int rc = Remote(a, "conflicts.list", {{"all", a.Has("all")}}, out)) return rc;
-    if (out.empty()) std::cout << (a.Has("all") ? "no conflicts\n" : "no open conflicts\n");
+    if (out.empty()) std::cout << (a.Has("all") ? tr("no conflicts") : tr("no open conflicts")) << "\n";
     for (const auto& c : out) {
       std::string values;
       const std::string field = c["field"].get<std::string>();
@@ -100,9 +102,9 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
   }
   if (action == "show") {
     cli::Parser p("mnr-client conflicts show --db PATH ID [--ids] [--server HOST:PORT]",
-                  "Shows every candidate of a conflict, numbered for `conflicts resolve --pick N`: its answer and\n"
-                  "note (cut to 40 characters, then in full on the next line; control characters escaped), and\n"
-                  "the device and credential holder that made it, by name.");
+                  tr("Shows every candidate of a conflict, numbered for `conflicts resolve --pick N`: its answer and\n"
+                     "note (cut to 40 characters, then in full on the next line; control characters escaped), and\n"
+                     "the device and credential holder that made it, by name."));
     p.Option("db", "PATH", "store bound to a credential (a field office sees its own countries)", true)
         .Option("server", "HOST:PORT", "server address (default: the credential's)")
         .Positional("ID", "conflict number (see conflicts list)")
@@ -114,7 +116,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     try {
       id = std::stoll(a.positional()[0]);
     } catch (const std::exception&) {
-      std::cerr << kConflictsProgram << ": ID must be a number\n";
+      std::cerr << kConflictsProgram << ": " << tr("ID must be a number") << "\n";
       return cli::kExitUsage;
     }
     if (int rc = Remote(a, "conflicts.show", {{"id", id}}, out)) return rc;
@@ -124,12 +126,12 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
   if (action == "resolve") {
     cli::Parser p("mnr-client conflicts resolve --db PATH ID (--pick N | --value VALUE [--note TEXT]) --reason TEXT "
                   "[--ids] [--server HOST:PORT]",
-                  "Resolves a conflict on the server as the credential's holder; the choice syncs back to the devices.\n"
-                  "--pick N keeps candidate N (as `conflicts show` numbers them) whole: its answer and its note.\n"
-                  "--value sets a new value: for an answer yes, partial, no, unknown or clear; for a good-practice\n"
-                  "field, the text. With --value and no --note an answer keeps the note of the current value (the\n"
-                  "one marked \"<- current value\" by conflicts show); --note TEXT replaces it and --note '' removes\n"
-                  "it. A resolution never drops a note otherwise.");
+                  tr("Resolves a conflict on the server as the credential's holder; the choice syncs back to the devices.\n"
+                     "--pick N keeps candidate N (as `conflicts show` numbers them) whole: its answer and its note.\n"
+                     "--value sets a new value: for an answer yes, partial, no, unknown or clear; for a good-practice\n"
+                     "field, the text. With --value and no --note an answer keeps the note of the current value (the\n"
+                     "one marked \"<- current value\" by conflicts show); --note TEXT replaces it and --note '' removes\n"
+                     "it. A resolution never drops a note otherwise."));
     p.Option("db", "PATH", "store bound to a coordinator credential", true)
         .Option("server", "HOST:PORT", "server address (default: the credential's)")
         .Positional("ID", "conflict number (see conflicts list)")
@@ -144,13 +146,13 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     try {
       id = std::stoll(a.positional()[0]);
     } catch (const std::exception&) {
-      std::cerr << kConflictsProgram << ": ID must be a number\n";
+      std::cerr << kConflictsProgram << ": " << tr("ID must be a number") << "\n";
       return cli::kExitUsage;
     }
     nlohmann::json call = {{"id", id}, {"reason", *a.Get("reason")}};
     if (auto pick = a.Get("pick")) {
       if (a.Has("value") || a.Has("note")) {
-        std::cerr << kConflictsProgram << ": --pick keeps the candidate whole: give no --value or --note with it\n";
+        std::cerr << kConflictsProgram << ": " << tr("--pick keeps the candidate whole: give no --value or --note with it") << "\n";
         return cli::kExitUsage;
       }
       std::int64_t n = 0;
@@ -159,7 +161,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
         n = std::stoll(*pick, &used);
         if (used != pick->size() || n < 1) throw std::invalid_argument(*pick);
       } catch (const std::exception&) {
-        std::cerr << kConflictsProgram << ": --pick needs a candidate number (1, 2, ... as conflicts show numbers them)\n";
+        std::cerr << kConflictsProgram << ": " << tr("--pick needs a candidate number (1, 2, ... as conflicts show numbers them)") << "\n";
         return cli::kExitUsage;
       }
       call["pick"] = n;
@@ -169,7 +171,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
       call["value"] = *raw == "clear" ? nlohmann::json(nullptr) : nlohmann::json(*raw);
       if (auto note = a.Get("note")) call["note"] = *note;
     } else {
-      std::cerr << kConflictsProgram << ": give --pick N (keep candidate N, see conflicts show) or --value VALUE\n";
+      std::cerr << kConflictsProgram << ": " << tr("give --pick N (keep candidate N, see conflicts show) or --value VALUE") << "\n";
       return cli::kExitUsage;
     }
     nlohmann::json out;
@@ -178,13 +180,16 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     return cli::kExitOk;
   }
   if (action == "--help" || action == "-h") {
-    std::cout << "usage: mnr-client conflicts list|show|resolve --db PATH ...\n\n"
-                 "The server's conflicts, seen and resolved from a coordinator's machine (an auditor may list and\n"
-                 "show). Each action has its own --help.\n";
+    std::cout << tr("usage: {1}", "mnr-client conflicts list|show|resolve --db PATH ...") << "\n\n"
+              << tr("The server's conflicts, seen and resolved from a coordinator's machine (an auditor may list and\n"
+                    "show). Each action has its own --help.")
+              << "\n";
     return cli::kExitOk;
   }
-  std::cerr << kConflictsProgram << ": " << (action.empty() ? "needs an action" : "unknown action \"" + action + "\"")
-            << ": list, show or resolve (see --help of each)\n";
+  std::cerr << kConflictsProgram << ": "
+            << (action.empty() ? tr("needs an action: list, show or resolve (see --help of each)")
+                               : tr("unknown action \"{1}\": list, show or resolve (see --help of each)", action))
+            << "\n";
   return cli::kExitUsage;
 }
 

@@ -9,9 +9,11 @@
 #include "mnr/audit_format.h"
 #include "mnr/cli.h"
 #include "mnr/crypto.h"
+#include "mnr/i18n.h"
 
 namespace mnr::client {
 
+// Its errors stay in English: a failed sync keeps its error in the store as data (see po/README.md).
 Status SaveReceipt(ClientStore& store, std::string_view server_certificate_pem, std::uint64_t outbox_seq, const Ack& ack) {
   if (ack.receipt.empty()) return Status::OK();
   auto r = audit::DecodeReceipt(ack.receipt);
@@ -60,18 +62,18 @@ Status CheckReceipt(const StoredReceipt& s, std::string_view ca_certificate_pem)
   auto r = audit::DecodeReceipt(s.receipt);
   if (!r.ok()) return r.status();
   if (r->changeset_id != s.changeset_id || r->index != s.log_index || r->tree_size != s.tree_size) {
-    return Status::Corruption("the receipt does not say what the store lists for it");
+    return Status::Corruption(tr("the receipt does not say what the store lists for it"));
   }
-  if (s.server_certificate_pem.empty()) return Status::Corruption("the certificate that signed it is missing from the store");
+  if (s.server_certificate_pem.empty()) return Status::Corruption(tr("the certificate that signed it is missing from the store"));
   return audit::VerifyReceipt(*r, s.server_certificate_pem, ca_certificate_pem);
 }
 
 int ReceiptsCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client receipts --db PATH [--verify]",
-                "Lists the server's signed receipts for this device's change-sets: the change-set, the audit log\n"
-                "entry that holds it and the signed tree head of the log at that time. With --verify, checks each\n"
-                "receipt's signatures with the server certificate and that certificate against the CA of this\n"
-                "store's credential; exits 1 if any receipt does not verify.");
+                tr("Lists the server's signed receipts for this device's change-sets: the change-set, the audit log\n"
+                   "entry that holds it and the signed tree head of the log at that time. With --verify, checks each\n"
+                   "receipt's signatures with the server certificate and that certificate against the CA of this\n"
+                   "store's credential; exits 1 if any receipt does not verify."));
   p.Option("db", "PATH", "client store", true).Flag("verify", "check every receipt's signatures");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
@@ -81,13 +83,16 @@ int ReceiptsCommand(const std::vector<std::string>& argv) {
   if (!receipts.ok()) return Fail(receipts.status());
   const bool verify = a.Has("verify");
   const auto& cred = (*store)->identity().credential;
-  if (verify && !cred) return Fail(Status::InvalidArgument("this store is not bound to a credential, so it has no CA to check receipts with"));
+  if (verify && !cred) return Fail(Status::InvalidArgument(tr("this store is not bound to a credential, so it has no CA to check receipts with")));
   if (receipts->empty()) {
-    std::cout << "no receipts yet (the server sends one for each change-set it acknowledges on sync)\n";
+    std::cout << tr("no receipts yet (the server sends one for each change-set it acknowledges on sync)") << "\n";
     return cli::kExitOk;
   }
   std::size_t bad = 0;
-  std::cout << "SEQ  CHANGE-SET        LOG ENTRY  TREE SIZE  SIGNED AT" << (verify ? "             CHECK" : "") << "\n";
+  // TRANSLATORS: column titles; keep each title's start column (0, 5, 23, 34, 45, and 67 for the check).
+  std::cout << (verify ? tr("SEQ  CHANGE-SET        LOG ENTRY  TREE SIZE  SIGNED AT             CHECK")
+                       : tr("SEQ  CHANGE-SET        LOG ENTRY  TREE SIZE  SIGNED AT"))
+            << "\n";
   for (const auto& r : *receipts) {
     std::string line = std::to_string(r.outbox_seq);
     line.resize(5, ' ');
@@ -99,23 +104,22 @@ int ReceiptsCommand(const std::vector<std::string>& argv) {
     line += idx + size + audit::FormatTime(r.signed_at);
     if (verify) {
       Status s = CheckReceipt(r, cred->ca_certificate_pem);
-      line += s.ok() ? "  ok" : "  FAILED: " + s.message();
+      line += "  " + (s.ok() ? tr("ok") : tr("FAILED: {1}", s.message()));
       if (!s.ok()) ++bad;
     }
     std::cout << line << "\n";
   }
   // What an auditor pins an export of the log to: the newest tree head this office was shown.
   if (auto newest = audit::DecodeReceipt(receipts->back().receipt); newest.ok()) {
-    std::cout << "newest tree head: " << newest->tree_size << ":" << newest->root
-              << " (check an audit export with `mnr-audit verify FILE --tree-head " << newest->tree_size << ":" << newest->root
-              << "`)\n";
+    const std::string head = std::to_string(newest->tree_size) + ":" + newest->root;
+    std::cout << tr("newest tree head: {1} (check an audit export with `mnr-audit verify FILE --tree-head {1}`)", head) << "\n";
   }
   if (verify) {
     if (bad) {
-      std::cerr << kProgram << ": " << bad << " of " << receipts->size() << " receipts do not verify\n";
+      std::cerr << kProgram << ": " << tr("{1} of {2} receipts do not verify", bad, receipts->size()) << "\n";
       return cli::kExitFailure;
     }
-    std::cout << "all " << receipts->size() << " receipts verify\n";
+    std::cout << tr("all {1} receipts verify", receipts->size()) << "\n";
   }
   return cli::kExitOk;
 }

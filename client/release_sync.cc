@@ -7,6 +7,8 @@
 #include "mnr/messages.h"
 
 namespace mnr::client {
+// The messages here stay in English (not passed through tr()): they are errors of a sync, which the
+// store keeps as its last sync result, and that record is data (po/README.md).
 namespace {
 
 constexpr const char* kReleaseColumns = "seq, label, release_id, content_sha256, csv, manifest, signature, server_certificate, received_at";

@@ -19,6 +19,7 @@
 #include "mnr/audit_format.h"
 #include "mnr/cli.h"
 #include "mnr/crypto.h"
+#include "mnr/i18n.h"
 #include "mnr/describe.h"
 #include "mnr/file_util.h"
 #include "client/json_fields.h"
@@ -70,21 +71,21 @@ class Reader {
 
 Result<Container> ParseContainer(std::string_view bytes, const std::string& file) {
   if (bytes.substr(0, kChangeSetBundleMagic.size()) == kChangeSetBundleMagic) {
-    return Status::InvalidArgument(file + " is a bundle of change-sets for the server (apply it with mnr-server import-bundle), "
-                                          "not a return bundle");
+    return Status::InvalidArgument(
+        tr("{1} is a bundle of change-sets for the server (apply it with mnr-server import-bundle), not a return bundle", file));
   }
   if (bytes.substr(0, kReturnMagic.size()) != kReturnMagic) {
-    return Status::InvalidArgument(file + " is not a return bundle (it does not start with \"MNRRTN01\")");
+    return Status::InvalidArgument(tr("{1} is not a return bundle (it does not start with \"MNRRTN01\")", file));
   }
   if (bytes.size() < kReturnMagic.size() + kChecksumBytes ||
       crypto::Sha256(bytes.substr(0, bytes.size() - kChecksumBytes)) != bytes.substr(bytes.size() - kChecksumBytes)) {
-    return Status::Corruption(file + " is damaged or was changed (its checksum does not match); copy it again from the server");
+    return Status::Corruption(tr("{1} is damaged or was changed (its checksum does not match); copy it again from the server", file));
   }
   Reader r(bytes.substr(kReturnMagic.size(), bytes.size() - kReturnMagic.size() - kChecksumBytes));
   Container c;
   std::size_t n = 0, count = 0;
   std::string_view v;
-  const Status truncated = Status::Corruption(file + " is truncated or malformed");
+  const Status truncated = Status::Corruption(tr("{1} is truncated or malformed", file));
   if (!r.Number(2, n) || !r.Take(n, v)) return truncated;
   c.country = std::string(v);
   if (!r.Number(4, count) || count > 100000) return truncated;
@@ -106,33 +107,33 @@ struct Opened {
 
 Result<Opened> OpenCopy(const Credential& cred, const std::string& sealed, const std::string& file) {
   auto key = crypto::DeriveReturnKey(cred.private_key_pem);
-  if (!key.ok()) return key.status().With("this store's credential");
+  if (!key.ok()) return key.status().With(tr("this store's credential"));
   auto compressed = crypto::Unseal(sealed, key->private_key);
-  if (!compressed.ok()) return Status::Corruption(file + ": this store's copy does not open: " + compressed.status().message());
+  if (!compressed.ok()) return Status::Corruption(tr("{1}: this store's copy does not open: {2}", file, compressed.status().message()));
   auto inner = crypto::Decompress(*compressed, kPayloadBytes);
   if (!inner.ok()) return inner.status().With(file);
   Reader r(*inner);
   std::size_t n = 0;
   std::string_view text, signature;
   if (!r.Number(4, n) || !r.Take(n, text) || !r.Take(kSignatureBytes, signature) || !r.done()) {
-    return Status::Corruption(file + ": the payload is malformed");
+    return Status::Corruption(tr("{1}: the payload is malformed", file));
   }
   Opened o;
   o.payload = nlohmann::json::parse(text, nullptr, false);
-  if (o.payload.is_discarded() || !o.payload.is_object()) return Status::Corruption(file + ": the payload is not JSON");
+  if (o.payload.is_discarded() || !o.payload.is_object()) return Status::Corruption(tr("{1}: the payload is not JSON", file));
   if (!o.payload.contains("created_at") || !o.payload["created_at"].is_number_integer()) {
-    return Status::Corruption(file + ": the payload has no creation time");
+    return Status::Corruption(tr("{1}: the payload has no creation time", file));
   }
   // The signature first: nothing else in the payload is read before it verifies.
   o.server_certificate = StringField(o.payload, "server_certificate");
   const auto created_at = o.payload["created_at"].get<std::int64_t>();
   Status cert = audit::VerifyServerCertificate(o.server_certificate, cred.ca_certificate_pem, created_at);
-  if (!cert.ok()) return Status::Corruption(file + ": not from this credential's server: " + cert.message());
+  if (!cert.ok()) return Status::Corruption(tr("{1}: not from this credential's server: {2}", file, cert.message()));
   Status sig = crypto::VerifyWithCertificate(o.server_certificate, std::string(kSignedPrefix) + std::string(text), signature);
-  if (!sig.ok()) return Status::Corruption(file + ": the server's signature does not verify (" + sig.message() + ")");
+  if (!sig.ok()) return Status::Corruption(tr("{1}: the server's signature does not verify ({2})", file, sig.message()));
   if (StringField(o.payload, "format") != kFormat) {
-    return Status::InvalidArgument(file + ": unknown return bundle format \"" + TerminalText(StringField(o.payload, "format"), 40) +
-                                   "\" (this mnr-client reads \"" + std::string(kFormat) + "\"; upgrade it)");
+    return Status::InvalidArgument(tr("{1}: unknown return bundle format \"{2}\" (this mnr-client reads \"{3}\"; upgrade it)", file,
+                                      TerminalText(StringField(o.payload, "format"), 40), kFormat));
   }
   o.id = crypto::Sha256Hex(text);
   return o;
@@ -151,18 +152,18 @@ HlcTime VersionHlc(const std::string& version) {
 }
 
 Result<std::vector<PulledField>> ReadFields(const nlohmann::json& payload, const std::string& country) {
-  if (!payload.contains("fields") || !payload["fields"].is_array()) return Status::Corruption("the bundle has no field list");
+  if (!payload.contains("fields") || !payload["fields"].is_array()) return Status::Corruption(tr("the bundle has no field list"));
   std::vector<PulledField> out;
   for (const auto& f : payload["fields"]) {
     if (!f.is_object() || !f.contains("field") || !f["field"].is_string() || !f.contains("version") || !f["version"].is_string() ||
         !f.contains("hlc") || !f["hlc"].is_number_unsigned() || !f.contains("value") || !(f["value"].is_string() || f["value"].is_null())) {
-      return Status::Corruption("the bundle holds a malformed field");
+      return Status::Corruption(tr("the bundle holds a malformed field"));
     }
     PulledField p;
     p.field = f["field"].get<std::string>();
     auto key = ParseField(p.field);
-    if (!key.ok()) return Status::Corruption("the bundle holds " + key.status().message());
-    if (key->country != country) return Status::Corruption("the bundle for " + country + " holds a field of " + key->country);
+    if (!key.ok()) return Status::Corruption(tr("the bundle holds {1}", key.status().message()));
+    if (key->country != country) return Status::Corruption(tr("the bundle for {1} holds a field of {2}", country, key->country));
     if (f["value"].is_string()) p.value = f["value"].get<std::string>();
     p.version = f["version"].get<std::string>();
     p.hlc = f["hlc"].get<HlcTime>();
@@ -197,12 +198,12 @@ struct ReceiptToKeep {
 
 int ImportBundleCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client import-bundle --db PATH FILE.mnrr",
-                "Applies a return bundle written by `mnr-server bundle --country C` for an office that is not online:\n"
-                "the server's receipts for this device's change-sets, the merged state of the country (answers,\n"
-                "practices, review and queries), its conflicts and their resolutions, and the latest dataset release.\n"
-                "Afterwards `status`, `receipts --verify` and `dataset` show what an online sync would have shown.\n"
-                "The bundle must be sealed to this store's credential and signed by its server; a bundle older than\n"
-                "the last one applied is refused, and importing the same bundle again changes nothing.");
+                tr("Applies a return bundle written by `mnr-server bundle --country C` for an office that is not online:\n"
+                   "the server's receipts for this device's change-sets, the merged state of the country (answers,\n"
+                   "practices, review and queries), its conflicts and their resolutions, and the latest dataset release.\n"
+                   "Afterwards `status`, `receipts --verify` and `dataset` show what an online sync would have shown.\n"
+                   "The bundle must be sealed to this store's credential and signed by its server; a bundle older than\n"
+                   "the last one applied is refused, and importing the same bundle again changes nothing."));
   p.Option("db", "PATH", "the client store (bound to a field credential)", true).Positional("FILE.mnrr", "the return bundle");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kImportBundleProgram, args)) return *code;
@@ -214,8 +215,8 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   ClientStore& store = **opened_store;
   const Identity& id = store.identity();
   if (!id.credential) {
-    return fail(Status::InvalidArgument(*args.Get("db") + " is not bound to a credential; run `mnr-client init --db " + *args.Get("db") +
-                                        " --credentials FILE.mnrcred` first"));
+    return fail(Status::InvalidArgument(
+        tr("{1} is not bound to a credential; run `mnr-client init --db {1} --credentials FILE.mnrcred` first", *args.Get("db"))));
   }
   const Credential& cred = *id.credential;
   auto bytes = ReadFile(file, kFileBytes);
@@ -226,25 +227,28 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   if (std::find(id.countries.begin(), id.countries.end(), country) == id.countries.end()) {
     std::string mine;
     for (const auto& c : id.countries) mine += (mine.empty() ? "" : ", ") + c;
-    return fail(Status::InvalidArgument(file + " is the return bundle of " + TerminalText(country, 20) + "; this store writes " +
-                                        (mine.empty() ? std::string("no country") : mine) + "; nothing was changed"));
+    return fail(Status::InvalidArgument(
+        mine.empty() ? tr("{1} is the return bundle of {2}; this store writes no country; nothing was changed", file,
+                          TerminalText(country, 20))
+                     : tr("{1} is the return bundle of {2}; this store writes {3}; nothing was changed", file,
+                          TerminalText(country, 20), mine)));
   }
   auto copy = std::find_if(container->copies.begin(), container->copies.end(), [&](const auto& c) { return c.first == cred.id; });
   if (copy == container->copies.end()) {
     std::string ids;
     for (const auto& c : container->copies) ids += (ids.empty() ? "" : ", ") + TerminalText(c.first, 40);
-    return fail(Status::InvalidArgument(file + " is not sealed to this store's credential " + cred.id + " (it is for " + ids +
-                                        "); if the credential was renewed since, ask for a new one: mnr-server bundle --country " +
-                                        country));
+    return fail(Status::InvalidArgument(tr("{1} is not sealed to this store's credential {2} (it is for {3}); if the credential "
+                                           "was renewed since, ask for a new one: mnr-server bundle --country {4}",
+                                           file, cred.id, ids, country)));
   }
   auto opened = OpenCopy(cred, copy->second, file);
   if (!opened.ok()) return fail(opened.status());
   const nlohmann::json& payload = opened->payload;
-  if (StringField(payload, "country") != country) return fail(Status::Corruption(file + ": the signed country differs from the file's"));
+  if (StringField(payload, "country") != country) return fail(Status::Corruption(tr("{1}: the signed country differs from the file's", file)));
   const auto created_at = payload["created_at"].get<std::int64_t>();
   const std::string store_id = StringField(payload, "store_id");
   if (store_id.empty() || !payload.contains("cursor") || !payload["cursor"].is_number_unsigned()) {
-    return fail(Status::Corruption(file + ": the bundle names no server store or cursor"));
+    return fail(Status::Corruption(tr("{1}: the bundle names no server store or cursor", file)));
   }
   const auto cursor = payload["cursor"].get<std::uint64_t>();
 
@@ -254,7 +258,7 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   if (!last_id.ok()) return fail(last_id.status());
   if (!last_at.ok()) return fail(last_at.status());
   if (*last_id && **last_id == opened->id) {
-    std::cout << file << " was already imported; nothing changed\n";
+    std::cout << tr("{1} was already imported; nothing changed", file) << "\n";
     return cli::kExitOk;
   }
   if (*last_at) {
@@ -264,8 +268,9 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
     } catch (const std::exception&) {
     }
     if (created_at < applied_at) {
-      return fail(Status::InvalidArgument(file + " was written " + FormatUtc(created_at) + ", before the return bundle already applied (written " +
-                                          FormatUtc(applied_at) + "); it is stale and was not applied"));
+      return fail(Status::InvalidArgument(tr("{1} was written {2}, before the return bundle already applied (written {3}); it is "
+                                             "stale and was not applied",
+                                             file, FormatUtc(created_at), FormatUtc(applied_at))));
     }
   }
 
@@ -277,10 +282,10 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   std::map<std::string, std::uint64_t> seq_of;
   for (const auto& e : *outbox) seq_of[e.id] = e.seq;
   std::vector<ReceiptToKeep> receipts;
-  if (!payload.contains("receipts") || !payload["receipts"].is_array()) return fail(Status::Corruption(file + ": no receipt list"));
+  if (!payload.contains("receipts") || !payload["receipts"].is_array()) return fail(Status::Corruption(tr("{1}: no receipt list", file)));
   for (const auto& r : payload["receipts"]) {
     if (!r.is_object() || !r.contains("changeset_id") || !r["changeset_id"].is_string() || !r.contains("receipt") || !r["receipt"].is_string()) {
-      return fail(Status::Corruption(file + ": a malformed receipt"));
+      return fail(Status::Corruption(tr("{1}: a malformed receipt", file)));
     }
     auto seq = seq_of.find(r["changeset_id"].get<std::string>());
     if (seq == seq_of.end()) continue;  // another device's change-set
@@ -290,17 +295,17 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
     ack.duplicate = true;
     ack.receipt = r["receipt"].get<std::string>();
     auto decoded = audit::DecodeReceipt(ack.receipt);
-    if (!decoded.ok()) return fail(Status::Corruption(file + ": the receipt for change-set " + ack.changeset_id + " is unreadable"));
-    if (decoded->changeset_id != ack.changeset_id) return fail(Status::Corruption(file + ": a receipt names another change-set"));
+    if (!decoded.ok()) return fail(Status::Corruption(tr("{1}: the receipt for change-set {2} is unreadable", file, ack.changeset_id)));
+    if (decoded->changeset_id != ack.changeset_id) return fail(Status::Corruption(tr("{1}: a receipt names another change-set", file)));
     Status v = audit::VerifyReceipt(*decoded, opened->server_certificate, cred.ca_certificate_pem);
-    if (!v.ok()) return fail(Status::Corruption(file + ": the receipt for change-set " + ack.changeset_id + " does not verify: " + v.message()));
+    if (!v.ok()) return fail(Status::Corruption(tr("{1}: the receipt for change-set {2} does not verify: {3}", file, ack.changeset_id, v.message())));
     receipts.push_back({seq->second, std::move(ack)});
   }
   const nlohmann::json conflicts = payload.contains("conflicts") ? payload["conflicts"] : nlohmann::json();
   if (Status s = CheckConflicts(conflicts); !s.ok()) return fail(s.With(file));
   for (const auto& c : conflicts) {
     auto key = ParseField(c["field"].get<std::string>());
-    if (!key.ok() || key->country != country) return fail(Status::Corruption(file + ": a conflict of another country"));
+    if (!key.ok() || key->country != country) return fail(Status::Corruption(tr("{1}: a conflict of another country", file)));
   }
   const auto now = static_cast<std::int64_t>(std::time(nullptr));
   std::optional<ReceivedRelease> release;
@@ -356,12 +361,15 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   }
   if (Status s = store.SetMeta(kMetaCreatedAt, std::to_string(created_at)); !s.ok()) return fail(s);
   if (Status s = store.SetMeta(kMetaId, opened->id); !s.ok()) return fail(s);
-  const std::string summary = "imported return bundle of " + country + " written " + FormatUtc(created_at) + ": " +
-                              std::to_string(newly_acked) + " change-set(s) acknowledged, " + std::to_string(receipts.size()) +
-                              " receipt(s), " + std::to_string(newer->size()) + " field(s)" +
-                              (release && release_new ? ", received dataset release " + release->release.label : "");
-  if (Status s = store.RecordSync(summary); !s.ok()) return fail(s);
-  std::cout << summary << "\n";
+  // Stored in English (the sync result is data), shown in the user's language.
+  const auto summary_in = [&](bool translate) {
+    return tr_if(translate, "imported return bundle of {1} written {2}: {3} change-set(s) acknowledged, {4} receipt(s), {5} field(s)",
+                 {country, FormatUtc(created_at), std::to_string(newly_acked), std::to_string(receipts.size()),
+                  std::to_string(newer->size())}) +
+           (release && release_new ? tr_if(translate, ", received dataset release {1}", {release->release.label}) : "");
+  };
+  if (Status s = store.RecordSync(summary_in(false)); !s.ok()) return fail(s);
+  std::cout << summary_in(true) << "\n";
   auto news = PendingConflictNews(store);
   if (!news.ok()) return fail(news.status());
   for (const auto& n : *news) std::cout << n.line << "\n";

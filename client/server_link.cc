@@ -3,6 +3,8 @@
 #include <asio.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 
+#include "mnr/i18n.h"
+
 namespace mnr::client {
 namespace {
 
@@ -106,7 +108,8 @@ Result<LinkOptions> LinkOptionsFor(const ClientStore& store, const std::optional
                                    std::chrono::milliseconds timeout) {
   const auto& cred = store.identity().credential;
   if (!cred) {
-    return Status::InvalidArgument("this store is not bound to a credential; run `mnr-client init --db PATH --credentials FILE.mnrcred` first");
+    return Status::InvalidArgument(
+        tr("this store is not bound to a credential; run `mnr-client init --db PATH --credentials FILE.mnrcred` first"));
   }
   auto hp = ParseHostPort(server_override ? *server_override : cred->server_address);
   if (!hp.ok()) return hp.status();

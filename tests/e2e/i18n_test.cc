@@ -156,3 +156,123 @@ TEST_CASE("fr.po translates every message the sources mark and the template is u
   CHECK(Has(r.out, "po/fr.po: "));
   CHECK_FALSE(Has(r.out + r.err, "untranslated"));
 }
+
+TEST_CASE("practice speaks French about an empty list, its overview and an entry's labels", "[client][i18n]") {
+  TempDir dir;
+  const std::string db = dir / "office.db";
+  REQUIRE(Client({"init", "--db", db, "--country", "X01"}, Env("C")).exit_code == 0);
+
+  auto empty_fr = Client({"practice", "list", "--db", db}, Env("fr_FR.UTF-8"));
+  CHECK(empty_fr.exit_code == 0);
+  CHECK(empty_fr.err == "mnr-client: aucune fiche de bonnes pratiques\n");
+  auto empty_en = Client({"practice", "list", "--db", db}, Env("C"));
+  CHECK(empty_en.err == "mnr-client: no practice entries\n");
+
+  auto overview = Client({"practice", "--help"}, Env("fr_FR.UTF-8"));
+  CHECK(overview.exit_code == 0);
+  CHECK(Has(overview.out, "usage : mnr-client practice (add|edit|list|show|rm) ...\n"));
+  CHECK(Has(overview.out, "  list --db PATH [--country C] [--capability N]\n"));  // the synopsis stays as typed
+  CHECK(Has(overview.out, "types : good_practice, challenge, lesson_learned. Lancez `mnr-client practice add --help` pour les détails."));
+
+  auto add = Client({"practice", "add", "--db", db, "--country", "X01", "--capability", "11", "--kind", "good_practice", "--title",
+                     "Ligne d'écoute", "--text", "Gratuite, 24 h sur 24."},
+                    Env("C"));
+  REQUIRE(add.exit_code == 0);
+  const std::string id = add.out.substr(0, add.out.find('\n'));
+  auto shown = Client({"practice", "show", "--db", db, id}, Env("fr_FR.UTF-8"));
+  REQUIRE(shown.exit_code == 0);
+  CHECK(Has(shown.out, "pays :       X01\n"));
+  CHECK(Has(shown.out, "capacité :   11 ("));
+  CHECK(Has(shown.out, "type :       good_practice\n"));  // the kind is data
+  CHECK(Has(shown.out, "titre :      Ligne d'écoute\n"));
+  auto shown_en = Client({"practice", "show", "--db", db, id}, Env("C"));
+  CHECK(Has(shown_en.out, "country:     X01\n"));
+  CHECK(Has(shown_en.out, "capability:  11 ("));
+
+  auto bad = Client({"practice", "add", "--db", db, "--country", "X01", "--capability", "11", "--kind", "good_practice"}, Env("fr_FR.UTF-8"));
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err == "mnr-client: practice add demande --title (voir --help)\n");
+}
+
+TEST_CASE("conflicts and audit explain themselves in French and keep their synopsis", "[client][i18n]") {
+  auto conflicts = Client({"conflicts", "--help"}, Env("fr_FR.UTF-8"));
+  CHECK(conflicts.exit_code == 0);
+  CHECK(Has(conflicts.out, "usage : mnr-client conflicts list|show|resolve --db PATH ...\n\n"
+                           "Les conflits du serveur, vus et résolus depuis le poste d'un coordinateur"));
+  auto show = Client({"conflicts", "show", "--help"}, Env("fr_FR.UTF-8"));
+  CHECK(Has(show.out, "usage : mnr-client conflicts show --db PATH ID [--ids] [--server HOST:PORT]\n\n"
+                      "Affiche chaque candidat d'un conflit, numéroté pour `conflicts resolve --pick N`"));
+  auto unknown = Client({"conflicts", "bogus"}, Env("fr_FR.UTF-8"));
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err == "mnr-client conflicts: action inconnue « bogus » : list, show ou resolve (voir l'aide --help de chacune)\n");
+  auto unknown_en = Client({"conflicts", "bogus"}, Env("C"));
+  CHECK(unknown_en.err == "mnr-client conflicts: unknown action \"bogus\": list, show or resolve (see --help of each)\n");
+
+  auto audit = Client({"audit", "--help"}, Env("fr_FR.UTF-8"));
+  CHECK(audit.exit_code == 0);
+  CHECK(Has(audit.out, "usage : mnr-client audit log|export|proof --db PATH ...\n\n"
+                       "La piste d'audit du serveur depuis le poste d'un auditeur"));
+  auto log = Client({"audit", "log", "--help"}, Env("fr_FR.UTF-8"));
+  CHECK(Has(log.out, "Affiche l'historique d'audit du serveur (accréditation d'auditeur ou de coordinateur)"));
+  auto none = Client({"audit"}, Env("fr_FR.UTF-8"));
+  CHECK(none.exit_code == 2);
+  CHECK(none.err == "mnr-client audit: il manque une action : log, export ou proof (voir l'aide --help de chacune)\n");
+  auto audit_en = Client({"audit", "--help"}, Env("C"));
+  CHECK(Has(audit_en.out, "usage: mnr-client audit log|export|proof --db PATH ...\n\nThe server's audit trail from an auditor's machine"));
+}
+
+TEST_CASE("receipts and import-bundle on a store that never synced speak French", "[client][i18n]") {
+  TempDir dir;
+  const std::string db = dir / "office.db";
+  REQUIRE(Client({"init", "--db", db, "--country", "X01"}, Env("C")).exit_code == 0);
+
+  auto fr = Client({"receipts", "--db", db}, Env("fr_FR.UTF-8"));
+  CHECK(fr.exit_code == 0);
+  CHECK(fr.out == "pas encore de reçu (le serveur en envoie un pour chaque lot de modifications qu'il accuse à la synchronisation)\n");
+  auto en = Client({"receipts", "--db", db}, Env("C"));
+  CHECK(en.out == "no receipts yet (the server sends one for each change-set it acknowledges on sync)\n");
+  auto verify = Client({"receipts", "--db", db, "--verify"}, Env("fr_FR.UTF-8"));
+  CHECK(verify.exit_code == 1);
+  CHECK(Has(verify.err, "cette base n'est pas liée à une accréditation : elle n'a donc pas d'AC pour vérifier les reçus"));
+
+  const std::string bundle = dir / "retour.mnrr";
+  mnr::test::WriteText(bundle, "not a bundle");
+  auto unbound = Client({"import-bundle", "--db", db, bundle}, Env("fr_FR.UTF-8"));
+  CHECK(unbound.exit_code == 1);
+  CHECK(Has(unbound.err, db + " n'est liée à aucune accréditation ; lancez d'abord `mnr-client init --db " + db));
+}
+
+TEST_CASE("template and import report in French with the same file, line and column as in English", "[client][i18n]") {
+  TempDir dir;
+  const std::string db = dir / "office.db";
+  REQUIRE(Client({"init", "--db", db, "--country", "X01"}, Env("C")).exit_code == 0);
+
+  const std::string sheet = dir / "modele.csv";
+  auto fr = Client({"template", "--db", db, "--out", sheet}, Env("fr_FR.UTF-8"));
+  CHECK(fr.exit_code == 0);
+  CHECK(fr.err == "mnr-client: 27 indicateurs à remplir écrits dans " + sheet + "\n");
+  auto en = Client({"template", "--db", db, "--out", sheet, "--force"}, Env("C"));
+  CHECK(en.err == "mnr-client: wrote 27 indicators to fill in to " + sheet + "\n");
+  auto bad = Client({"template", "--db", db, "--format", "ods"}, Env("fr_FR.UTF-8"));
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err == "mnr-client: --format doit valoir csv ou xlsx, reçu « ods »\n");
+
+  const std::string csv = dir / "answers.csv";
+  mnr::test::WriteText(csv, "country,indicator,answer,note\nX01,c11_child_helpline,maybe,\n");
+  auto wrong_fr = Client({"import", "--db", db, csv}, Env("fr_FR.UTF-8"));
+  auto wrong_en = Client({"import", "--db", db, csv}, Env("C"));
+  CHECK(wrong_fr.exit_code == 1);
+  CHECK(Has(wrong_en.err, csv + ":2: answer: \"maybe\" is not one of yes, partial, no, unknown"));
+  CHECK(Has(wrong_fr.err, csv + ":2: answer: « maybe » n'est pas l'une de yes, partial, no, unknown (ou oui, partiel, non, inconnu ;"));
+  CHECK(Has(wrong_fr.err, csv + " : 1 ligne incorrecte ; rien n'a été importé"));
+  CHECK(Has(wrong_en.err, csv + ": 1 bad row; nothing imported"));
+
+  mnr::test::WriteText(csv, "country,indicator,answer,note\nX01,c11_child_helpline,oui,\n");
+  auto ok_fr = Client({"import", "--db", db, csv}, Env("fr_FR.UTF-8"));
+  CHECK(ok_fr.exit_code == 0);
+  CHECK(ok_fr.out == "importation de 1 ligne : 1 réponse modifiée, 0 note modifiée, 0 inchangée\n");
+  auto again_en = Client({"import", "--db", db, csv}, Env("C"));
+  CHECK(again_en.out == "imported 1 row: 0 answers changed, 0 notes changed, 1 unchanged\n");
+  auto cleared = Client({"answer", "--db", db, "X01", "c11_child_helpline", "clear"}, Env("fr_FR.UTF-8"));
+  CHECK(cleared.out == "X01 c11_child_helpline: effacée\n");
+}

@@ -29,6 +29,7 @@
 #include "client/commands.h"
 #include "client/field_conflicts.h"
 #include "client/json_fields.h"
+#include "client/receipts.h"
 #include "client/release_sync.h"
 #include "client/server_link.h"
 #include "mnr/audit_format.h"
@@ -560,6 +561,30 @@ class UiServer {
         if (body->contains("comments")) call["comments"] = (*body)["comments"];
       }
       RemoteRoute(res, action == "approve" ? "review.approve" : "review.return", call);
+    });
+    // The receipts this store holds, each checked here (CheckReceipt) against the store's own CA.
+    server_.Get("/api/receipts", [this](const httplib::Request&, httplib::Response& res) {
+      WithStore(res, [&](ClientStore& s) {
+        auto receipts = LoadReceipts(s);
+        if (!receipts.ok()) return SendError(res, receipts.status());
+        const auto& credential = s.identity().credential;
+        json failed = json::array();
+        std::size_t verified = 0;
+        json newest = nullptr;
+        for (const auto& r : *receipts) {
+          Status ok = credential ? CheckReceipt(r, credential->ca_certificate_pem)
+                                 : Status::InvalidArgument("this store is not bound to a credential, so it has no CA to check receipts with");
+          if (ok.ok()) {
+            ++verified;
+          } else {
+            failed.push_back({{"outbox_seq", r.outbox_seq}, {"error", ok.message()}});
+          }
+          if (newest.is_null() || r.tree_size > newest["tree_size"].get<std::uint64_t>()) {
+            newest = {{"tree_size", r.tree_size}, {"signed_at", r.signed_at}};
+          }
+        }
+        SendJson(res, {{"count", receipts->size()}, {"verified", verified}, {"failed", failed}, {"newest", newest}});
+      });
     });
     // One entry's proof, checked here against the CA of this store's credential (audit::CheckEntryProof):
     // the page shows what this process verified, not what the server claims.

@@ -418,7 +418,25 @@ async function pageSync() {
     h('div', {class: 'row'}, h('div', {class: 'field'}, h('label', {for: 'bundle-path'}, t('bundle_path')), bundlePath), bundleBtn),
     h('p', {class: 'muted'}, t('bundle_help')),
     bundleMsg,
+    h('h2', {}, t('receipts_title')),
+    await receiptsSummary(),
   ];
+}
+
+// The server's signed receipts this store holds, each checked by mnr-client against the CA of the
+// store's credential: the office's proof that the server logged what it sent.
+async function receiptsSummary() {
+  const r = await api('GET', '/api/receipts');
+  const box = h('div', {id: 'receipts', 'data-receipts': r.count, 'data-receipts-verified': r.verified});
+  if (!r.count) {
+    box.append(h('p', {class: 'muted'}, t('receipts_none')));
+    return box;
+  }
+  box.append(h('p', {class: 'notice' + (r.verified === r.count ? ' ok' : ' bad')},
+    r.verified === r.count ? t('receipts_ok', {n: r.count}) : t('receipts_bad', {bad: r.count - r.verified, n: r.count})));
+  for (const f of r.failed) box.append(h('p', {class: 'error'}, t('receipt_failed', {seq: f.outbox_seq, why: f.error})));
+  box.append(h('p', {class: 'muted'}, t('receipts_newest', {size: r.newest.tree_size, when: fmtTime(r.newest.signed_at)})));
+  return box;
 }
 
 function showSync(box, run) {

@@ -356,6 +356,13 @@ def main():
         assert "submitted" in shown and "Décret du 3 mars 2021." in shown, shown
         # The resolved conflict reached the office: its answer is the one it kept.
         assert answers_of(field)[CONFLICTED] == FIVE[CONFLICTED], answers_of(field)[CONFLICTED]
+        # The office's receipts, each checked by mnr-client against its own CA, as the CLI counts them.
+        goto("sync")
+        box = wait.until(lambda b: b.find_element(By.ID, "receipts"))
+        count = int(box.get_attribute("data-receipts"))
+        assert count >= 1 and box.get_attribute("data-receipts-verified") == str(count), box.text
+        verified = run([CLIENT, "receipts", "--db", field, "--verify"]).stdout
+        assert f"all {count} receipts verify" in verified, verified
         shoot("field", ["questionnaire", "practices", "sync", "release"])
 
         # --- the auditor

@@ -11,9 +11,9 @@
 #include "mnr/audit_format.h"
 #include "mnr/cli.h"
 #include "mnr/describe.h"
+#include "mnr/field.h"
 #include "mnr/i18n.h"
 #include "mnr/review.h"
-#include "mnr/field.h"
 
 namespace mnr::client {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "mnr/crypto.h"
-#include "tests/support/process.h"
 #include "tests/support/instants.h"
+#include "tests/support/process.h"
 
 namespace crypto = mnr::crypto;
 using nlohmann::json;

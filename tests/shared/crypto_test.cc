@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include <string>
+
 #include "tests/support/instants.h"
 
 namespace crypto = mnr::crypto;

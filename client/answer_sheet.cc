@@ -131,6 +131,9 @@ Result<xlsx::Sheet> AnswerSheet(ClientStore& store, const AnswerSheetOptions& op
     }
     return sheet;
   }
+  // Carried answers prefill the template, so importing it back confirms them.
+  auto carried = store.CarriedAnswers(options.country);
+  if (!carried.ok()) return carried.status();
   std::vector<std::string> countries = options.country ? std::vector<std::string>{*options.country}
                                                        : StoreCountries(store, *answers);
   std::sort(countries.begin(), countries.end());
@@ -139,7 +142,14 @@ Result<xlsx::Sheet> AnswerSheet(ClientStore& store, const AnswerSheetOptions& op
       const auto it = std::find_if(answers->begin(), answers->end(), [&](const AnswerRow& a) {
         return a.country == country && a.indicator == indicator.id;
       });
-      row(country, indicator, it == answers->end() ? nullptr : &it->value);
+      if (it != answers->end()) {
+        row(country, indicator, &it->value);
+        continue;
+      }
+      const auto c = std::find_if(carried->begin(), carried->end(), [&](const CarriedAnswer& a) {
+        return a.country == country && a.indicator == indicator.id;
+      });
+      row(country, indicator, c == carried->end() ? nullptr : &c->value);
     }
   }
   return sheet;

@@ -23,6 +23,7 @@ std::string_view client_store_v2();
 std::string_view client_store_v3();
 std::string_view client_store_v4();
 std::string_view client_store_v5();
+std::string_view client_store_v6();
 }  // namespace mnr::embedded
 
 namespace mnr::client {
@@ -36,7 +37,7 @@ namespace {
   lhs = std::move(tmp).value()
 #define CS_ASSIGN_OR_RETURN(lhs, expr) CS_ASSIGN_OR_RETURN_IMPL(CS_CONCAT(cs_result_, __LINE__), lhs, expr)
 
-constexpr int kLatestVersion = 5;
+constexpr int kLatestVersion = 6;
 
 // The script that takes a store from version `to - 1` to `to`; version 1 is the whole initial DDL.
 std::string_view MigrationTo(int to) {
@@ -46,13 +47,14 @@ std::string_view MigrationTo(int to) {
     case 3: return embedded::client_store_v3();
     case 4: return embedded::client_store_v4();
     case 5: return embedded::client_store_v5();
+    case 6: return embedded::client_store_v6();
     default: return {};
   }
 }
 
 // Meta keys that only this file may write: they carry the store's identity and its clocks.
 bool IsReservedMetaKey(std::string_view key) {
-  return key == "device_id" || key == "countries" || key == "credential" || key == "hlc" ||
+  return key == "device_id" || key == "countries" || key == "credential" || key == "hlc" || key == "round" ||
          key == "next_changeset_seq" || key == "pull_store_id" || key == "pull_cursor";
 }
 
@@ -174,13 +176,14 @@ Status AppendLocal(Db& db, const std::string& device_id, HybridClock& clock, std
   return AppendChange(db, hlc, device_id, field, old_value, new_value, "local", parent);
 }
 
-Result<std::optional<std::string>> CurrentAnswer(Db& db, std::string_view country, std::string_view indicator) {
-  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT answer, note FROM answers WHERE country = ? AND indicator = ?"));
-  st.Bind(1, country).Bind(2, indicator);
+Result<std::optional<std::string>> CurrentAnswer(Db& db, std::string_view country, std::string_view indicator,
+                                                 std::string_view round) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT answer, note FROM answers WHERE country = ? AND indicator = ? AND round = ?"));
+  st.Bind(1, country).Bind(2, indicator).Bind(3, round);
   CS_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<std::string>();
   auto answer = ParseAnswer(st.Text(0));
-  if (!answer) return Status::Corruption("stored answer for " + AnswerField(country, indicator) + " is \"" + st.Text(0) + "\"");
+  if (!answer) return Status::Corruption("stored answer for " + AnswerField(country, indicator, round) + " is \"" + st.Text(0) + "\"");
   return std::optional<std::string>(EncodeAnswer(AnswerValue{*answer, st.Text(1)}));
 }
 
@@ -202,18 +205,22 @@ Status WriteRecordRow(Db& db, std::string_view field, std::string_view country, 
   return st.Run();
 }
 
-// Writes (or, for nullopt, removes) the current value of an answer field.
-Status WriteAnswer(Db& db, std::string_view country, std::string_view indicator,
+// Writes (or, for nullopt, removes) the current value of an answer field of `round`. A carried answer
+// waiting there is settled: whoever wrote the field has given the round its own answer.
+Status WriteAnswer(Db& db, std::string_view country, std::string_view indicator, std::string_view round,
                    const std::optional<AnswerValue>& value) {
+  CS_ASSIGN_OR_RETURN(Statement settle, db.Prepare("DELETE FROM carried_answers WHERE country = ? AND indicator = ? AND round = ?"));
+  settle.Bind(1, country).Bind(2, indicator).Bind(3, round);
+  MNR_RETURN_IF_ERROR(settle.Run());
   if (!value) {
-    CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM answers WHERE country = ? AND indicator = ?"));
-    st.Bind(1, country).Bind(2, indicator);
+    CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM answers WHERE country = ? AND indicator = ? AND round = ?"));
+    st.Bind(1, country).Bind(2, indicator).Bind(3, round);
     return st.Run();
   }
-  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO answers (country, indicator, answer, note) VALUES (?, ?, ?, ?) "
-                                               "ON CONFLICT (country, indicator) DO UPDATE SET "
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO answers (country, round, indicator, answer, note) VALUES (?, ?, ?, ?, ?) "
+                                               "ON CONFLICT (country, round, indicator) DO UPDATE SET "
                                                "answer = excluded.answer, note = excluded.note"));
-  st.Bind(1, country).Bind(2, indicator).Bind(3, AnswerName(value->answer)).Bind(4, value->note);
+  st.Bind(1, country).Bind(2, round).Bind(3, indicator).Bind(4, AnswerName(value->answer)).Bind(5, value->note);
   return st.Run();
 }
 
@@ -396,9 +403,14 @@ Result<std::unique_ptr<ClientStore>> ClientStore::Create(const std::string& path
     MNR_RETURN_IF_ERROR(MetaSet(db, "hlc", "0"));
     MNR_RETURN_IF_ERROR(MetaSet(db, "next_changeset_seq", "1"));
     MNR_RETURN_IF_ERROR(MetaSet(db, "created_at", std::to_string(NowSeconds())));
+    CS_ASSIGN_OR_RETURN(store->schema_, SurveySchema::Active());
+    // A new store works on the survey's current round.
+    if (!store->schema_->round().empty()) {
+      store->round_ = store->schema_->round();
+      MNR_RETURN_IF_ERROR(MetaSet(db, "round", store->round_));
+    }
     MNR_RETURN_IF_ERROR(tx.Commit());
     CS_ASSIGN_OR_RETURN(store->identity_, LoadIdentity(db, path));
-    CS_ASSIGN_OR_RETURN(store->schema_, SurveySchema::Active());
     return store;
   };
   auto r = build();
@@ -421,7 +433,90 @@ Result<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string& path) 
   MNR_RETURN_IF_ERROR(Migrate(*store->db_, path));
   CS_ASSIGN_OR_RETURN(store->identity_, LoadIdentity(*store->db_, path));
   CS_ASSIGN_OR_RETURN(store->schema_, SurveySchema::Active());
+  CS_ASSIGN_OR_RETURN(auto round, MetaGet(*store->db_, "round"));
+  store->round_ = round.value_or(std::string(kFirstRound));
   return store;
+}
+
+Status ClientStore::CheckRound(std::string_view round) const { return schema_->CheckRound(round); }
+
+Status ClientStore::UseRound(std::string_view round) {
+  MNR_RETURN_IF_ERROR(CheckRound(round));
+  round_ = std::string(round);
+  return Status::OK();
+}
+
+Result<int> ClientStore::StartRound(std::string_view round, bool carry_forward) {
+  MNR_RETURN_IF_ERROR(CheckRound(round));
+  CS_ASSIGN_OR_RETURN(auto current, MetaGet(*db_, "round"));
+  const std::string from = current.value_or(std::string(kFirstRound));
+  if (round <= from) {
+    return Status::InvalidArgument("this store already works on round " + from + "; a new round must be later (`mnr-client round` "
+                                   "lists them; --round on a command reads or edits an earlier one)");
+  }
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  MNR_RETURN_IF_ERROR(MetaSet(*db_, "round", std::string(round)));
+  int carried = 0;
+  if (carry_forward) {
+    // Only where the new round has no answer yet (one pulled from another device stays).
+    CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(
+        "INSERT INTO carried_answers (country, round, indicator, answer, note, from_round) "
+        "SELECT a.country, ?1, a.indicator, a.answer, a.note, a.round FROM answers a WHERE a.round = ?2 "
+        "AND NOT EXISTS (SELECT 1 FROM answers n WHERE n.country = a.country AND n.round = ?1 AND n.indicator = a.indicator)"));
+    st.Bind(1, round).Bind(2, from);
+    MNR_RETURN_IF_ERROR(st.Run());
+    carried = db_->Changes();
+  }
+  MNR_RETURN_IF_ERROR(tx.Commit());
+  round_ = std::string(round);
+  return carried;
+}
+
+Result<std::vector<CarriedAnswer>> ClientStore::CarriedAnswers(const std::optional<std::string>& country) {
+  std::string sql = "SELECT country, indicator, answer, note, from_round FROM carried_answers WHERE round = ?";
+  if (country) sql += " AND country = ?";
+  sql += " ORDER BY country, indicator";
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+  st.Bind(1, round_);
+  if (country) st.Bind(2, *country);
+  std::vector<CarriedAnswer> out;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    auto answer = ParseAnswer(st.Text(2));
+    if (!answer) return Status::Corruption("carried answer for " + st.Text(0) + " " + st.Text(1) + " is \"" + st.Text(2) + "\"");
+    out.push_back(CarriedAnswer{st.Text(0), st.Text(1), AnswerValue{*answer, st.Text(3)}, st.Text(4)});
+  }
+  return out;
+}
+
+Result<bool> ClientStore::IsCarried(const std::string& country, const std::string& indicator) {
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT 1 FROM carried_answers WHERE country = ? AND indicator = ? AND round = ?"));
+  st.Bind(1, country).Bind(2, indicator).Bind(3, round_);
+  return st.Step();
+}
+
+Result<std::vector<RoundSummary>> ClientStore::Rounds() {
+  std::vector<std::string> rounds = schema_->rounds();
+  if (rounds.empty()) rounds.push_back(std::string(kFirstRound));
+  CS_ASSIGN_OR_RETURN(auto current, MetaGet(*db_, "round"));
+  CS_ASSIGN_OR_RETURN(Statement answered, db_->Prepare("SELECT COUNT(*) FROM answers WHERE round = ?"));
+  CS_ASSIGN_OR_RETURN(Statement carried, db_->Prepare("SELECT COUNT(*) FROM carried_answers WHERE round = ?"));
+  std::vector<RoundSummary> out;
+  for (const auto& r : rounds) {
+    RoundSummary s{r, 0, 0, r == current.value_or(std::string(kFirstRound))};
+    answered.Reset();
+    answered.Bind(1, r);
+    CS_ASSIGN_OR_RETURN(bool a, answered.Step());
+    if (a) s.answers = answered.Int(0);
+    carried.Reset();
+    carried.Bind(1, r);
+    CS_ASSIGN_OR_RETURN(bool c, carried.Step());
+    if (c) s.carried = carried.Int(0);
+    out.push_back(s);
+  }
+  return out;
 }
 
 Status ClientStore::CheckWritable(std::string_view country) const {
@@ -552,13 +647,16 @@ Result<int> ClientStore::WriteAnswers(const std::vector<AnswerEdit>& edits, bool
   CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
   int changed = 0;
   for (const AnswerEdit& e : edits) {
-    CS_ASSIGN_OR_RETURN(auto old_value, CurrentAnswer(*db_, e.country, e.indicator));
+    CS_ASSIGN_OR_RETURN(auto old_value, CurrentAnswer(*db_, e.country, e.indicator, round_));
     std::optional<std::string> new_value;
     if (e.value) new_value = EncodeAnswer(*e.value);
-    if (old_value == new_value && !record_unchanged) continue;
-    MNR_RETURN_IF_ERROR(WriteAnswer(*db_, e.country, e.indicator, e.value));
+    // Giving a carried answer again is its confirmation: recorded even when the field (empty in this
+    // round) would not otherwise change.
+    CS_ASSIGN_OR_RETURN(bool carried, IsCarried(e.country, e.indicator));
+    if (old_value == new_value && !record_unchanged && !carried) continue;
+    MNR_RETURN_IF_ERROR(WriteAnswer(*db_, e.country, e.indicator, round_, e.value));
     MNR_RETURN_IF_ERROR(
-        AppendLocal(*db_, identity_.device_id, clock, AnswerField(e.country, e.indicator), old_value, new_value));
+        AppendLocal(*db_, identity_.device_id, clock, AnswerField(e.country, e.indicator, round_), old_value, new_value));
     ++changed;
   }
   if (changed == 0) return 0;  // the transaction rolls back: nothing was written
@@ -619,8 +717,8 @@ Result<ReviewBook> ClientStore::Reviews() {
 
 Result<std::vector<std::string>> ClientStore::Unanswered(const std::string& country) {
   std::set<std::string> answered;
-  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT indicator FROM answers WHERE country = ?"));
-  st.Bind(1, country);
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT indicator FROM answers WHERE country = ? AND round = ?"));
+  st.Bind(1, country).Bind(2, round_);
   for (;;) {
     CS_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -634,10 +732,11 @@ Result<std::vector<std::string>> ClientStore::Unanswered(const std::string& coun
 }
 
 Result<std::vector<AnswerRow>> ClientStore::Answers(const std::optional<std::string>& country) {
-  std::string sql = "SELECT country, indicator, answer, note FROM answers";
-  if (country) sql += " WHERE country = ?";
+  std::string sql = "SELECT country, indicator, answer, note FROM answers WHERE round = ?";
+  if (country) sql += " AND country = ?";
   CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
-  if (country) st.Bind(1, *country);
+  st.Bind(1, round_);
+  if (country) st.Bind(2, *country);
   CS_ASSIGN_OR_RETURN(Statement ver, db_->Prepare("SELECT version FROM field_versions WHERE field = ?"));
   std::vector<AnswerRow> out;
   for (;;) {
@@ -650,7 +749,7 @@ Result<std::vector<AnswerRow>> ClientStore::Answers(const std::optional<std::str
     if (!answer) return Status::Corruption("stored answer for " + a.country + " " + a.indicator + " is \"" + st.Text(2) + "\"");
     a.value = AnswerValue{*answer, st.Text(3)};
     ver.Reset();
-    ver.Bind(1, AnswerField(a.country, a.indicator));
+    ver.Bind(1, AnswerField(a.country, a.indicator, round_));
     CS_ASSIGN_OR_RETURN(bool has_version, ver.Step());
     if (has_version) a.version = ver.Text(0);
     out.push_back(std::move(a));
@@ -1006,8 +1105,8 @@ Status ClientStore::ApplyPulled(const std::vector<PulledField>& fields, const st
         if (!decoded.ok()) return Status::Corruption("pulled field " + f.field + ": " + decoded.status().message());
         value = std::move(decoded).value();
       }
-      CS_ASSIGN_OR_RETURN(old_value, CurrentAnswer(*db_, key->country, key->indicator));
-      MNR_RETURN_IF_ERROR(WriteAnswer(*db_, key->country, key->indicator, value));
+      CS_ASSIGN_OR_RETURN(old_value, CurrentAnswer(*db_, key->country, key->indicator, key->round));
+      MNR_RETURN_IF_ERROR(WriteAnswer(*db_, key->country, key->indicator, key->round, value));
     } else if (key->kind == FieldKey::Kind::kPractice) {
       CS_ASSIGN_OR_RETURN(old_value, PracticeAttrValue(*db_, key->practice_id, key->attr));
       MNR_RETURN_IF_ERROR(WritePracticeAttr(*db_, key->practice_id, key->country, key->attr, f.value));

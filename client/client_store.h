@@ -46,6 +46,21 @@ struct AnswerRow {
   std::string version;  // OperationVersion of the edit that set it
 };
 
+// An answer carried forward from an earlier round (`round start --carry-forward`), not yet confirmed.
+struct CarriedAnswer {
+  std::string country;
+  std::string indicator;
+  AnswerValue value;
+  std::string from_round;
+};
+
+struct RoundSummary {
+  std::string round;
+  std::int64_t answers = 0;  // recorded answers of the store's countries in that round
+  std::int64_t carried = 0;  // carried answers waiting for confirmation
+  bool current = false;      // the round the store works on
+};
+
 // An answer edit as given by a user (CLI, CSV row, questionnaire); nullopt value = clear.
 struct AnswerEdit {
   std::string country;
@@ -119,6 +134,24 @@ class ClientStore {
   Status ImportCountries(const std::vector<Country>& rows);
   Result<std::vector<Country>> Countries();
 
+  // Survey rounds. Every answer read or written belongs to the store's round: the one it works on
+  // (meta "round"; the first round for a store made before rounds, the schema's current round for a
+  // new one), unless UseRound chose another for this process (`--round` on a command).
+  const std::string& round() const { return round_; }
+  // OK if `round` is the first round or one the schema lists.
+  Status CheckRound(std::string_view round) const;
+  Status UseRound(std::string_view round);
+  // Moves the store on to `round`, later than the one it works on, in one transaction. With
+  // `carry_forward`, each answer of the former round becomes a carried answer of the new one where
+  // that has none: a prefill that is not an edit (never sent) until someone confirms it by recording
+  // an answer (the same or another). Returns how many were carried.
+  Result<int> StartRound(std::string_view round, bool carry_forward);
+  // The carried answers of the store's round not confirmed yet, by country and indicator.
+  Result<std::vector<CarriedAnswer>> CarriedAnswers(const std::optional<std::string>& country = std::nullopt);
+  Result<bool> IsCarried(const std::string& country, const std::string& indicator);
+  // Every round of the schema (the first round alone if it lists none), oldest first.
+  Result<std::vector<RoundSummary>> Rounds();
+
   // Validates every edit (country in scope, indicator in schema, note size and UTF-8) before writing
   // any; then applies all in one transaction. An edit equal to the current value writes nothing.
   // Returns the number of fields that changed.
@@ -127,6 +160,7 @@ class ClientStore {
   // the same value: a person answering again asserts the answer now, and that assertion must win
   // over older concurrent edits made on other devices (mnr-client answer). Returns the edits recorded.
   Result<int> ReaffirmAnswers(const std::vector<AnswerEdit>& edits);
+  // The recorded answers of the store's round (carried answers are not among them).
   Result<std::vector<AnswerRow>> Answers(const std::optional<std::string>& country = std::nullopt);
 
   // Good-practice entries; each attribute is its own field, a removal is a tombstone.
@@ -181,6 +215,7 @@ class ClientStore {
   std::unique_ptr<Db> db_;
   Identity identity_;
   const SurveySchema* schema_ = nullptr;
+  std::string round_ = std::string(kFirstRound);
 };
 
 }  // namespace mnr::client

@@ -109,7 +109,7 @@ int AnswerCommand(const std::vector<std::string>& argv) {
                 tr("Records one survey answer in one transaction, with its history entry. The note is replaced\n"
                    "together with the answer: without --note the answer has no note. Giving the current answer\n"
                    "again records it again: it is confirmed now, and wins over older edits made elsewhere."));
-  p.Option("db", "PATH", "the client store", true)
+  WithRound(p.Option("db", "PATH", "the client store", true))
       .Option("note", "TEXT", "a free-text note (up to 16 KiB of UTF-8)")
       .Positional("COUNTRY", "a country in this device's scope")
       .Positional("INDICATOR", "an indicator id of the survey schema (e.g. c11_child_helpline)")
@@ -158,7 +158,7 @@ int ImportCommand(const std::vector<std::string>& argv) {
                    "FILE:LINE: column: problem (in a workbook: FILE: sheet \"S\" cell C5 (column): problem) and\n"
                    "nothing is recorded. Otherwise every row is applied in one transaction, and one line says how\n"
                    "many answers and notes changed and how many notes were cleared."));
-  p.Option("db", "PATH", "the client store", true)
+  WithRound(p.Option("db", "PATH", "the client store", true))
       .Flag("dry-run", "print each change (answer old -> new; note old -> new) and the summary; write nothing")
       .Positional("FILE", "the answers to record (.csv or .xlsx)");
   cli::Args args;
@@ -340,7 +340,7 @@ int ExportCommand(const std::vector<std::string>& argv) {
                    "FILE atomically; an existing FILE is replaced only with --force, and never the store itself.\n"
                    "Text that starts with = + - @ or a tab is prefixed with ' so a spreadsheet does not run it as a\n"
                    "formula; import removes that quote again, so a round trip changes nothing."));
-  p.Option("db", "PATH", "the client store", true)
+  WithRound(p.Option("db", "PATH", "the client store", true))
       .Option("format", "FORMAT", "csv (default), json or xlsx")
       .Option("lang", "LANG", "en (default) or fr: labels and answer words in CSV and xlsx")
       .Flag("excel", "CSV for Excel: byte-order mark, CRLF, ';' with --lang fr")
@@ -407,6 +407,7 @@ int ExportCommand(const std::vector<std::string>& argv) {
     using json = nlohmann::ordered_json;
     json doc = json::object();
     doc["schema_version"] = store.schema().version();
+    doc["round"] = store.round();
     doc["device"] = {{"id", store.identity().device_id}, {"name", store.identity().device_name}};
     doc["countries"] = country ? std::vector<std::string>{*country} : store.identity().countries;
     json rows = json::array();

@@ -19,7 +19,14 @@ int UsageError(std::string_view message) {
 Result<std::unique_ptr<ClientStore>> OpenStore(const cli::Args& args) {
   auto db = args.Get("db");
   if (!db) return Status::InvalidArgument(tr("--db PATH is required"));
-  return ClientStore::Open(*db);
+  auto store = ClientStore::Open(*db);
+  if (!store.ok()) return store;
+  if (auto round = args.Get("round")) MNR_RETURN_IF_ERROR((*store)->UseRound(*round));
+  return store;
+}
+
+cli::Parser& WithRound(cli::Parser& p) {
+  return p.Option("round", "YEAR", "the survey round (default: the one the store works on, see `mnr-client round`)");
 }
 
 std::string OneLine(std::string_view s, std::size_t max_chars) {

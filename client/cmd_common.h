@@ -31,8 +31,12 @@ int Fail(const Status& s);
 // "mnr-client: message" on stderr; returns 2 (the command line is wrong).
 int UsageError(std::string_view message);
 
-// Opens the store named by --db, migrating it if needed.
+// Opens the store named by --db, migrating it if needed, working on the round given by --round when
+// the command has that option (WithRound) and it was given.
 Result<std::unique_ptr<ClientStore>> OpenStore(const cli::Args& args);
+
+// Adds --round YEAR: the survey round whose answers the command reads or writes.
+cli::Parser& WithRound(cli::Parser& p);
 
 // At most `max_chars` characters of `s` (UTF-8 aware) on one line: line breaks shown as "⏎", and
 // "…" when cut.

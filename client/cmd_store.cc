@@ -213,7 +213,7 @@ int StatusCommand(const std::vector<std::string>& argv) {
                    "open queries. With --all (coordinators and auditors), the server's overview of every\n"
                    "country: answers, practices, review state, open conflicts and queries, devices and their\n"
                    "last sync."));
-  p.Option("db", "PATH", "the client store", true)
+  WithRound(p.Option("db", "PATH", "the client store", true))
       .Flag("all", "the server's overview of every country (coordinator or auditor credential)")
       .Option("format", "text|json", "with --all: output format (default text)")
       .Flag("ids", "with --all: show device and credential ids")
@@ -250,6 +250,14 @@ int StatusCommand(const std::vector<std::string>& argv) {
   } else {
     std::cout << StatusLabel(tr("credential:")) << tr("not bound (mnr-client init --db PATH --credentials FILE.mnrcred to sync)") << "\n";
   }
+  auto carried = store.CarriedAnswers();
+  if (!carried.ok()) return Fail(carried.status());
+  std::cout << StatusLabel(tr("round:")) << store.round();
+  if (!carried->empty()) {
+    std::cout << " " << trn("({n} answer carried from {1}, not yet confirmed)", "({n} answers carried from {1}, not yet confirmed)",
+                            carried->size(), carried->front().from_round);
+  }
+  std::cout << "\n";
   std::cout << StatusLabel(tr("survey:"))
             << trn("schema v{1}, {2} of {3} answers recorded ({n} country x {4} indicators)",
                    "schema v{1}, {2} of {3} answers recorded ({n} countries x {4} indicators)", n_countries,

@@ -14,12 +14,13 @@ int TemplateCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-client template --db PATH [--format csv|xlsx] [--lang en|fr] [--out FILE [--force]] [--country CODE]",
                 tr("Writes every indicator of the store's countries (or of --country) as a sheet to fill in: country,\n"
                    "indicator, domain, capability, the indicator's text, the current answer and note (empty where\n"
-                   "there is none yet), in questionnaire order and in the chosen language. Fill in the answer and\n"
+                   "there is none yet; an answer carried from the previous round until it is confirmed, which\n"
+                   "importing the file does), in questionnaire order and in the chosen language. Fill in the answer and\n"
                    "note columns and give the file to `mnr-client import`, which ignores the label columns. An\n"
                    "empty answer cell clears the answer on import, so make a fresh template after a sync. CSV is\n"
                    "written for Excel: a UTF-8 byte-order mark, CRLF, and ';' between fields with --lang fr. --out\n"
                    "writes FILE atomically (needed for xlsx); an existing FILE is replaced only with --force."));
-  p.Option("db", "PATH", "the client store", true)
+  WithRound(p.Option("db", "PATH", "the client store", true))
       .Option("format", "FORMAT", "csv (default) or xlsx")
       .Option("lang", "LANG", "en (default) or fr")
       .Option("out", "FILE", "write here instead of standard output")

@@ -26,6 +26,7 @@ int ReviewCommand(const std::vector<std::string>& args);     // client/cmd_revie
 int UiCommand(const std::vector<std::string>& args);         // client/cmd_ui.cc (the local web app)
 int TemplateCommand(const std::vector<std::string>& args);    // client/cmd_template.cc (spreadsheets)
 int IndicatorsCommand(const std::vector<std::string>& args);  // client/cmd_template.cc
+int RoundCommand(const std::vector<std::string>& args);       // client/cmd_round.cc (survey rounds)
 // `status --all` (coordinators and auditors, remote) and the review lines of the local `status`.
 int StatusAllCommand(const cli::Args& args);
 void PrintReviewStatus(ClientStore& store, std::ostream& os);

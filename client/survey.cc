@@ -37,6 +37,9 @@ struct Strings {
   std::string colon = tr(": ");
   std::string current = tr("Current answer");
   std::string not_answered = tr("not answered");
+  // TRANSLATORS: followed by a round ("2025"), then ": " and the answer carried from it.
+  std::string carried = tr("Carried from round");
+  std::string confirm = tr("(not yet confirmed: give it again to confirm it, or another answer)");
   std::string note = tr("Note");
   std::string prompt = tr("[y]es [p]artial [n]o [u]nknown [s]kip [b]ack [q]uit > ");
   std::string hint = tr("Type y, p, n or u to answer, s to skip, b to go back, q to quit.");
@@ -114,7 +117,10 @@ bool ReadLine(std::string& line) {
   return true;
 }
 
-std::string PositionKey(const std::string& country) { return "survey.position." + country; }
+// Where the questionnaire of `country` stopped, in `round` (the first round's key has no round).
+std::string PositionKey(const std::string& country, const std::string& round) {
+  return "survey.position." + country + (round == kFirstRound ? std::string() : "." + round);
+}
 
 class Questionnaire {
  public:
@@ -128,7 +134,7 @@ class Questionnaire {
     if (inds.empty()) return cli::Fail(kSurveyProgram, Status::NotFound(tr("the survey schema has no indicators")));
 
     std::size_t i = 0;
-    auto pos = store_.GetMeta(PositionKey(country_));
+    auto pos = store_.GetMeta(PositionKey(country_, store_.round()));
     if (!pos.ok()) return cli::Fail(kSurveyProgram, pos.status());
     if (*pos && !(*pos)->empty()) {
       for (std::size_t k = 0; k < inds.size(); ++k) {
@@ -146,7 +152,7 @@ class Questionnaire {
     while (i < inds.size()) {
       const Indicator& ind = inds[i];
       // Stored before the prompt: a lost terminal resumes at the indicator that was on screen.
-      st = store_.SetMeta(PositionKey(country_), ind.id);
+      st = store_.SetMeta(PositionKey(country_, store_.round()), ind.id);
       if (!st.ok()) return cli::Fail(kSurveyProgram, st);
       ShowHeadings(ind);
       ShowIndicator(i, ind);
@@ -198,7 +204,7 @@ class Questionnaire {
     }
 
     // Completed: the next run starts from the beginning again (for a review pass).
-    st = store_.SetMeta(PositionKey(country_), "");
+    st = store_.SetMeta(PositionKey(country_, store_.round()), "");
     if (!st.ok()) return cli::Fail(kSurveyProgram, st);
     std::cout << "\n" << s_.done << "\n";
     return Summary();
@@ -210,6 +216,10 @@ class Questionnaire {
     if (!rows.ok()) return rows.status();
     current_.clear();
     for (auto& r : *rows) current_[r.indicator] = r.value;
+    auto carried = store_.CarriedAnswers(country_);
+    if (!carried.ok()) return carried.status();
+    carried_.clear();
+    for (auto& c : *carried) carried_[c.indicator] = c;
     auto book = store_.Reviews();
     if (!book.ok()) return book.status();
     if (const CountryReview* r = book->Find(country_)) {
@@ -248,7 +258,14 @@ class Questionnaire {
     }
     auto it = current_.find(ind.id);
     if (it == current_.end()) {
-      std::cout << "  " << s_.current << s_.colon << s_.not_answered << "\n";
+      auto c = carried_.find(ind.id);
+      if (c == carried_.end()) {
+        std::cout << "  " << s_.current << s_.colon << s_.not_answered << "\n";
+        return;
+      }
+      std::cout << "  " << s_.carried << " " << c->second.from_round << s_.colon << AnswerWord(s_, c->second.value.answer) << " "
+                << s_.confirm << "\n";
+      if (!c->second.value.note.empty()) std::cout << "  " << s_.note << s_.colon << TerminalText(c->second.value.note) << "\n";
       return;
     }
     std::cout << "  " << s_.current << s_.colon << AnswerWord(s_, it->second.answer) << "\n";
@@ -267,7 +284,8 @@ class Questionnaire {
   // still saved (with the note kept), since losing it would be the worse surprise.
   Status AskNoteAndSave(const Indicator& ind, Answer answer, bool& stop) {
     auto it = current_.find(ind.id);
-    const std::string old_note = it == current_.end() ? "" : it->second.note;
+    auto carried = carried_.find(ind.id);
+    const std::string old_note = it != current_.end() ? it->second.note : carried != carried_.end() ? carried->second.value.note : "";
     while (true) {
       if (old_note.empty()) {
         std::cout << s_.note_prompt_new << std::flush;
@@ -344,6 +362,7 @@ class Questionnaire {
   const std::string lang_;
   const Strings s_;
   std::map<std::string, AnswerValue> current_;
+  std::map<std::string, CarriedAnswer> carried_;  // of the store's round, not yet confirmed
   std::multimap<std::string, Query> queries_;  // open queries by indicator
   int shown_domain_ = -1;
   int shown_capability_ = -1;
@@ -352,7 +371,7 @@ class Questionnaire {
 }  // namespace
 
 int SurveyCommand(const std::vector<std::string>& args) {
-  cli::Parser p("mnr-client survey --db PATH [--lang en|fr] [--country CODE]",
+  cli::Parser p("mnr-client survey --db PATH [--lang en|fr] [--country CODE] [--round YEAR]",
                 tr("Answers the MNR survey in the terminal, capability by capability. Each indicator shows\n"
                    "its label and current answer; type y, p, n or u (then an optional note), s to skip,\n"
                    "b to go back, q to quit. Every answer is saved the moment it is given, and the next\n"
@@ -361,6 +380,7 @@ int SurveyCommand(const std::vector<std::string>& args) {
       .Option("lang", "en|fr", "language of labels and prompts (default: that of the messages, see mnr-client --help)")
       .Option("country", "CODE",
               "the country to answer for; needed only when the store may write several")
+      .Option("round", "YEAR", "the survey round to answer (default: the one the store works on, see `mnr-client round`)")
       .Epilog("exit status: 0 stopped or finished (answers saved), 1 failure, 2 usage");
   cli::Args a;
   if (auto code = cli::ParseOrExit(p, args, kSurveyProgram, a)) return *code;
@@ -369,6 +389,9 @@ int SurveyCommand(const std::vector<std::string>& args) {
 
   auto store = ClientStore::Open(*a.Get("db"));
   if (!store.ok()) return cli::Fail(kSurveyProgram, store.status());
+  if (auto round = a.Get("round")) {
+    if (Status r = (*store)->UseRound(*round); !r.ok()) return cli::Fail(kSurveyProgram, r);
+  }
   const std::vector<std::string>& scope = (*store)->identity().countries;
 
   std::string country;

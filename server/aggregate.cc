@@ -15,6 +15,14 @@ std::string PercentYes(int n_yes, int n_responding) {
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
 }
 
+std::string ChangeInPoints(int y1, int r1, int y2, int r2) {
+  if (r1 <= 0 || r2 <= 0) return "";
+  const long long num = 1000LL * (static_cast<long long>(y2) * r1 - static_cast<long long>(y1) * r2);
+  const long long den = static_cast<long long>(r1) * r2;
+  const long long tenths = (2 * (num < 0 ? -num : num) + den) / (2 * den);
+  return std::string(tenths == 0 ? "" : num < 0 ? "-" : "+") + std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+}
+
 std::vector<AggregateRow> Aggregate(const SurveySchema& schema, const std::vector<Country>& countries,
                                     const std::vector<ServerStore::MergedAnswer>& answers) {
   static const std::set<std::string, std::less<>> kLmic = {"upper_middle", "lower_middle", "low"};
@@ -33,7 +41,7 @@ std::vector<AggregateRow> Aggregate(const SurveySchema& schema, const std::vecto
   };
   for (const auto& a : answers) {
     auto g = group_of.find(a.country);
-    if (g == group_of.end() || schema.FindIndicator(a.indicator) == nullptr) continue;
+    if (g == group_of.end() || a.round != kFirstRound || schema.FindIndicator(a.indicator) == nullptr) continue;
     count(by_key[{a.indicator, "all"}], a.value.answer);
     if (!g->second.empty()) count(by_key[{a.indicator, g->second}], a.value.answer);
   }

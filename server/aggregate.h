@@ -23,12 +23,17 @@ struct AggregateRow {
 };
 
 // One row per schema indicator (questionnaire order) and group (all, high, lmic = upper_middle +
-// lower_middle + low), zero rows included.
+// lower_middle + low), zero rows included; answers of the first round only.
 std::vector<AggregateRow> Aggregate(const SurveySchema& schema, const std::vector<Country>& countries,
                                     const std::vector<ServerStore::MergedAnswer>& answers);
 
 // 100 * yes / responding rounded half up to one decimal ("66.7"); "" when nobody responded.
 std::string PercentYes(int n_yes, int n_responding);
+
+// The change of the share of yes from (y1 of r1) to (y2 of r2) in percentage points, signed, rounded
+// half away from zero to one decimal ("+5.0", "-3.3", "0.0"); "" when either side has no respondents.
+// Integer arithmetic, like PercentYes. The report's and `releases diff`'s change between rounds.
+std::string ChangeInPoints(int y1, int r1, int y2, int r2);
 
 // The CSV document, header
 // `indicator,group,n_yes,n_partial,n_no,n_unknown,n_responding,pct_yes`.

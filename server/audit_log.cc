@@ -819,7 +819,7 @@ Status Mismatch(const std::string& what) { return Status::Corruption(what); }
 
 // The dataset and good-practice entries a replay of the log gives at one tree size.
 struct ReplayedDataset {
-  DatasetCounts counts;
+  std::map<std::string, DatasetCounts> counts;  // by survey round
   std::string practices;  // PracticeEntriesOf(...).dump(), as a release stores it
 };
 
@@ -915,7 +915,10 @@ Status CheckReleaseAgainstLog(ServerStore& store, const Release& r, const std::s
   }
   const ReplayedDataset& at = replayed.at(head->size);
   const std::string where = what + ": its figures are not those the log gives at its tree head (size " + std::to_string(head->size) + ") ";
-  const std::string recount = DatasetCsv(BuildDataset(at.counts, store.schema()));
+  const std::string round = m.value("round", std::string(kFirstRound));
+  const auto counted = at.counts.find(round);
+  const DatasetCounts none{{}, at.counts.at(std::string(kFirstRound)).groups};
+  const std::string recount = DatasetCsv(BuildDataset(counted == at.counts.end() ? none : counted->second, store.schema()));
   if (m.value("survey_schema_version", 0) == store.schema().version()) {
     if (recount != r.csv) return Mismatch(where + FirstDifference(r.csv, recount));
     if (at.practices != r.practices) {
@@ -1005,7 +1008,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
     dirty.clear();
     std::vector<Country> reg;
     for (const auto& [code, row] : countries) reg.push_back(Country{code, std::get<0>(row), std::get<1>(row), std::get<2>(row)});
-    replayed[at] = ReplayedDataset{CountDataset(merged, reg), PracticeEntriesOf(merged, reg, store.schema()).dump()};
+    replayed[at] = ReplayedDataset{CountDatasetRounds(merged, reg), PracticeEntriesOf(merged, reg, store.schema()).dump()};
   };
   for (const auto& s : *entries) {
     const auto& e = s.entry;
@@ -1287,9 +1290,18 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
   // The published figures: the maintained counts against a recount of the replayed merged state and
   // register (which equal the stored ones, checked above).
   {
-    auto stored = StoredDatasetCounts(db);
-    if (!stored.ok()) return stored.status();
-    MNR_RETURN_IF_ERROR(CompareDatasetCounts(*stored, replayed.at(*size).counts));
+    const auto& replay = replayed.at(*size).counts;
+    auto rounds = DatasetRounds(db);
+    if (!rounds.ok()) return rounds.status();
+    std::set<std::string> all(rounds->begin(), rounds->end());
+    for (const auto& [round, counts] : replay) all.insert(round);
+    for (const auto& round : all) {
+      auto stored = StoredDatasetCounts(db, round);
+      if (!stored.ok()) return stored.status();
+      auto it = replay.find(round);
+      const DatasetCounts none{{}, replay.at(std::string(kFirstRound)).groups};
+      MNR_RETURN_IF_ERROR(CompareDatasetCounts(*stored, it == replay.end() ? none : it->second, round));
+    }
   }
 
   // Every release: its hash, signature and log entry, and its figures against a replay of the log up

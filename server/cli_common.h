@@ -2,10 +2,12 @@
 // checked by one rule whichever command issues it.
 #pragma once
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "mnr/cli.h"
 #include "mnr/status.h"
@@ -35,6 +37,25 @@ inline Result<long long> CredentialLifetimeDays(const cli::Args& a) {
   }
   if (days < 1 || days > 7300) return Status::InvalidArgument("--days must be between 1 and 7300");
   return days;
+}
+
+// Prints rows as left-aligned columns separated by two spaces.
+inline void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
 }
 
 }  // namespace mnr::server

@@ -6,6 +6,7 @@
 
 #include "mnr/cli.h"
 #include "mnr/crypto.h"
+#include "mnr/csv.h"
 #include "mnr/file_util.h"
 #include "mnr/wall_clock.h"
 #include "server/aggregate.h"
@@ -67,10 +68,11 @@ struct ExportSource {
   int min_group = kDefaultMinGroup;
 };
 
-Result<ExportSource> LoadExportSource(ServerStore& s, const std::optional<Release>& release) {
+// `round` is that of the current dataset (a release's own is in its manifest).
+Result<ExportSource> LoadExportSource(ServerStore& s, const std::optional<Release>& release, const std::string& round) {
   ExportSource x;
   x.origin.survey_schema_version = s.schema().version();
-  x.round = s.schema().round();
+  x.round = round;
   if (release) {
     auto d = ParseDatasetCsv(release->csv, "release " + release->label);
     if (!d.ok()) return d.status();
@@ -83,12 +85,12 @@ Result<ExportSource> LoadExportSource(ServerStore& s, const std::optional<Releas
     if (manifest.is_object()) {
       x.origin.store_schema_version = manifest.value("store_schema_version", 0);
       x.origin.survey_schema_version = manifest.value("survey_schema_version", 0);
-      x.round = manifest.value("round", x.round);
     }
+    x.round = ReleaseRound(*release);
     x.min_group = MinGroupOfManifest(manifest);
     x.canonical_csv = release->csv;
   } else {
-    auto d = LoadDataset(s.db(), s.schema());
+    auto d = LoadDataset(s.db(), s.schema(), round);
     if (!d.ok()) return d.status();
     x.dataset = std::move(*d);
     auto v = s.db().UserVersion();
@@ -100,19 +102,109 @@ Result<ExportSource> LoadExportSource(ServerStore& s, const std::optional<Releas
   return x;
 }
 
+std::string DiffCell(const std::optional<DatasetRow>& r) {
+  if (!r) return "-";
+  const std::string pct = PercentYes(r->n_yes, r->n_responding());
+  return std::to_string(r->n_yes) + " of " + std::to_string(r->n_responding()) + (pct.empty() ? "" : " (" + pct + "%)");
+}
+
+nlohmann::json DiffSide(const std::optional<DatasetRow>& r) {
+  if (!r) return nullptr;
+  return {{"n_yes", r->n_yes},           {"n_partial", r->n_partial},         {"n_no", r->n_no},
+          {"n_unknown", r->n_unknown},   {"n_responding", r->n_responding()}, {"n_not_answered", r->n_not_answered},
+          {"n_countries", r->n_countries}, {"pct_yes", PercentYes(r->n_yes, r->n_responding())}};
+}
+
+// `releases diff`: both releases are checked (hash, signature, audit entry) before anything is compared.
+int ReleasesDiff(const std::vector<std::string>& argv) {
+  cli::Parser p("mnr-server releases diff --data DIR FROM TO [--format text|csv|json] [--all]",
+                "Lists, per indicator, capability and domain and per group, what changed from release FROM to\n"
+                "release TO (usually the same survey in two rounds): the yes count, the countries that responded,\n"
+                "the share of yes and its change in percentage points. Only the rows that changed, unless --all.\n"
+                "Coordinators' view: small groups keep their counts.");
+  p.Option("data", "DIR", "the server store directory", true)
+      .Positional("FROM", "the earlier release's label")
+      .Positional("TO", "the later release's label")
+      .Option("format", "FORMAT", "text (default), csv or json")
+      .Flag("all", "list the rows that did not change too");
+  cli::Args a;
+  if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
+  const std::string format = a.GetOr("format", "text");
+  if (format != "text" && format != "csv" && format != "json") return Usage("--format must be text, csv or json, not \"" + format + "\"");
+  auto store = ServerStore::Open(*a.Get("data"));
+  if (!store.ok()) return Failure(store.status());
+  std::vector<Release> releases;
+  std::vector<Dataset> datasets;
+  for (const auto& label : a.positional()) {
+    auto r = FindRelease((*store)->db(), label);
+    if (!r.ok()) return Failure(r.status());
+    if (Status v = CheckStoredRelease(**store, *r); !v.ok()) return Failure(v);
+    auto d = ParseDatasetCsv(r->csv, "release " + r->label);
+    if (!d.ok()) return Failure(d.status());
+    releases.push_back(std::move(*r));
+    datasets.push_back(std::move(*d));
+  }
+  const auto changes = DiffDatasets(datasets[0], datasets[1], a.Has("all"));
+  const auto change_of = [](const DatasetChange& c) {
+    return c.before && c.after ? ChangeInPoints(c.before->n_yes, c.before->n_responding(), c.after->n_yes, c.after->n_responding())
+                               : std::string();
+  };
+  std::size_t changed = 0;
+  for (const auto& c : changes) changed += c.changed() ? 1 : 0;
+  if (format == "json") {
+    nlohmann::json out = {{"from", {{"label", releases[0].label}, {"round", ReleaseRound(releases[0])}, {"release_id", releases[0].release_id}}},
+                          {"to", {{"label", releases[1].label}, {"round", ReleaseRound(releases[1])}, {"release_id", releases[1].release_id}}},
+                          {"changed", changed},
+                          {"rows", nlohmann::json::array()}};
+    for (const auto& c : changes) {
+      const std::string pp = change_of(c);
+      out["rows"].push_back({{"subject", c.subject}, {"group", c.group}, {"changed", c.changed()}, {"before", DiffSide(c.before)},
+                             {"after", DiffSide(c.after)}, {"change_pp", pp.empty() ? nlohmann::json(nullptr) : nlohmann::json(pp)}});
+    }
+    std::cout << out.dump(1) << "\n";
+    return cli::kExitOk;
+  }
+  if (format == "csv") {
+    std::string csv = "subject,group,changed,n_yes_before,n_responding_before,pct_yes_before,n_yes_after,n_responding_after,"
+                      "pct_yes_after,change_pp\r\n";
+    const auto side = [](const std::optional<DatasetRow>& r) -> std::vector<std::string> {
+      if (!r) return {"", "", ""};
+      return {std::to_string(r->n_yes), std::to_string(r->n_responding()), PercentYes(r->n_yes, r->n_responding())};
+    };
+    for (const auto& c : changes) {
+      std::vector<std::string> fields = {c.subject, c.group, c.changed() ? "1" : "0"};
+      for (auto& f : side(c.before)) fields.push_back(std::move(f));
+      for (auto& f : side(c.after)) fields.push_back(std::move(f));
+      fields.push_back(change_of(c));
+      csv += CsvLine(fields, ',', "\r\n");
+    }
+    std::cout << csv;
+    return cli::kExitOk;
+  }
+  std::cout << "from " << releases[0].label << " (round " << ReleaseRound(releases[0]) << ") to " << releases[1].label << " (round "
+            << ReleaseRound(releases[1]) << "): " << changed << " of " << datasets[1].rows.size() << " rows changed\n";
+  if (changes.empty()) return cli::kExitOk;
+  std::vector<std::vector<std::string>> rows = {{"SUBJECT", "GROUP", "BEFORE", "AFTER", "CHANGE (PTS)"}};
+  for (const auto& c : changes) rows.push_back({c.subject, c.group, DiffCell(c.before), DiffCell(c.after), change_of(c)});
+  PrintTable(rows);
+  return cli::kExitOk;
+}
+
 }  // namespace
 
 int AggregateCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server aggregate --data DIR [--release LABEL] [--format csv|canonical-csv|json|sdmx-csv|xlsx] [--lang en|fr] [--public [--min-group N]] [--out FILE [--force]] [--rebuild] [--countries]",
+  cli::Parser p("mnr-server aggregate --data DIR [--round YEAR | --release LABEL] [--format csv|canonical-csv|json|sdmx-csv|xlsx] [--lang en|fr] [--public [--min-group N]] [--out FILE [--force]] [--rebuild] [--countries]",
                 "Prints the global aggregate dataset (docs/dataset.md): for every indicator, capability and domain\n"
                 "and every group (all, high, upper_middle, lower_middle, low, lmic, region:...), the counts of yes,\n"
                 "partial, no and unknown among the registered countries, those that did not answer, and the share\n"
-                "of yes, with the labels in --lang. The current dataset by default, or a frozen release, whose hash\n"
+                "of yes, with the labels in --lang. The current dataset of the survey's current round by default\n"
+                "(--round for another), or a frozen release, whose hash\n"
                 "and signature are checked before it is printed. canonical-csv is the release's hashed bytes (no\n"
                 "labels). --public hides the figures of groups of fewer than --min-group countries (a release's own\n"
                 "rule, else 3), as the report does. SDMX-CSV is described in docs/sdmx.md.");
   p.Option("data", "DIR", "the server store directory", true)
       .Option("release", "LABEL", "a release (see `mnr-server releases list`) instead of the current dataset")
+      .Option("round", "YEAR", "the survey round of the current dataset (default: the schema's current round)")
       .Option("format", "FORMAT", "csv (default), canonical-csv, json, sdmx-csv or xlsx (one sheet per level; needs --out)")
       .Option("lang", "LANG", "the labels' language: en (default) or fr")
       .Flag("public", "what the public may see: groups of too few countries without figures")
@@ -143,12 +235,15 @@ int AggregateCommand(const std::vector<std::string>& argv) {
     min_group_flag = *n;
   }
   if (a.Has("rebuild") && a.Has("release")) return Usage("--rebuild recomputes the current dataset; a release never changes");
+  if (a.Has("round") && a.Has("release")) return Usage("--round chooses the current dataset's round; a release has its own");
   if (auto out = a.Get("out")) {
     if (Status s = CheckOutputFile(*out, OutRules(a)); !s.ok()) return Failure(s);
   }
   auto store = ServerStore::Open(*a.Get("data"));
   if (!store.ok()) return Failure(store.status());
   ServerStore& s = **store;
+  auto round = ChooseRound(s.schema(), a.Get("round"));
+  if (!round.ok()) return Usage(round.status().message());
   if (a.Has("rebuild")) {
     Transaction tx(s.db());
     if (!tx.status().ok()) return Failure(tx.status());
@@ -169,13 +264,13 @@ int AggregateCommand(const std::vector<std::string>& argv) {
       members = nlohmann::json::parse(release->members, nullptr, false);
       if (members.is_discarded()) return Failure(Status::Corruption("release " + release->label + ": its country lists are not JSON"));
     } else {
-      auto m = DatasetMembers(s.db(), s.schema());
+      auto m = DatasetMembers(s.db(), s.schema(), *round);
       if (!m.ok()) return Failure(m.status());
       members = std::move(*m);
     }
     return Emit(a, format == "json" ? members.dump(1) + "\n" : DatasetMembersCsv(members));
   }
-  auto source = LoadExportSource(s, release);
+  auto source = LoadExportSource(s, release, *round);
   if (!source.ok()) return Failure(source.status());
   const Dataset& dataset = source->dataset;
   const int min_group = !a.Has("public") ? 0 : release ? source->min_group : min_group_flag;
@@ -194,20 +289,24 @@ int AggregateCommand(const std::vector<std::string>& argv) {
 }
 
 int SdmxStructureCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server sdmx-structure --data DIR [--release LABEL] --out FILE [--force]",
+  cli::Parser p("mnr-server sdmx-structure --data DIR [--round YEAR | --release LABEL] --out FILE [--force]",
                 "Writes the SDMX-ML 2.1 structure message that `aggregate --format sdmx-csv` refers to: the dataflow\n"
                 "MNR:DF_MNR_DATASET(2.0), its data structure definition, concept scheme and code lists (indicators,\n"
                 "capabilities, domains, groups with the current or the release's regions, measures, units,\n"
                 "statuses). Described in docs/sdmx.md.");
   p.Option("data", "DIR", "the server store directory", true)
       .Option("release", "LABEL", "the groups of a release instead of the current dataset's")
+      .Option("round", "YEAR", "the survey round of the current dataset (default: the schema's current round)")
       .Option("out", "FILE", "where to write the XML (atomically)", true)
       .Flag("force", "replace FILE if it exists (never the store itself)");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   if (Status c = CheckOutputFile(*a.Get("out"), OutRules(a)); !c.ok()) return Failure(c);
+  if (a.Has("round") && a.Has("release")) return Usage("--round chooses the current dataset's round; a release has its own");
   auto store = ServerStore::Open(*a.Get("data"));
   if (!store.ok()) return Failure(store.status());
+  auto round = ChooseRound((*store)->schema(), a.Get("round"));
+  if (!round.ok()) return Usage(round.status().message());
   std::optional<Release> release;
   if (auto label = a.Get("release")) {
     auto r = FindRelease((*store)->db(), *label);
@@ -215,7 +314,7 @@ int SdmxStructureCommand(const std::vector<std::string>& argv) {
     if (Status v = CheckStoredRelease(**store, *r); !v.ok()) return Failure(v);
     release = std::move(*r);
   }
-  auto source = LoadExportSource(**store, release);
+  auto source = LoadExportSource(**store, release, *round);
   if (!source.ok()) return Failure(source.status());
   auto xml = SdmxStructureMessage(source->dataset, (*store)->schema(), {source->round, 0}, release ? release->created_at : UnixNow());
   if (!xml.ok()) return Failure(xml.status());
@@ -223,8 +322,9 @@ int SdmxStructureCommand(const std::vector<std::string>& argv) {
 }
 
 int ReleaseCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server release --data DIR --label TEXT [--allow-open-conflicts] [--allow-unapproved]",
-                "Freezes the current dataset as an immutable release: its canonical CSV, the SHA-256 of that CSV,\n"
+  cli::Parser p("mnr-server release --data DIR --label TEXT [--round YEAR] [--allow-open-conflicts] [--allow-unapproved]",
+                "Freezes the current dataset of a survey round (the schema's current round by default) as an\n"
+                "immutable release: its canonical CSV, the SHA-256 of that CSV,\n"
                 "and a manifest signed with the server key that names the hash, the audit log's tree head (the\n"
                 "inputs), the schema and software versions. Logged in the audit log. A label is used once.\n"
                 "Refused while conflicts are open or countries are not approved (`mnr-server status`), unless\n"
@@ -233,6 +333,7 @@ int ReleaseCommand(const std::vector<std::string>& argv) {
                 "of the merged answers (the first difference is named; see `aggregate --rebuild`).");
   p.Option("data", "DIR", "the server store directory", true)
       .Option("label", "TEXT", "the release's name, e.g. 2025-final", true)
+      .Option("round", "YEAR", "the survey round to release (default: the schema's current round)")
       .Flag("allow-open-conflicts", "release even though conflicts are open (their current winners are counted)")
       .Flag("allow-unapproved", "release even though some countries' surveys are not approved")
       .Option("min-group", "N", "the smallest group whose figures the public sees (default 3; signed into the manifest)");
@@ -247,6 +348,8 @@ int ReleaseCommand(const std::vector<std::string>& argv) {
   }
   auto store = ServerStore::Open(*a.Get("data"));
   if (!store.ok()) return Failure(store.status());
+  auto round = ChooseRound((*store)->schema(), a.Get("round"));
+  if (!round.ok()) return Usage(round.status().message());
   auto gate = CheckReleaseGate(**store);
   if (!gate.ok()) return Failure(gate.status());
   nlohmann::json provisional = nullptr;
@@ -282,10 +385,11 @@ int ReleaseCommand(const std::vector<std::string>& argv) {
       provisional["unapproved"] = countries;
     }
   }
-  auto r = CreateRelease(**store, *a.Get("label"), OperatorActor(), UnixNow(), provisional, min_group);
+  auto r = CreateRelease(**store, *a.Get("label"), OperatorActor(), UnixNow(), provisional, min_group, *round);
   if (!r.ok()) return Failure(r.status());
   const auto manifest = nlohmann::json::parse(r->manifest);
   std::cout << "release " << r->label << "\n"
+            << "  survey round    " << *round << "\n"
             << "  content sha256  " << r->content_sha256 << "\n"
             << "  release id      " << r->release_id << "\n"
             << "  audit log size  " << manifest["audit_tree_head"]["size"].get<std::uint64_t>() << "\n"
@@ -301,9 +405,10 @@ int ReleaseCommand(const std::vector<std::string>& argv) {
 int ReleasesCommand(const std::vector<std::string>& argv) {
   const std::string help =
       "usage: mnr-server releases list --data DIR\n"
-      "       mnr-server releases show --data DIR LABEL\n\n"
-      "The frozen releases of the dataset, oldest first.\n";
-  if (argv.empty()) return Usage("releases needs an action: list or show (see --help)");
+      "       mnr-server releases show --data DIR LABEL\n"
+      "       mnr-server releases diff --data DIR FROM TO [--format text|csv|json] [--all]\n\n"
+      "The frozen releases of the dataset, oldest first, each of one survey round; diff compares two.\n";
+  if (argv.empty()) return Usage("releases needs an action: list, show or diff (see --help)");
   if (argv[0] == "--help" || argv[0] == "-h") {
     std::cout << help;
     return cli::kExitOk;
@@ -321,11 +426,11 @@ int ReleasesCommand(const std::vector<std::string>& argv) {
       std::cout << "no releases yet (make one with `mnr-server release --data DIR --label TEXT`)\n";
       return cli::kExitOk;
     }
-    std::cout << "LABEL\tCREATED\tCONTENT SHA-256\tAUDIT SIZE\n";
+    std::cout << "LABEL\tROUND\tCREATED\tCONTENT SHA-256\tAUDIT SIZE\n";
     for (const auto& r : *list) {
       const auto m = nlohmann::json::parse(r.manifest, nullptr, false);
       const std::uint64_t size = m.is_object() ? m["audit_tree_head"].value("size", std::uint64_t{0}) : 0;
-      std::cout << r.label << "\t" << FormatTime(r.created_at) << "\t" << r.content_sha256 << "\t" << size << "\n";
+      std::cout << r.label << "\t" << ReleaseRound(r) << "\t" << FormatTime(r.created_at) << "\t" << r.content_sha256 << "\t" << size << "\n";
     }
     return cli::kExitOk;
   }
@@ -346,7 +451,8 @@ int ReleasesCommand(const std::vector<std::string>& argv) {
     std::cout << "verified: the CSV hashes to the manifest's content hash and the server key signed the manifest\n";
     return cli::kExitOk;
   }
-  return Usage("unknown releases action \"" + argv[0] + "\" (list or show)");
+  if (argv[0] == "diff") return ReleasesDiff(Rest(argv));
+  return Usage("unknown releases action \"" + argv[0] + "\" (list, show or diff)");
 }
 
 int PublishCommand(const std::vector<std::string>& argv) {

@@ -55,37 +55,39 @@ CountDelta Sum(const CountDelta& a, const CountDelta& b) {
   return out;
 }
 
-// Adds `delta` to the counts of `indicator` in each group: one upsert per group, and when a count went
-// down one delete of the rows left all zero. A count would only go negative if the tables had drifted
+// Adds `delta` to the counts of `indicator` of `round` in each group: one upsert per group, and when a
+// count went down one delete of the rows left all zero. A count would only go negative if the tables had drifted
 // from the merged state; the CHECK then aborts the whole transaction.
-Status Bump(Db& db, std::string_view indicator, const std::vector<std::string>& groups, const CountDelta& delta) {
+Status Bump(Db& db, std::string_view round, std::string_view indicator, const std::vector<std::string>& groups,
+            const CountDelta& delta) {
   if (delta == CountDelta{} || groups.empty()) return Status::OK();
   // An update, and an insert only for a row not there yet (an upsert would check the CHECK against
   // the bare deltas before it saw the row).
   auto add = db.Cached(
       "UPDATE dataset_counts SET n_yes = n_yes + ?3, n_partial = n_partial + ?4, n_no = n_no + ?5, "
-      "n_unknown = n_unknown + ?6 WHERE indicator = ?1 AND grp = ?2");
+      "n_unknown = n_unknown + ?6 WHERE indicator = ?1 AND grp = ?2 AND round = ?7");
   if (!add.ok()) return add.status();
   auto ins = db.Cached(
-      "INSERT INTO dataset_counts (indicator, grp, n_yes, n_partial, n_no, n_unknown) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      "INSERT INTO dataset_counts (round, indicator, grp, n_yes, n_partial, n_no, n_unknown) VALUES (?7, ?1, ?2, ?3, ?4, ?5, ?6)");
   if (!ins.ok()) return ins.status();
   for (const auto& g : groups) {
-    const std::string where = "dataset count " + std::string(indicator) + "/" + g;
+    const std::string where = "dataset count " + std::string(round) + "/" + std::string(indicator) + "/" + g;
     const std::string fix = " (if the counts drifted from the merged answers, run `mnr-server aggregate --rebuild`)";
     for (Statement* st : {&*add, &*ins}) {
       st->Reset();
       st->Bind(1, indicator).Bind(2, g);
       for (int i = 0; i < 4; ++i) st->Bind(3 + i, static_cast<std::int64_t>(delta[static_cast<std::size_t>(i)]));
+      st->Bind(7, round);
       MNR_RETURN_IF_ERROR(st->Run().With(where + fix));
       if (db.Changes() > 0) break;
     }
   }
   if (std::all_of(delta.begin(), delta.end(), [](int d) { return d >= 0; })) return Status::OK();
-  auto drop = db.Cached("DELETE FROM dataset_counts WHERE indicator = ?1 AND n_yes = 0 AND n_partial = 0 "
+  auto drop = db.Cached("DELETE FROM dataset_counts WHERE round = ?2 AND indicator = ?1 AND n_yes = 0 AND n_partial = 0 "
                         "AND n_no = 0 AND n_unknown = 0");
   if (!drop.ok()) return drop.status();
-  drop->Bind(1, indicator);
-  return drop->Run().With("dataset counts of " + std::string(indicator));
+  drop->Bind(1, indicator).Bind(2, round);
+  return drop->Run().With("dataset counts of " + std::string(round) + "/" + std::string(indicator));
 }
 
 Status BumpGroupSize(Db& db, const std::string& group, int delta) {
@@ -164,12 +166,14 @@ Result<std::vector<std::pair<std::string, int>>> GroupSizes(Db& db) {
   return GroupOrder(*sizes);
 }
 
-// Reads (indicator, grp, n_yes, n_partial, n_no, n_unknown) rows; an all-zero row is left out, as
-// the maintained table never keeps one.
-Result<std::map<std::pair<std::string, std::string>, DatasetCounts::Answers>> ReadAnswerCounts(Db& db, const std::string& sql) {
+// Reads (indicator, grp, n_yes, n_partial, n_no, n_unknown) rows of `round` from `table`; an all-zero
+// row is left out, as the maintained table never keeps one.
+Result<std::map<std::pair<std::string, std::string>, DatasetCounts::Answers>> ReadAnswerCounts(Db& db, std::string_view table,
+                                                                                               std::string_view round) {
   std::map<std::pair<std::string, std::string>, DatasetCounts::Answers> out;
-  auto st = db.Prepare(sql);
+  auto st = db.Prepare("SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM " + std::string(table) + " WHERE round = ?");
   if (!st.ok()) return st.status();
+  st->Bind(1, round);
   for (;;) {
     auto row = st->Step();
     if (!row.ok()) return row.status();
@@ -226,7 +230,7 @@ Status DatasetOnMergedChange(Db& db, std::string_view field, const std::optional
   if (!*country) return Status::OK();  // counted once the country is registered
   const auto groups = DatasetGroupsOf(**country);
   // One upsert per group carries both the answer that left and the one that came.
-  MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, groups, Sum(was ? DeltaOf(*was, -1) : CountDelta{}, now ? DeltaOf(*now, +1) : CountDelta{})));
+  MNR_RETURN_IF_ERROR(Bump(db, fk->round, fk->indicator, groups, Sum(was ? DeltaOf(*was, -1) : CountDelta{}, now ? DeltaOf(*now, +1) : CountDelta{})));
   return Status::OK();
 }
 
@@ -249,8 +253,8 @@ Status DatasetOnCountryImport(Db& db, const Country& row) {
     auto fk = ParseField(st->Text(0));
     const auto a = AnswerOf(st->OptText(1));
     if (!fk.ok() || fk->kind != FieldKey::Kind::kAnswer || !a) continue;
-    MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, left, DeltaOf(*a, -1)));
-    MNR_RETURN_IF_ERROR(Bump(db, fk->indicator, joined, DeltaOf(*a, +1)));
+    MNR_RETURN_IF_ERROR(Bump(db, fk->round, fk->indicator, left, DeltaOf(*a, -1)));
+    MNR_RETURN_IF_ERROR(Bump(db, fk->round, fk->indicator, joined, DeltaOf(*a, +1)));
   }
   return Status::OK();
 }
@@ -259,14 +263,14 @@ Status RebuildDataset(Db& db) {
   MNR_RETURN_IF_ERROR(db.Exec(
       "DELETE FROM dataset_counts;"
       "DELETE FROM dataset_groups;"
-      "INSERT INTO dataset_counts SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_recount;"
+      "INSERT INTO dataset_counts SELECT round, indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_recount;"
       "INSERT INTO dataset_groups SELECT grp, COUNT(*) FROM dataset_country_groups GROUP BY grp;").With("rebuilding the dataset"));
   return Status::OK();
 }
 
-Result<DatasetCounts> StoredDatasetCounts(Db& db) {
+Result<DatasetCounts> StoredDatasetCounts(Db& db, std::string_view round) {
   DatasetCounts out;
-  auto answers = ReadAnswerCounts(db, "SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_counts");
+  auto answers = ReadAnswerCounts(db, "dataset_counts", round);
   if (!answers.ok()) return answers.status();
   out.answers = std::move(*answers);
   auto groups = StoredGroupSizes(db);
@@ -275,9 +279,9 @@ Result<DatasetCounts> StoredDatasetCounts(Db& db) {
   return out;
 }
 
-Result<DatasetCounts> RecountDataset(Db& db) {
+Result<DatasetCounts> RecountDataset(Db& db, std::string_view round) {
   DatasetCounts out;
-  auto answers = ReadAnswerCounts(db, "SELECT indicator, grp, n_yes, n_partial, n_no, n_unknown FROM dataset_recount");
+  auto answers = ReadAnswerCounts(db, "dataset_recount", round);
   if (!answers.ok()) return answers.status();
   out.answers = std::move(*answers);
   auto st = db.Cached("SELECT grp, COUNT(*) FROM dataset_country_groups GROUP BY grp");
@@ -291,7 +295,8 @@ Result<DatasetCounts> RecountDataset(Db& db) {
   return out;
 }
 
-DatasetCounts CountDataset(const std::map<std::string, std::optional<std::string>>& merged, const std::vector<Country>& countries) {
+DatasetCounts CountDataset(const std::map<std::string, std::optional<std::string>>& merged, const std::vector<Country>& countries,
+                           std::string_view round) {
   DatasetCounts out;
   std::map<std::string, std::vector<std::string>> groups_of;
   for (const auto& c : countries) {
@@ -303,15 +308,15 @@ DatasetCounts CountDataset(const std::map<std::string, std::optional<std::string
     const std::string& field = it->first;
     if (field.compare(0, kAnswerPrefix.size(), kAnswerPrefix) != 0) break;
     if (!it->second) continue;
-    const std::size_t slash = field.find('/', kAnswerPrefix.size());
-    if (slash == std::string::npos) continue;
-    auto country = groups_of.find(field.substr(kAnswerPrefix.size(), slash - kAnswerPrefix.size()));
+    auto key = ParseField(field);
+    if (!key.ok() || key->kind != FieldKey::Kind::kAnswer || key->round != round) continue;
+    auto country = groups_of.find(key->country);
     if (country == groups_of.end()) continue;
     const std::string word = it->second->substr(0, it->second->find('\n'));
     const auto answer = ParseAnswer(word);
     if (!answer || AnswerName(*answer) != word) continue;
     for (const auto& g : country->second) {
-      auto& a = out.answers[{field.substr(slash + 1), g}];
+      auto& a = out.answers[{key->indicator, g}];
       switch (*answer) {
         case Answer::kYes: ++a.yes; break;
         case Answer::kPartial: ++a.partial; break;
@@ -323,9 +328,22 @@ DatasetCounts CountDataset(const std::map<std::string, std::optional<std::string
   return out;
 }
 
-Status CompareDatasetCounts(const DatasetCounts& stored, const DatasetCounts& recount) {
-  const auto differ = [](const std::string& at, const char* column, int a, int b) {
-    return Status::Corruption("the stored dataset differs from a recount at " + at + ": stored " + std::to_string(a) + ", recount " +
+std::map<std::string, DatasetCounts> CountDatasetRounds(const std::map<std::string, std::optional<std::string>>& merged,
+                                                        const std::vector<Country>& countries) {
+  std::set<std::string> rounds = {std::string(kFirstRound)};
+  constexpr std::string_view kAnswerPrefix = "answer/";
+  for (auto it = merged.lower_bound(std::string(kAnswerPrefix)); it != merged.end(); ++it) {
+    if (it->first.compare(0, kAnswerPrefix.size(), kAnswerPrefix) != 0) break;
+    if (auto key = ParseField(it->first); key.ok() && it->second) rounds.insert(key->round);
+  }
+  std::map<std::string, DatasetCounts> out;
+  for (const auto& r : rounds) out[r] = CountDataset(merged, countries, r);
+  return out;
+}
+
+Status CompareDatasetCounts(const DatasetCounts& stored, const DatasetCounts& recount, std::string_view round) {
+  const auto differ = [round](const std::string& at, const char* column, int a, int b) {
+    return Status::Corruption("the stored dataset of round " + std::string(round) + " differs from a recount at " + at + ": stored " + std::to_string(a) + ", recount " +
                               std::to_string(b) + " (" + column + "); run `mnr-server aggregate --rebuild` after investigating");
   };
   std::set<std::pair<std::string, std::string>> keys;
@@ -354,16 +372,42 @@ Status CompareDatasetCounts(const DatasetCounts& stored, const DatasetCounts& re
   return Status::OK();
 }
 
-Status CheckDatasetAgainstRecount(Db& db) {
-  auto stored = StoredDatasetCounts(db);
-  if (!stored.ok()) return stored.status();
-  auto recount = RecountDataset(db);
-  if (!recount.ok()) return recount.status();
-  return CompareDatasetCounts(*stored, *recount);
+Result<std::vector<std::string>> DatasetRounds(Db& db) {
+  std::vector<std::string> out;
+  auto st = db.Prepare("SELECT round FROM dataset_counts UNION SELECT round FROM dataset_recount ORDER BY 1");
+  if (!st.ok()) return st.status();
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(st->Text(0));
+  }
+  return out;
 }
 
-Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema) {
-  auto counts = StoredDatasetCounts(db);
+Status CheckDatasetAgainstRecount(Db& db) {
+  auto rounds = DatasetRounds(db);
+  if (!rounds.ok()) return rounds.status();
+  // The group sizes are compared even in a store without answers.
+  if (rounds->empty()) rounds->push_back(std::string(kFirstRound));
+  for (const auto& round : *rounds) {
+    auto stored = StoredDatasetCounts(db, round);
+    if (!stored.ok()) return stored.status();
+    auto recount = RecountDataset(db, round);
+    if (!recount.ok()) return recount.status();
+    MNR_RETURN_IF_ERROR(CompareDatasetCounts(*stored, *recount, round));
+  }
+  return Status::OK();
+}
+
+Result<std::string> ChooseRound(const SurveySchema& schema, const std::optional<std::string>& asked) {
+  if (!asked) return schema.round().empty() ? std::string(kFirstRound) : schema.round();
+  MNR_RETURN_IF_ERROR(schema.CheckRound(*asked));
+  return *asked;
+}
+
+Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema, std::string_view round) {
+  auto counts = StoredDatasetCounts(db, round);
   if (!counts.ok()) return counts.status();
   return BuildDataset(*counts, schema);
 }
@@ -428,6 +472,28 @@ Dataset BuildDataset(const DatasetCounts& stored, const SurveySchema& schema) {
     }
   }
   return d;
+}
+
+bool DatasetChange::changed() const {
+  if (!before || !after) return true;
+  const DatasetRow &a = *before, &b = *after;
+  return a.n_yes != b.n_yes || a.n_partial != b.n_partial || a.n_no != b.n_no || a.n_unknown != b.n_unknown ||
+         a.n_not_answered != b.n_not_answered || a.n_countries != b.n_countries;
+}
+
+std::vector<DatasetChange> DiffDatasets(const Dataset& before, const Dataset& after, bool include_unchanged) {
+  std::vector<DatasetChange> out;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& r : after.rows) {
+    DatasetChange c{r.subject, r.group, std::nullopt, r};
+    if (const DatasetRow* b = before.Find(r.subject, r.group)) c.before = *b;
+    seen.insert({r.subject, r.group});
+    if (include_unchanged || c.changed()) out.push_back(std::move(c));
+  }
+  for (const auto& r : before.rows) {
+    if (!seen.count({r.subject, r.group})) out.push_back(DatasetChange{r.subject, r.group, r, std::nullopt});
+  }
+  return out;
 }
 
 std::string PercentWhole(int n, int d) {
@@ -616,7 +682,7 @@ std::string DatasetSdmxCsv(const Dataset& d) {
   return out;
 }
 
-Result<nlohmann::json> DatasetMembers(Db& db, const SurveySchema& schema) {
+Result<nlohmann::json> DatasetMembers(Db& db, const SurveySchema& schema, std::string_view round) {
   auto groups = GroupSizes(db);
   if (!groups.ok()) return groups.status();
   std::map<std::string, std::vector<std::string>> countries_of;  // group -> codes, sorted
@@ -632,8 +698,9 @@ Result<nlohmann::json> DatasetMembers(Db& db, const SurveySchema& schema) {
   }
   std::map<std::pair<std::string, std::string>, std::string> answer_of;  // (indicator, country) -> answer
   {
-    auto st = db.Cached("SELECT indicator, country, answer FROM dataset_merged_answers");
+    auto st = db.Cached("SELECT indicator, country, answer FROM dataset_merged_answers WHERE round = ?");
     if (!st.ok()) return st.status();
+    st->Bind(1, round);
     for (;;) {
       auto row = st->Step();
       if (!row.ok()) return row.status();

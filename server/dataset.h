@@ -1,6 +1,6 @@
 // The global aggregate dataset (docs/dataset.md): per indicator and group, how many registered
 // countries answered yes, partial, no and unknown, how many did not answer, and the share of yes;
-// per capability and domain, the share of indicators in place. Groups: all, each income group, lmic
+// per capability and domain, the share of indicators in place. Each survey round has its own dataset. Groups: all, each income group, lmic
 // (all but high) and each region.
 //
 // The answer counts per (indicator, group) live in the store (dataset_counts, dataset_groups) and are
@@ -81,29 +81,54 @@ struct DatasetCounts {
   std::map<std::string, int> groups;                              // group -> n_countries
   bool operator==(const DatasetCounts&) const = default;
 };
-// What the tables hold.
-Result<DatasetCounts> StoredDatasetCounts(Db& db);
-// A recount from the store's merged fields and register (the views `aggregate --rebuild` uses).
-Result<DatasetCounts> RecountDataset(Db& db);
-// The same recount from a merged state held in memory (a replay of the audit log): `merged` maps each
-// field to its merged value, absent when cleared; fields that are not answers are ignored. Counts as
+// What the tables hold for survey round `round` ("2025").
+Result<DatasetCounts> StoredDatasetCounts(Db& db, std::string_view round);
+// A recount of `round` from the store's merged fields and register (the views `aggregate --rebuild` uses).
+Result<DatasetCounts> RecountDataset(Db& db, std::string_view round);
+// The rounds that have answer counts, stored or recounted, oldest first.
+Result<std::vector<std::string>> DatasetRounds(Db& db);
+// The same recount of `round` from a merged state held in memory (a replay of the audit log): `merged`
+// maps each field to its merged value, absent when cleared; fields that are not answers of `round` are
+// ignored. Counts as
 // the views do: the answer word before the first line break, if it is one of the four.
-DatasetCounts CountDataset(const std::map<std::string, std::optional<std::string>>& merged, const std::vector<Country>& countries);
+DatasetCounts CountDataset(const std::map<std::string, std::optional<std::string>>& merged, const std::vector<Country>& countries,
+                           std::string_view round);
+// CountDataset of every round that has an answer in `merged`, and of kFirstRound (the group sizes).
+std::map<std::string, DatasetCounts> CountDatasetRounds(const std::map<std::string, std::optional<std::string>>& merged,
+                                                        const std::vector<Country>& countries);
 // OK if equal. Otherwise Corruption naming the first difference, in the order indicator/group then
-// group sizes: "the stored dataset differs from a recount at c11_child_helpline/all: stored 37,
+// group sizes: "the stored dataset of round 2025 differs from a recount at c11_child_helpline/all: stored 37,
 // recount 32 (n_yes); run `mnr-server aggregate --rebuild` after investigating".
-Status CompareDatasetCounts(const DatasetCounts& stored, const DatasetCounts& recount);
-// StoredDatasetCounts against RecountDataset. `mnr-server release` runs it before it signs, and
+Status CompareDatasetCounts(const DatasetCounts& stored, const DatasetCounts& recount, std::string_view round);
+// StoredDatasetCounts against RecountDataset, for every round. `mnr-server release` runs it before it signs, and
 // `audit verify` against a replay of the log.
 Status CheckDatasetAgainstRecount(Db& db);
 
 // --- reading ---
 
-// The current dataset from the maintained tables. Rows for every indicator, capability and domain of
+// The round a command works on: `asked` if the schema lists it (or it is kFirstRound), else
+// InvalidArgument naming the schema's rounds; without `asked`, the schema's current round (kFirstRound
+// when the schema names none).
+Result<std::string> ChooseRound(const SurveySchema& schema, const std::optional<std::string>& asked);
+
+// The current dataset of survey round `round` from the maintained tables. Rows for every indicator, capability and domain of
 // `schema` and every group that has countries (plus the income groups and lmic even when empty).
-Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema);
+Result<Dataset> LoadDataset(Db& db, const SurveySchema& schema, std::string_view round);
 // The dataset that `counts` give (LoadDataset is BuildDataset of StoredDatasetCounts).
 Dataset BuildDataset(const DatasetCounts& counts, const SurveySchema& schema);
+
+// One row of the comparison of two datasets (two releases, usually of two rounds).
+struct DatasetChange {
+  std::string subject;
+  std::string group;
+  std::optional<DatasetRow> before;  // absent: the row is only in the later dataset
+  std::optional<DatasetRow> after;   // absent: only in the earlier one
+  // A row changed when it is in one dataset only or any of its counts differ.
+  bool changed() const;
+};
+// The rows of `after` in its order, then those only in `before`; unchanged rows only with
+// `include_unchanged`.
+std::vector<DatasetChange> DiffDatasets(const Dataset& before, const Dataset& after, bool include_unchanged);
 
 // 100 * n / d rounded half up to a whole number ("76"); "" when d is 0. The report's display.
 std::string PercentWhole(int n, int d);
@@ -134,7 +159,7 @@ std::string SdmxGroupCode(std::string_view group);
 // Which countries stand behind each count: for every indicator and group, the countries per answer
 // and those that did not answer. For coordinators only: never sent to a field credential.
 // JSON: [{indicator, group, yes: [...], partial: [...], no: [...], unknown: [...], not_answered: [...]}].
-Result<nlohmann::json> DatasetMembers(Db& db, const SurveySchema& schema);
+Result<nlohmann::json> DatasetMembers(Db& db, const SurveySchema& schema, std::string_view round);
 // The same as CSV: indicator,group,answer,countries (codes separated by spaces).
 std::string DatasetMembersCsv(const nlohmann::json& members);
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -28,6 +29,10 @@ const std::map<std::string, Words, std::less<>>& Dictionary() {
   static const std::map<std::string, Words, std::less<>> d = {
       {"title", {"Model National Response: the global dataset", "Réponse nationale modèle : les données mondiales"}},
       {"release", {"Release", "Version"}},
+      {"round", {"survey round", "cycle de l'enquête"}},
+      {"since", {"Since {round}", "Depuis {round}"}},
+      {"points", {"pts", "pts"}},
+      {"change_line", {"Change since {round} (release {label}): {change}", "Évolution depuis {round} (version {label}) : {change}"}},
       {"provisional",
        {"Provisional: this release was made before the review was complete. Not yet approved: {countries}. "
         "Open conflicts: {conflicts}.",
@@ -128,8 +133,8 @@ std::string FormatDay(std::int64_t t) {
 
 class Page {
  public:
-  Page(const SurveySchema& schema, const Dataset& d, std::string_view lang, int min_group)
-      : schema_(schema), d_(d), lang_(lang), min_group_(min_group) {}
+  Page(const SurveySchema& schema, const Dataset& d, std::string_view lang, int min_group, const PreviousRound* previous)
+      : schema_(schema), d_(d), lang_(lang), min_group_(min_group), previous_(previous) {}
 
   std::string W(std::string_view key) const {
     auto it = Dictionary().find(key);
@@ -163,6 +168,23 @@ class Page {
     return p.empty() ? "0" : p;
   }
   const DatasetRow* Row(std::string_view subject, std::string_view group) const { return d_.Find(subject, group); }
+  // The change of a row's share of yes since the previous round; "–" where either round shows no
+  // figure (no answers, or a small group under either release's rule).
+  std::string Change(std::string_view subject, std::string_view group) const {
+    const DatasetRow* now = Row(subject, group);
+    const DatasetRow* then = previous_ ? previous_->dataset.Find(subject, group) : nullptr;
+    const std::string attrs = " data-subject=\"" + Escape(subject) + "\" data-group=\"" + Escape(group) + "\"";
+    if (now == nullptr || then == nullptr || Small(*now) || IsSmallGroup(*then, previous_->min_group)) {
+      return "<span class=\"change\"" + attrs + ">–</span>";
+    }
+    const std::string change = ChangeInPoints(then->n_yes, then->n_responding(), now->n_yes, now->n_responding());
+    if (change.empty()) return "<span class=\"change\"" + attrs + ">–</span>";
+    std::string shown = change;
+    if (lang_ == "fr") std::replace(shown.begin(), shown.end(), '.', ',');
+    return "<span class=\"change\"" + attrs + " data-change=\"" + change + "\" data-previous-pct=\"" +
+           PercentYes(then->n_yes, then->n_responding()) + "\">" + shown + (lang_ == "fr" ? "\u00a0" : " ") + W("points") + "</span>";
+  }
+  std::string SinceRound() const { return previous_ ? Replace(W("since"), "{round}", previous_->round) : std::string(); }
 
   // Each group's label and share sit on a line of their own above its bar, so the chart stays legible
   // when a phone scales it down (the text is never squeezed beside the bars).
@@ -206,14 +228,14 @@ class Page {
 
   std::string GroupTable(const std::string& subject) const {
     std::string s = "<table class=\"groups\"><thead><tr><th>" + W("group") + "</th><th>" + W("yes_of") + "</th><th>" + W("share") +
-                    "</th><th></th></tr></thead><tbody>";
+                    "</th><th></th>" + (previous_ ? "<th>" + Escape(SinceRound()) + "</th>" : std::string()) + "</tr></thead><tbody>";
     for (const char* g : {"high", "upper_middle", "lower_middle", "low", "lmic"}) {
       const DatasetRow* r = Row(subject, g);
       if (r == nullptr) continue;
       s += "<tr class=\"group-row\" data-group=\"" + std::string(g) + "\"><td>" + Escape(W(g)) + "</td><td><span class=\"n-of-n\"" +
            Data(*r) + ">" + NofN(*r) + "</span></td><td><span class=\"pct\"" + Data(*r) + ">" + Pct(*r) +
            "</span></td><td><div class=\"minibar\"><span class=\"fill bar-" + g + "\" style=\"width:" + Width(*r) +
-           "%\"></span></div></td></tr>";
+           "%\"></span></div></td>" + (previous_ ? "<td>" + Change(subject, g) + "</td>" : std::string()) + "</tr>";
     }
     return s + "</tbody></table>";
   }
@@ -233,7 +255,13 @@ class Page {
       if (Small(*all)) break;
       s += "<span class=\"count-" + std::string(k) + "\">" + W(k) + " " + std::to_string(n) + "</span> ";
     }
-    s += "</p>" + GroupTable(ind.id) + "</article>";
+    s += "</p>";
+    if (previous_) {
+      s += "<p class=\"change-line\">" +
+           Replace(Replace(Replace(W("change_line"), "{round}", Escape(previous_->round)), "{label}", Escape(previous_->label)), "{change}",
+                   Change(ind.id, "all")) + "</p>";
+    }
+    s += GroupTable(ind.id) + "</article>";
     return s;
   }
 
@@ -292,6 +320,7 @@ class Page {
   const Dataset& d_;
   std::string lang_;
   int min_group_;
+  const PreviousRound* previous_;
 };
 
 constexpr const char* kStyle = R"CSS(
@@ -398,9 +427,9 @@ Status CheckReportLanguage(std::string_view lang) {
 }
 
 std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, const nlohmann::json& practices,
-                         const Release& release, std::string_view lang) {
+                         const Release& release, std::string_view lang, const PreviousRound* previous) {
   const nlohmann::json manifest = nlohmann::json::parse(release.manifest, nullptr, false);
-  Page p(schema, dataset, lang, MinGroupOfManifest(manifest));
+  Page p(schema, dataset, lang, MinGroupOfManifest(manifest), previous);
   const nlohmann::json head = manifest.is_object() ? manifest.value("audit_tree_head", nlohmann::json::object()) : nlohmann::json::object();
   const DatasetRow* all = nullptr;
   for (const auto& r : dataset.rows) {
@@ -418,7 +447,8 @@ std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, con
   h += "<script>window.onerror = function () { var b = document.body; "
        "b.setAttribute('data-errors', String(Number(b.getAttribute('data-errors')) + 1)); };</script>\n";
   h += "<header><h1>" + Escape(p.W("title")) + "</h1>";
-  h += "<p class=\"meta-line\">" + p.W("release") + " <strong id=\"release-label\">" + Escape(release.label) + "</strong>, " + p.W("made") +
+  h += "<p class=\"meta-line\">" + p.W("release") + " <strong id=\"release-label\">" + Escape(release.label) + "</strong>, " + p.W("round") +
+       " <strong id=\"release-round\">" + Escape(ReleaseRound(release)) + "</strong>, " + p.W("made") +
        " " + FormatDay(release.created_at) + " · <span id=\"country-count\">" + std::to_string(all ? all->n_countries : 0) + "</span> " +
        p.W("countries") + "</p>";
   h += "<p class=\"meta-line\">" + p.W("content_hash") + ": <code id=\"content-sha256\">" + release.content_sha256 + "</code></p>";
@@ -467,6 +497,19 @@ std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, con
   return h;
 }
 
+Result<std::optional<PreviousRound>> FindPreviousRound(ServerStore& store, const Release& release) {
+  const auto round = store.schema().PreviousRound(ReleaseRound(release));
+  if (!round) return std::optional<PreviousRound>();
+  auto then = LatestReleaseOfRound(store.db(), *round, release.id);
+  if (!then.ok()) return then.status();
+  if (!*then) return std::optional<PreviousRound>();
+  MNR_RETURN_IF_ERROR(CheckStoredRelease(store, **then));
+  auto d = ParseDatasetCsv((*then)->csv, "release " + (*then)->label);
+  if (!d.ok()) return d.status();
+  PreviousRound out{*round, (*then)->label, std::move(*d), MinGroupOfManifest(nlohmann::json::parse((*then)->manifest, nullptr, false))};
+  return std::optional<PreviousRound>(std::move(out));
+}
+
 Result<PublishOutcome> Publish(ServerStore& store, const Release& release, std::string_view lang, const std::string& out_in,
                                const std::string& actor) {
   MNR_RETURN_IF_ERROR(CheckReportLanguage(lang));
@@ -484,6 +527,8 @@ Result<PublishOutcome> Publish(ServerStore& store, const Release& release, std::
   }
 
   auto dataset = ParseDatasetCsv(release.csv, "release " + release.label);
+  auto previous = FindPreviousRound(store, release);
+  if (!previous.ok()) return previous.status();
   if (!dataset.ok()) return dataset.status();
   const nlohmann::json practices = nlohmann::json::parse(release.practices, nullptr, false);
   if (practices.is_discarded() || !practices.is_array()) return Status::Corruption("release " + release.label + ": its practices are not a JSON list");
@@ -501,7 +546,7 @@ Result<PublishOutcome> Publish(ServerStore& store, const Release& release, std::
   origin.survey_schema_version = manifest.value("survey_schema_version", 0);
   origin.content_sha256 = release.content_sha256;
   std::map<std::string, std::string> files = {
-      {"index.html", RenderReport(store.schema(), *dataset, practices, release, lang)},
+      {"index.html", RenderReport(store.schema(), *dataset, practices, release, lang, previous->has_value() ? &**previous : nullptr)},
       {"dataset.csv", DatasetLabelledCsv(*dataset, store.schema(), lang, MinGroupOfManifest(manifest))},
       {"dataset.json", DatasetLabelledJson(*dataset, store.schema(), origin, lang, MinGroupOfManifest(manifest)).dump(1) + "\n"},
       {"manifest.json", release.manifest},

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -23,11 +24,25 @@ namespace mnr::server {
 // "en" or "fr"; anything else is InvalidArgument.
 Status CheckReportLanguage(std::string_view lang);
 
-// The page (index.html) for `release`, whose dataset and practices are given parsed. Every number
+// The same survey in the previous round, as the report compares with it: the newest release of the
+// round before the release's own (LatestReleaseOfRound), its dataset and its small-group rule.
+struct PreviousRound {
+  std::string round;
+  std::string label;
+  Dataset dataset;
+  int min_group = 0;
+};
+// The PreviousRound of `release`, if the schema has a round before the release's and a release of it
+// was made before this one.
+Result<std::optional<PreviousRound>> FindPreviousRound(ServerStore& store, const Release& release);
+
+// The page (index.html) for `release`, whose dataset and practices are given parsed. With `previous`,
+// every indicator and group that both rounds show says how its share of yes changed since then
+// (ChangeInPoints; class "change", data-change and data-previous-pct). Every number
 // shown is carried by data attributes too (data-yes, data-responding) so a test can compare the page
 // with the CSV. Pure: the same arguments give the same bytes.
 std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, const nlohmann::json& practices,
-                         const Release& release, std::string_view lang);
+                         const Release& release, std::string_view lang, const PreviousRound* previous = nullptr);
 
 struct PublishOutcome {
   std::vector<std::pair<std::string, std::string>> files;  // name, hex SHA-256, in write order

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "mnr/crypto.h"
+#include "mnr/field.h"
 #include "mnr/file_util.h"
 #include "mnr/utf8.h"
 #include "server/aggregate.h"
@@ -43,9 +44,12 @@ Status CheckReleaseLabel(std::string_view label) {
 }
 
 Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now,
-                              const nlohmann::json& provisional, int min_group) {
+                              const nlohmann::json& provisional, int min_group, std::string_view round_asked) {
   MNR_RETURN_IF_ERROR(CheckReleaseLabel(label));
   if (min_group < 1) return Status::InvalidArgument("the smallest group shown must be at least 1 country");
+  auto resolved = ChooseRound(store.schema(), round_asked.empty() ? std::nullopt : std::optional<std::string>(round_asked));
+  if (!resolved.ok()) return resolved.status();
+  const std::string round = *resolved;
   Db& db = store.db();
   auto key = ReadFile(store.paths().server_key(), kKeyFileBytes);
   if (!key.ok()) return key.status().With("reading the server key that signs releases");
@@ -66,12 +70,12 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
   // The figures that are signed must be the ones the merged answers give, not whatever the
   // maintained tables were edited to say.
   MNR_RETURN_IF_ERROR(CheckDatasetAgainstRecount(db).With("release \"" + label + "\" not made"));
-  auto dataset = LoadDataset(db, store.schema());
+  auto dataset = LoadDataset(db, store.schema(), round);
   if (!dataset.ok()) return dataset.status();
   const std::string csv = DatasetCsv(*dataset);
   auto practices = PracticeEntries(db, store.schema());
   if (!practices.ok()) return practices.status();
-  auto members = DatasetMembers(db, store.schema());
+  auto members = DatasetMembers(db, store.schema(), round);
   if (!members.ok()) return members.status();
   auto store_version = db.UserVersion();
   if (!store_version.ok()) return store_version.status();
@@ -100,7 +104,7 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
       {"software", std::string("mnr-server ") + MNR_VERSION},
       {"created_at", now}};
   if (!provisional.is_null()) manifest["provisional"] = provisional;
-  if (!store.schema().round().empty()) manifest["round"] = store.schema().round();
+  manifest["round"] = round;
   manifest["small_groups"] = {{"min_countries", min_group}};
   manifest["public_csv_sha256"] = {{"en", crypto::Sha256Hex(DatasetLabelledCsv(*dataset, store.schema(), "en", min_group))},
                                    {"fr", crypto::Sha256Hex(DatasetLabelledCsv(*dataset, store.schema(), "fr", min_group))}};
@@ -122,6 +126,22 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
   if (!entry.ok()) return entry.status().With("logging the release");
   MNR_RETURN_IF_ERROR(tx.Commit());
   return r;
+}
+
+std::string ReleaseRound(const Release& r) {
+  const auto m = nlohmann::json::parse(r.manifest, nullptr, false);
+  if (m.is_object() && m.contains("round") && m["round"].is_string()) return m["round"].get<std::string>();
+  return std::string(kFirstRound);
+}
+
+Result<std::optional<Release>> LatestReleaseOfRound(Db& db, std::string_view round, std::int64_t before_id) {
+  auto all = ListReleases(db);
+  if (!all.ok()) return all.status();
+  std::optional<Release> found;
+  for (auto& r : *all) {
+    if (r.id < before_id && ReleaseRound(r) == round) found = std::move(r);
+  }
+  return found;
 }
 
 Result<std::vector<Release>> ListReleases(Db& db) {

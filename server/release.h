@@ -37,7 +37,7 @@ struct Release {
 // OK if `label` can name a release: 1-100 bytes of UTF-8 without control characters.
 Status CheckReleaseLabel(std::string_view label);
 
-// Freezes the current dataset as release `label` (AlreadyExists if the label is taken). `actor` is
+// Freezes the current dataset of survey round `round` as release `label` (AlreadyExists if the label is taken). `actor` is
 // recorded in the audit entry (OperatorActor() on the server host). `provisional`, when not null, is
 // what the release gate let through (server/review.h ReleaseGate): it is written into the signed
 // manifest as "provisional", and the published report marks those countries' data as provisional.
@@ -45,12 +45,21 @@ Status CheckReleaseLabel(std::string_view label);
 // register (CheckDatasetAgainstRecount); a difference refuses the release (Corruption naming the
 // first differing indicator/group and both values) and changes nothing.
 //
-// The manifest also signs what the public copies rest on: "round" (the survey round, SDMX TIME_PERIOD;
-// absent when the schema names none), "small_groups": {"min_countries": min_group} (groups smaller than
+// `round` empty means the schema's current round (SurveySchema::round(), or kFirstRound when it names
+// none); a round the schema does not list is refused. The manifest also signs what the public copies
+// rest on: "round" (the survey round, SDMX TIME_PERIOD), "small_groups": {"min_countries": min_group} (groups smaller than
 // that are shown without figures in everything public) and "public_csv_sha256": {"en": ..., "fr": ...},
 // the hashes of the report's dataset.csv in each language (DatasetLabelledCsv under that rule).
 Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now,
-                              const nlohmann::json& provisional = nullptr, int min_group = kDefaultMinGroup);
+                              const nlohmann::json& provisional = nullptr, int min_group = kDefaultMinGroup,
+                              std::string_view round = {});
+
+// The survey round a release was made for: its manifest's "round", or kFirstRound for a release made
+// before rounds were recorded.
+std::string ReleaseRound(const Release& r);
+// The newest release of `round` made before release `before` (by creation order), if any: what the
+// report and `releases diff` compare a release with.
+Result<std::optional<Release>> LatestReleaseOfRound(Db& db, std::string_view round, std::int64_t before_id);
 
 // Every release, oldest first.
 Result<std::vector<Release>> ListReleases(Db& db);

@@ -38,6 +38,7 @@ std::string_view server_store_v2();
 std::string_view server_store_v3();
 std::string_view server_store_v4();
 std::string_view server_store_v5();
+std::string_view server_store_v6();
 }
 
 namespace mnr::server {
@@ -48,7 +49,8 @@ namespace {
 
 // Migration i (0-based) takes the store from version i+1 to i+2.
 constexpr std::string_view (*kMigrations[])() = {&mnr::embedded::server_store_v2, &mnr::embedded::server_store_v3,
-                                                      &mnr::embedded::server_store_v4, &mnr::embedded::server_store_v5};
+                                                      &mnr::embedded::server_store_v4, &mnr::embedded::server_store_v5,
+                                                      &mnr::embedded::server_store_v6};
 constexpr int kStoreVersion = 1 + static_cast<int>(std::size(kMigrations));
 
 // Brings a store from `from` to kStoreVersion, one transaction per step, so a crash mid-way leaves a
@@ -1027,6 +1029,10 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
       return Refuse(RefusalCode::kBadChangeSet, what + " writes " + op.field + ", but indicator '" + fk->indicator +
                                                     "' is not in survey schema version " + std::to_string(schema_->version()));
     }
+    if (fk->kind == FieldKey::Kind::kAnswer && fk->round != kFirstRound && !schema_->HasRound(fk->round)) {
+      return Refuse(RefusalCode::kBadChangeSet, what + " writes " + op.field + ", but round " + fk->round +
+                                                    " is not in survey schema version " + std::to_string(schema_->version()));
+    }
     if (fk->kind == FieldKey::Kind::kPractice && !IsValidPracticeAttr(fk->attr)) {
       return Refuse(RefusalCode::kBadChangeSet, what + " writes " + op.field + ", which is not a practice attribute");
     }
@@ -1569,7 +1575,7 @@ Result<std::vector<ServerStore::MergedAnswer>> ServerStore::MergedAnswers() {
     if (!fk.ok() || fk->kind != FieldKey::Kind::kAnswer) continue;
     auto v = DecodeAnswer(st->Text(1));
     if (!v.ok()) return v.status().With("merged value of " + field);
-    out.push_back({fk->country, fk->indicator, std::move(*v)});
+    out.push_back({fk->country, fk->indicator, std::move(*v), fk->round});
   }
   return out;
 }

@@ -186,6 +186,7 @@ class ServerStore {
     std::string country;
     std::string indicator;
     AnswerValue value;
+    std::string round;
   };
   Result<std::vector<MergedAnswer>> MergedAnswers();
 

@@ -1,5 +1,6 @@
 #include "mnr/field.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace mnr {
@@ -48,7 +49,7 @@ bool IsValidPracticeAttr(std::string_view attr) {
 
 std::string FieldKey::ToString() const {
   switch (kind) {
-    case Kind::kAnswer: return AnswerField(country, indicator);
+    case Kind::kAnswer: return AnswerField(country, indicator, round);
     case Kind::kPractice: return PracticeField(country, practice_id, attr);
     case Kind::kReview: return ReviewField(country, attr);
     case Kind::kQuery: return QueryField(country, query_id, attr);
@@ -72,8 +73,14 @@ bool IsValidQueryId(std::string_view id) {
   return true;
 }
 
-std::string AnswerField(std::string_view country, std::string_view indicator) {
-  return "answer/" + std::string(country) + "/" + std::string(indicator);
+bool IsValidRound(std::string_view round) {
+  return round.size() == 4 && std::all_of(round.begin(), round.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string AnswerField(std::string_view country, std::string_view indicator, std::string_view round) {
+  std::string key = "answer/" + std::string(country) + "/" + std::string(indicator);
+  if (!round.empty() && round != kFirstRound) key += "/" + std::string(round);
+  return key;
 }
 
 std::string PracticeField(std::string_view country, std::string_view entry_id, std::string_view attr) {
@@ -83,11 +90,16 @@ std::string PracticeField(std::string_view country, std::string_view entry_id, s
 Result<FieldKey> ParseField(std::string_view key) {
   const auto parts = Split(key, '/');
   FieldKey f;
-  if (parts.size() == 3 && parts[0] == "answer") {
+  if ((parts.size() == 3 || parts.size() == 4) && parts[0] == "answer") {
     f.kind = FieldKey::Kind::kAnswer;
     f.country = std::string(parts[1]);
     f.indicator = std::string(parts[2]);
+    f.round = parts.size() == 4 ? std::string(parts[3]) : std::string(kFirstRound);
     if (!IsIdentifier(f.indicator, 64)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad indicator id");
+    if (parts.size() == 4 && (!IsValidRound(f.round) || f.round <= kFirstRound)) {
+      return Status::InvalidArgument("field \"" + std::string(key) + "\": bad round (a year after " + std::string(kFirstRound) +
+                                     "; the first round's key has no round)");
+    }
   } else if (parts.size() == 4 && parts[0] == "practice") {
     f.kind = FieldKey::Kind::kPractice;
     f.country = std::string(parts[1]);

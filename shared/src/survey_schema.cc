@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "mnr/field.h"
 #include "mnr/file_util.h"
 
 namespace mnr {
@@ -66,6 +67,25 @@ Result<SurveySchema> SurveySchema::Parse(std::string_view text, std::string_view
       return Status::InvalidArgument(o + ": \"round\" must be a year of four digits, such as \"2025\"");
     }
     s.round_ = r.get<std::string>();
+    s.rounds_ = {s.round_};
+  }
+  if (j.contains("rounds")) {
+    const auto& rs = j["rounds"];
+    const std::string bad = o + ": \"rounds\" must list the survey's rounds oldest first, years of four digits from " +
+                            std::string(kFirstRound) + " to \"round\"";
+    if (!rs.is_array() || rs.empty() || s.round_.empty()) return Status::InvalidArgument(bad);
+    s.rounds_.clear();
+    for (const auto& r : rs) {
+      const std::string year = r.is_string() ? r.get<std::string>() : std::string();
+      if (!IsValidRound(year) || (!s.rounds_.empty() && year <= s.rounds_.back())) return Status::InvalidArgument(bad);
+      s.rounds_.push_back(year);
+    }
+    if (s.rounds_.back() != s.round_) return Status::InvalidArgument(bad);
+  }
+  // Answer keys without a round belong to the first round (mnr/field.h), whatever the file says.
+  if (!s.rounds_.empty() && s.rounds_.front() != kFirstRound) {
+    return Status::InvalidArgument(o + ": the first survey round must be " + std::string(kFirstRound) +
+                                   " (answers recorded before rounds existed belong to it); list later rounds in \"rounds\"");
   }
   for (const char* key : {"domains", "capabilities", "indicators"}) {
     if (!j.contains(key) || !j[key].is_array()) return Status::InvalidArgument(o + ": \"" + key + "\" must be an array");
@@ -148,6 +168,9 @@ Result<SurveySchema> SurveySchema::Load(const std::optional<std::string>& file) 
   for (const auto& ind : Embedded().indicators()) {
     if (!s->FindIndicator(ind.id)) return Status::InvalidArgument(*file + ": drops released indicator " + ind.id);
   }
+  for (const auto& r : Embedded().rounds()) {
+    if (!s->HasRound(r)) return Status::InvalidArgument(*file + ": drops survey round " + r);
+  }
   return s;
 }
 
@@ -161,6 +184,24 @@ Result<const SurveySchema*> SurveySchema::Active() {
   }();
   if (!active.ok()) return active.status();
   return &active.value();
+}
+
+bool SurveySchema::HasRound(std::string_view round) const {
+  return std::find(rounds_.begin(), rounds_.end(), round) != rounds_.end();
+}
+
+Status SurveySchema::CheckRound(std::string_view round) const {
+  if (round == kFirstRound || HasRound(round)) return Status::OK();
+  std::string all;
+  for (const auto& r : rounds_) all += (all.empty() ? "" : ", ") + r;
+  return Status::InvalidArgument("round \"" + std::string(round.substr(0, 20)) + "\" is not a round of survey schema v" +
+                                 std::to_string(version_) + " (its rounds: " + (all.empty() ? std::string(kFirstRound) : all) + ")");
+}
+
+std::optional<std::string> SurveySchema::PreviousRound(std::string_view round) const {
+  auto it = std::find(rounds_.begin(), rounds_.end(), round);
+  if (it == rounds_.end() || it == rounds_.begin()) return std::nullopt;
+  return *(it - 1);
 }
 
 const Indicator* SurveySchema::FindIndicator(std::string_view id) const {

@@ -41,7 +41,7 @@ TEST_CASE("a version 1 store is migrated forward on open and keeps its data", "[
   REQUIRE(opened.ok());
   ClientStore& store = *opened.value();
   Db& db = store.db();
-  CHECK(db.UserVersion().value() == 5);
+  CHECK(db.UserVersion().value() == 6);
   CHECK(QueryInt(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'change_log_field'") == 1);
   CHECK(QueryInt(db, "SELECT COUNT(*) FROM sync_history") == 0);
   CHECK(store.identity().device_id == "00112233445566aa");
@@ -51,6 +51,9 @@ TEST_CASE("a version 1 store is migrated forward on open and keeps its data", "[
   REQUIRE(rows->size() == 1);
   CHECK(rows->at(0).value.note == "kept from v1");
   CHECK(rows->at(0).version == "0000000000010000@00112233445566aa");
+  // Answers from before survey rounds are of the first round, which the store works on.
+  CHECK(store.round() == "2025");
+  CHECK(QueryText(db, "SELECT round FROM answers") == "2025");
   auto state = store.State();
   REQUIRE(state.ok());
   CHECK(state->unsynced_edits == 1);
@@ -69,7 +72,7 @@ TEST_CASE("a version 1 store is migrated forward on open and keeps its data", "[
   opened.value().reset();
   auto again = ClientStore::Open(path);
   REQUIRE(again.ok());
-  CHECK(again.value()->db().UserVersion().value() == 5);
+  CHECK(again.value()->db().UserVersion().value() == 6);
 }
 
 TEST_CASE("a store from a newer mnr-client, or a foreign file, is refused", "[client][migration]") {

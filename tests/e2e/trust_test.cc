@@ -41,11 +41,11 @@ TEST_CASE("A count falsified in the store fails audit verify and release until t
   Sql(db, "UPDATE dataset_counts SET n_yes = n_yes + 5 WHERE indicator = 'c11_child_helpline' AND grp = 'all'");
   auto verify = h.Server({"audit", "verify", "--data", h.data()});
   CHECK(verify.exit_code == 1);
-  CHECK(verify.err.find("FAILED: the stored dataset differs from a recount at c11_child_helpline/all: stored 7, recount 2 (n_yes)") !=
+  CHECK(verify.err.find("FAILED: the stored dataset of round 2025 differs from a recount at c11_child_helpline/all: stored 7, recount 2 (n_yes)") !=
         std::string::npos);
   auto refused = Release(h, "r1");
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find("release \"r1\" not made: the stored dataset differs from a recount at c11_child_helpline/all: stored 7, "
+  CHECK(refused.err.find("release \"r1\" not made: the stored dataset of round 2025 differs from a recount at c11_child_helpline/all: stored 7, "
                          "recount 2 (n_yes); run `mnr-server aggregate --rebuild` after investigating") != std::string::npos);
   CHECK(h.Server({"releases", "list", "--data", h.data()}).out.find("r1") == std::string::npos);
 

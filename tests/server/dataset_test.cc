@@ -19,7 +19,7 @@ namespace {
 using namespace mnr::server::testing;
 
 Dataset Load(ServerWorld& w) {
-  auto d = LoadDataset(w.store->db(), w.store->schema());
+  auto d = LoadDataset(w.store->db(), w.store->schema(), kFirstRound);
   REQUIRE(d.ok());
   return *d;
 }
@@ -143,7 +143,7 @@ TEST_CASE("dataset: counts, denominators, regions and capabilities in place") {
     CHECK(r.n_yes == old.n_yes);
     CHECK(r.n_responding() == old.n_responding());
   }
-  auto members = DatasetMembers(w.store->db(), w.store->schema());
+  auto members = DatasetMembers(w.store->db(), w.store->schema(), kFirstRound);
   REQUIRE(members.ok());
   bool seen = false;
   for (const auto& m : *members) {
@@ -278,7 +278,7 @@ TEST_CASE("dataset: a store from before the dataset gets its counts when migrate
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-c", 1, {Edit(AnswerField("Q02", "c11_child_helpline"), Answer("yes"), T(1), "dev-c"),
                                                            Edit(AnswerField("Q03", "c11_child_helpline"), Answer("no", "n"), T(1), "dev-c")}),
                          w.q02)).outcome);
-  auto before = LoadDataset(w.store->db(), w.store->schema());
+  auto before = LoadDataset(w.store->db(), w.store->schema(), kFirstRound);
   REQUIRE(before.ok());
   // Back to version 2: none of what migrations 3, 4 and 5 create.
   REQUIRE(w.store->db().Exec("ALTER TABLE devices DROP COLUMN acked_through; ALTER TABLE fields DROP COLUMN heads;"
@@ -287,7 +287,7 @@ TEST_CASE("dataset: a store from before the dataset gets its counts when migrate
                              "ALTER TABLE devices DROP COLUMN name; ALTER TABLE devices DROP COLUMN last_seen_at;"
                              "ALTER TABLE credentials DROP COLUMN return_key; PRAGMA user_version = 2;").ok());
   w.Reopen();
-  auto after = LoadDataset(w.store->db(), w.store->schema());
+  auto after = LoadDataset(w.store->db(), w.store->schema(), kFirstRound);
   REQUIRE(after.ok());
   CHECK(DatasetCsv(*after) == DatasetCsv(*before));
   CHECK(after->Find("c11_child_helpline", "all")->n_responding() == 2);

@@ -39,7 +39,7 @@ TEST_CASE("release: frozen, signed, logged, and never changed") {
   INFO(r.status().message());
   REQUIRE(r.ok());
   CHECK(r->content_sha256 == crypto::Sha256Hex(r->csv));
-  auto live = LoadDataset(w.store->db(), w.store->schema());
+  auto live = LoadDataset(w.store->db(), w.store->schema(), kFirstRound);
   REQUIRE(live.ok());
   CHECK(r->csv == DatasetCsv(*live));
   CHECK(VerifyRelease(*r, ServerCert(w)).ok());

@@ -25,7 +25,7 @@ Dataset SmallWorldDataset(ServerWorld& w) {
                                         Edit(AnswerField("Q03", "c11_child_helpline"), Answer("no"), T(2), "dev-c")}),
                          w.q02))
               .outcome);
-  auto d = LoadDataset(w.store->db(), w.store->schema());
+  auto d = LoadDataset(w.store->db(), w.store->schema(), kFirstRound);
   REQUIRE(d.ok());
   return *d;
 }

@@ -45,7 +45,7 @@ Release ForgeRelease(ServerWorld& w, const std::string& label) {
   Db& db = w.store->db();
   Transaction tx(db);
   REQUIRE(tx.status().ok());
-  auto dataset = LoadDataset(db, w.store->schema());
+  auto dataset = LoadDataset(db, w.store->schema(), kFirstRound);
   REQUIRE(dataset.ok());
   auto practices = PracticeEntries(db, w.store->schema());
   REQUIRE(practices.ok());
@@ -126,14 +126,14 @@ TEST_CASE("verify numbers: a count edited in the store fails audit verify and re
 
   SECTION("dataset_counts raised") {
     Sql(w, "UPDATE dataset_counts SET n_yes = n_yes + 5 WHERE indicator = 'c11_child_helpline' AND grp = 'all'");
-    CHECK(VerifyFailure(w).find("the stored dataset differs from a recount at c11_child_helpline/all: stored 7, recount 2 (n_yes)") !=
+    CHECK(VerifyFailure(w).find("the stored dataset of round 2025 differs from a recount at c11_child_helpline/all: stored 7, recount 2 (n_yes)") !=
           std::string::npos);
     const std::int64_t entries = Scalar(w, "SELECT COUNT(*) FROM audit_entries");
     auto r = CreateRelease(*w.store, "r1", "operator:test", 1'760'000'000);
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Status::Code::kCorruption);
     CHECK(r.status().message() ==
-          "release \"r1\" not made: the stored dataset differs from a recount at c11_child_helpline/all: stored 7, recount 2 (n_yes); "
+          "release \"r1\" not made: the stored dataset of round 2025 differs from a recount at c11_child_helpline/all: stored 7, recount 2 (n_yes); "
           "run `mnr-server aggregate --rebuild` after investigating");
     CHECK(w.Count("releases") == 0);
     CHECK(Scalar(w, "SELECT COUNT(*) FROM audit_entries") == entries);
@@ -181,8 +181,8 @@ TEST_CASE("verify numbers: the in-memory recount, the SQL recount and the mainta
   // Q01 moves region and income group; Q04 leaves its region.
   REQUIRE(w.store->ImportCountries({{"Q01", "Placeholder Q01", "upper_middle", "americas"}, {"Q04", "Placeholder Q04", "low", ""}}).ok());
 
-  auto stored = StoredDatasetCounts(w.store->db());
-  auto sql = RecountDataset(w.store->db());
+  auto stored = StoredDatasetCounts(w.store->db(), kFirstRound);
+  auto sql = RecountDataset(w.store->db(), kFirstRound);
   REQUIRE(stored.ok());
   REQUIRE(sql.ok());
   std::map<std::string, std::optional<std::string>> merged;
@@ -191,7 +191,7 @@ TEST_CASE("verify numbers: the in-memory recount, the SQL recount and the mainta
   for (const auto& f : batch->fields) merged[f.field] = f.value;
   auto countries = w.store->Countries();
   REQUIRE(countries.ok());
-  const DatasetCounts memory = CountDataset(merged, *countries);
+  const DatasetCounts memory = CountDataset(merged, *countries, kFirstRound);
   CHECK(*stored == *sql);
   CHECK(memory == *sql);
   CHECK(memory.answers.at({kHelpline, "all"}) == DatasetCounts::Answers{2, 0, 1, 0});  // Q01 yes, Q02 yes, Q04 no

@@ -2,12 +2,15 @@
 // country it belongs to, so scope can be checked from the key alone. Keys and value encodings reach
 // disk and the wire (do not change):
 //   answer/<COUNTRY>/<INDICATOR>            value: "<answer>" or "<answer>\n<note>"; absent = not answered
+//   answer/<COUNTRY>/<INDICATOR>/<ROUND>    the same, in a survey round after the first (ROUND: "2028")
 //   practice/<COUNTRY>/<ENTRY-ID>/<ATTR>    ATTR: capability|kind|title|text|lang|deleted
 //   review/<COUNTRY>/submitted              value: "submitted" (a field office hands the survey in)
 //   review/<COUNTRY>/decision               value: "approved\n<comment>" | "returned\n<comment>" (coordinator)
 //   query/<COUNTRY>/<QUERY-ID>/question     value: "<indicator id or empty>\n<text>" (coordinator)
 //   query/<COUNTRY>/<QUERY-ID>/reply        value: the office's reply text
-// Review and query fields merge like any other field; shared/include/mnr/review.h derives a country's
+// An answer belongs to a survey round. Keys written before rounds existed have no round segment and
+// belong to the first round, kFirstRound; so that one answer has exactly one key, the first round is
+// always written without the segment and a key naming it is refused. Review and query fields merge like any other field; shared/include/mnr/review.h derives a country's
 // review state from them.
 #pragma once
 
@@ -20,6 +23,12 @@
 
 namespace mnr {
 
+// The first survey round (survey schema v1's "round"): answer keys without a round segment belong to
+// it. Fixed for good, because such keys are in signed change-sets and the audit log.
+inline constexpr std::string_view kFirstRound = "2025";
+// A round: a year of four digits ("2028"), an SDMX time period.
+bool IsValidRound(std::string_view round);
+
 // A country code: 2 to 8 capital ASCII letters and digits (ISO 3166 alpha-2/3 or a placeholder).
 bool IsValidCountryCode(std::string_view code);
 
@@ -28,6 +37,7 @@ struct FieldKey {
   Kind kind = Kind::kAnswer;
   std::string country;
   std::string indicator;    // kAnswer
+  std::string round;        // kAnswer: never empty (kFirstRound for a key without a round segment)
   std::string practice_id;  // kPractice
   std::string attr;         // kPractice, kReview, kQuery
   std::string query_id;     // kQuery
@@ -35,7 +45,8 @@ struct FieldKey {
   std::string ToString() const;
 };
 
-std::string AnswerField(std::string_view country, std::string_view indicator);
+// The key of an answer in `round`; the first round's key has no round segment.
+std::string AnswerField(std::string_view country, std::string_view indicator, std::string_view round = kFirstRound);
 std::string PracticeField(std::string_view country, std::string_view entry_id, std::string_view attr);
 std::string ReviewField(std::string_view country, std::string_view attr);  // attr: submitted|decision
 std::string QueryField(std::string_view country, std::string_view query_id, std::string_view attr);  // question|reply

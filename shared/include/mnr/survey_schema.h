@@ -66,6 +66,15 @@ class SurveySchema {
   // The survey round the answers belong to, as an SDMX time period ("2025"); empty when the file names
   // none ("round" is optional in the file format). Exports use it as TIME_PERIOD (docs/sdmx.md).
   const std::string& round() const { return round_; }
+  // Every round of the survey, oldest first: the file's "rounds", or just "round". The first is always
+  // kFirstRound (mnr/field.h) and the last is round(); empty when the file names no round.
+  const std::vector<std::string>& rounds() const { return rounds_; }
+  // The round before `round` in rounds(); nullopt for the first or an unknown round.
+  std::optional<std::string> PreviousRound(std::string_view round) const;
+  bool HasRound(std::string_view round) const;
+  // OK for the first round (mnr/field.h kFirstRound) and every round listed; otherwise InvalidArgument
+  // naming the rounds there are.
+  Status CheckRound(std::string_view round) const;
   const std::vector<Domain>& domains() const { return domains_; }
   const std::vector<Capability>& capabilities() const { return capabilities_; }
   const std::vector<Indicator>& indicators() const { return indicators_; }  // in questionnaire order
@@ -76,6 +85,7 @@ class SurveySchema {
  private:
   int version_ = 0;
   std::string round_;
+  std::vector<std::string> rounds_;
   std::vector<Domain> domains_;
   std::vector<Capability> capabilities_;
   std::vector<Indicator> indicators_;

@@ -8,6 +8,7 @@
 // from one address) and a short deadline (--handshake-timeout); sessions have --max-clients, and a
 // client that finds them all taken is told Busy with a retry-after instead of being cut off.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <asio.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <iostream>
 #include <list>
 #include <unordered_map>
@@ -31,6 +33,8 @@
 #include "server/audit_log.h"
 #include "server/commands.h"
 #include "server/remote_ops.h"
+#include "server/server_config.h"
+#include "server/server_log.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -48,24 +52,29 @@ constexpr const char* kRunProgram = "mnr-server run";
 constexpr const char* kThrowSeamVariable = "MNR_TEST_SESSION_THROW";
 
 
-std::string UtcStamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 struct ServerConfig {
-  std::chrono::milliseconds io_timeout{30000};
-  std::chrono::milliseconds handshake_timeout{5000};  // accept (or its turn) to Hello, as a whole
-  std::size_t max_clients = 256;                      // sessions (TLS and Hello done) at once
-  std::size_t max_pending = 1024;                     // connections before that, all addresses
-  std::size_t max_pending_per_address = 8;            // the same, from one address
-  std::string server_certificate;                     // PEM, sent in Welcome: it verifies receipts
-  std::string throw_for_device;                       // kThrowSeamVariable; empty = off
+  RunSettings run;                 // the limits and deadlines (server/server_config.h); SIGHUP replaces them
+  std::string server_certificate;  // PEM, sent in Welcome: it verifies receipts
+  std::string throw_for_device;    // kThrowSeamVariable; empty = off
 };
+
+// The log's word for a refusal: the code's name, never the reason's text, which can quote what a
+// change-set held (the reason itself goes to the debug level).
+std::string_view RefusalLogName(RefusalCode code) {
+  switch (code) {
+    case RefusalCode::kProtocol: return "protocol";
+    case RefusalCode::kVersion: return "version";
+    case RefusalCode::kCredential: return "credential";
+    case RefusalCode::kScope: return "scope";
+    case RefusalCode::kRole: return "role";
+    case RefusalCode::kBadChangeSet: return "bad-change-set";
+    case RefusalCode::kSequence: return "sequence";
+    case RefusalCode::kInternal: return "internal";
+    case RefusalCode::kBadRequest: return "bad-request";
+    case RefusalCode::kBusy: return "busy";
+  }
+  return "other";
+}
 
 // What one sync did, for the one log line per connection.
 struct SessionLog {
@@ -75,6 +84,7 @@ struct SessionLog {
   std::string device = "-";
   int pushed = 0, duplicates = 0, refused = 0, pulled = 0, requests = 0;
   std::string result = "ok";
+  std::string refusal_detail;  // the last refusal's reason: debug level only
   bool silent = false;  // closed before it sent a byte: counted, not logged one by one
 };
 
@@ -101,6 +111,22 @@ class PendingTable {
   PendingTable(std::size_t max_pending, std::size_t per_address) : max_pending_(max_pending), per_address_(per_address) {}
 
   std::size_t size() const { return total_; }
+
+  // New limits (SIGHUP): they apply to connections that arrive from now on.
+  void SetLimits(std::size_t max_pending, std::size_t per_address) {
+    max_pending_ = max_pending;
+    per_address_ = per_address;
+  }
+
+  // Closes every pending connection (shutdown): none has done anything yet that could be lost.
+  void CloseAll() {
+    std::vector<Ticket*> all;
+    for (auto& [address, a] : by_address_) {
+      all.insert(all.end(), a.placed.begin(), a.placed.end());
+      all.insert(all.end(), a.waiting.begin(), a.waiting.end());
+    }
+    for (Ticket* t : all) Evict(*t);
+  }
 
   // Lists `t`, placed or waiting. False if it could not be listed: close it.
   bool Enter(Ticket& t) {
@@ -224,17 +250,56 @@ class SessionSlot {
 };
 
 class Server {
+  // A session past Hello, for the shutdown: which were in flight when it began, and which it cut.
+  struct LiveSession {
+    Connection* conn = nullptr;
+    bool at_shutdown = false;
+    bool cut = false;
+  };
+
+  // Lists a session among the live ones for as long as its frame lives, exceptions included; when it
+  // ends during a shutdown it is counted as finished or cut, and the last one to end wakes Drain.
+  class LiveHold {
+   public:
+    LiveHold(Server& server, Connection& conn, SessionLog& log)
+        : server_(server), log_(log), it_(server.live_.insert(server.live_.end(), LiveSession{&conn})) {}
+    ~LiveHold() {
+      if (it_->at_shutdown) {
+        if (it_->cut) {
+          ++server_.cut_at_shutdown_;
+          log_.result = "cut:shutdown";
+        } else {
+          ++server_.finished_at_shutdown_;
+        }
+      }
+      server_.live_.erase(it_);
+      if (server_.draining_ && server_.live_.empty() && server_.drain_timer_) server_.drain_timer_->cancel();
+    }
+    LiveHold(const LiveHold&) = delete;
+    LiveHold& operator=(const LiveHold&) = delete;
+
+   private:
+    Server& server_;
+    SessionLog& log_;
+    std::list<LiveSession>::iterator it_;
+  };
+
  public:
   Server(ServerStore& store, std::shared_ptr<asio::ssl::context> tls, ServerConfig config)
       : store_(store),
         tls_(std::move(tls)),
         config_(config),
-        pending_(config.max_pending, config.max_pending_per_address) {}
+        pending_(config.run.max_pending, config.run.max_pending_per_address) {}
 
   asio::awaitable<void> Listen(asio::ip::tcp::acceptor acceptor) {
+    acceptor_ = &acceptor;
+    struct Forget {
+      asio::ip::tcp::acceptor*& acceptor;
+      ~Forget() { acceptor = nullptr; }
+    } forget{acceptor_};
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(default_token{});
-      if (ec == asio::error::operation_aborted) co_return;
+      if (ec == asio::error::operation_aborted || draining_) co_return;
       if (ec) {
         // Out of descriptors or similar: wait rather than spin, then keep serving.
         asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(200));
@@ -256,8 +321,8 @@ class Server {
           what = ex.what();
         } catch (...) {
         }
-        std::cerr << UtcStamp() << " session peer=" << peer << " failed: " << what
-                  << "; its connection was closed and its slot freed" << std::endl;
+        LogLine(LogLevel::kError) << "session peer=" << peer << " failed: " << what
+                                  << "; its connection was closed and its slot freed";
       });
     }
   }
@@ -266,21 +331,74 @@ class Server {
   // otherwise write one line each).
   asio::awaitable<void> ReportSilent() {
     asio::steady_timer timer(co_await asio::this_coro::executor);
+    report_timer_ = &timer;
     for (;;) {
       timer.expires_after(std::chrono::seconds(10));
       auto [ec] = co_await timer.async_wait(default_token{});
-      if (ec) co_return;
+      if (ec || draining_) break;
       if (silent_closed_ == 0) continue;
-      std::cerr << UtcStamp() << " closed " << silent_closed_ << " connection(s) that sent nothing (idle past the "
-                << "handshake timeout, or closed to make room for newer ones); pending now " << pending_.size() << std::endl;
+      LogLine(LogLevel::kInfo) << "closed " << silent_closed_ << " connection(s) that sent nothing (idle past the "
+                               << "handshake timeout, or closed to make room for newer ones); pending now " << pending_.size();
       silent_closed_ = 0;
     }
+    report_timer_ = nullptr;
   }
+
+  // SIGHUP: the limits and deadlines and the log level of `run` become these. A new deadline applies
+  // to connections accepted from now on; the session slots and pending places to the next admission.
+  void Reconfigure(const RunSettings& run) {
+    config_.run = run;
+    pending_.SetLimits(run.max_pending, run.max_pending_per_address);
+    SetLogLevel(run.log_level);
+  }
+
+  // SIGTERM or SIGINT, after the listener stopped accepting: pending connections are closed at once;
+  // sessions may finish their syncs within the grace, then the rest are cut. Every Ack was sent after
+  // its change-set committed, so a cut session loses nothing acknowledged: its client sends the rest
+  // again on its next sync. Completes when every session has ended; never blocks the thread.
+  asio::awaitable<void> Drain() {
+    draining_ = true;
+    if (acceptor_) {
+      asio::error_code ignored;
+      acceptor_->close(ignored);
+    }
+    if (report_timer_) report_timer_->cancel();
+    pending_.CloseAll();
+    for (auto& live : live_) live.at_shutdown = true;
+    LogLine(LogLevel::kInfo) << "shutting down: " << live_.size() << " sessions in flight (grace "
+                             << config_.run.shutdown_grace.count() / 1000.0 << " s)";
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    drain_timer_ = &timer;
+    if (!live_.empty()) {
+      timer.expires_after(config_.run.shutdown_grace);
+      (void)co_await timer.async_wait(default_token{});
+    }
+    if (!live_.empty()) CutSessions();
+    // A cut session unwinds at its next resumption; wait for that, briefly, so the count is complete.
+    for (int i = 0; i < 100 && !live_.empty(); ++i) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      (void)co_await timer.async_wait(default_token{});
+    }
+    drain_timer_ = nullptr;
+  }
+
+  // A second SIGTERM during the grace: cut what is left now.
+  void CutSessions() {
+    for (auto& live : live_) {
+      if (live.cut) continue;
+      live.cut = true;
+      live.conn->Close();
+    }
+  }
+
+  bool draining() const { return draining_; }
+  std::size_t finished_at_shutdown() const { return finished_at_shutdown_; }
+  std::size_t cut_at_shutdown() const { return cut_at_shutdown_; }
 
  private:
   asio::awaitable<void> Session(asio::ip::tcp::socket socket, std::string peer) {
     const auto started = Clock::now();
-    Connection conn(TlsStream(std::move(socket), *tls_), config_.io_timeout);
+    Connection conn(TlsStream(std::move(socket), *tls_), config_.run.timeout);
     SessionLog log;
     log.peer = std::move(peer);
     std::exception_ptr failure;
@@ -293,9 +411,13 @@ class Server {
       co_return;
     }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-    std::cerr << UtcStamp() << " sync peer=" << log.peer << " credential=" << log.credential << " device=" << log.device
-              << " pushed=" << log.pushed << " duplicate=" << log.duplicates << " refused=" << log.refused
-              << " pulled=" << log.pulled << " requests=" << log.requests << " ms=" << ms << " result=" << log.result << std::endl;
+    LogLine(LogLevel::kInfo) << "sync peer=" << log.peer << " credential=" << log.credential << " device=" << log.device
+                             << " pushed=" << log.pushed << " duplicate=" << log.duplicates << " refused=" << log.refused
+                             << " pulled=" << log.pulled << " requests=" << log.requests << " ms=" << ms
+                             << " result=" << log.result;
+    if (!log.refusal_detail.empty()) {
+      LogLine(LogLevel::kDebug) << "sync peer=" << log.peer << " device=" << log.device << " refusal: " << log.refusal_detail;
+    }
   }
 
   // Seconds a client told Busy should wait: long enough for the sessions now running and the devices
@@ -305,7 +427,7 @@ class Server {
     const auto now = Clock::now();
     std::erase_if(waiting_, [&](const auto& entry) { return now - entry.second > std::chrono::minutes(1); });
     if (waiting_.size() < 100000) waiting_[device] = now;
-    const double rounds = static_cast<double>(waiting_.size() - 1) / static_cast<double>(config_.max_clients) + 1.0;
+    const double rounds = static_cast<double>(waiting_.size() - 1) / static_cast<double>(config_.run.max_clients) + 1.0;
     return static_cast<std::uint32_t>(std::clamp(std::ceil(rounds * average_session_seconds_), 1.0, 60.0));
   }
 
@@ -319,13 +441,13 @@ class Server {
   // connection is to be closed (log.result says why).
   asio::awaitable<bool> Admit(Connection& conn, SessionLog& log, PendingTable::Ticket& ticket, asio::steady_timer& turn) {
     if (!pending_.Enter(ticket)) {
-      log.result = "closed:" + std::to_string(config_.max_pending) + "-pending-connections";
+      log.result = "closed:" + std::to_string(config_.run.max_pending) + "-pending-connections";
       log.silent = conn.Unread() == 0;
       co_return false;
     }
     if (!ticket.placed) {
       // Its address's places are all handshaking: wait in line, unread, for at most the I/O timeout.
-      turn.expires_after(config_.io_timeout);
+      turn.expires_after(config_.run.timeout);
       (void)co_await turn.async_wait(default_token{});
       if (!ticket.placed) {
         log.result = ticket.evicted ? "closed:evicted-while-waiting" : "closed:waited-too-long-for-a-handshake-place";
@@ -333,7 +455,7 @@ class Server {
         co_return false;
       }
     }
-    conn.LimitFor(std::min(config_.handshake_timeout, config_.io_timeout));
+    conn.LimitFor(std::min(config_.run.handshake_timeout, config_.run.timeout));
     const Status readable = co_await conn.WaitReadable();
     if (!readable.ok() || conn.Unread() == 0) {
       log.result = ticket.evicted ? "closed:idle" : readable.ok() ? "closed-before-tls" : "idle-timeout";
@@ -354,9 +476,14 @@ class Server {
     }
   }
 
+  static void NoteRefusal(SessionLog& log, RefusalCode code, const std::string& reason) {
+    log.result = "refused:" + std::string(RefusalLogName(code));
+    log.refusal_detail = reason.substr(0, 300);
+  }
+
   // Sends a refusal and closes. `reason` is a named string owned by the caller (see Connection::Send).
   asio::awaitable<void> Refuse(Connection& conn, SessionLog& log, RefusalCode code, const std::string& reason) {
-    log.result = "refused:" + reason.substr(0, 120);
+    NoteRefusal(log, code, reason);
     const Refused refused{static_cast<std::uint16_t>(code), reason};
     (void)co_await conn.Send(refused);
     co_await conn.Shutdown();
@@ -449,9 +576,18 @@ class Server {
     // TLS and Hello are done: the connection leaves the pending ones and needs a session slot.
     pending_.Leave(ticket);
     conn.ClearLimit();
-    if (sessions_ >= config_.max_clients) {
+    if (draining_) {
+      // Shutting down (a restart, most often): the client waits a little and syncs again.
       {
-        const std::string why = BusyReason(BusyRetryAfterSeconds(hello->device_id), std::to_string(config_.max_clients) +
+        const std::string why = BusyReason(5, "the server is shutting down");
+        co_await Refuse(conn, log, RefusalCode::kBusy, why);
+      }
+      log.result = "busy:shutting-down";
+      co_return;
+    }
+    if (sessions_ >= config_.run.max_clients) {
+      {
+        const std::string why = BusyReason(BusyRetryAfterSeconds(hello->device_id), std::to_string(config_.run.max_clients) +
                                                                       " sessions at once is its limit");
         co_await Refuse(conn, log, RefusalCode::kBusy, why);
       }
@@ -459,6 +595,7 @@ class Server {
       co_return;
     }
     SessionSlot slot(sessions_);
+    LiveHold live(*this, conn, log);
     waiting_.erase(hello->device_id);
     struct Timing {
       Server& server;
@@ -533,7 +670,7 @@ class Server {
           if (cred.role != Role::kField) {
             // Only field credentials submit answers; refused before the envelope is even opened.
             ++log.refused;
-            log.result = "refused:role";
+            NoteRefusal(log, RefusalCode::kRole, "a " + std::string(RoleName(cred.role)) + " credential pushed");
             const Refused refused{static_cast<std::uint16_t>(RefusalCode::kRole),
                                   std::string(RoleName(cred.role)) + " credentials may not push change-sets; only field "
                                   "credentials submit answers (coordinators resolve conflicts with `conflicts resolve`)"};
@@ -545,7 +682,7 @@ class Server {
           if (intake.refusal) {
             ++log.refused;
             // The connection stays usable: the client decides whether to go on (it pulls, then stops).
-            log.result = "refused:" + intake.refusal->reason.substr(0, 120);
+            NoteRefusal(log, intake.refusal->code, intake.refusal->reason);
             const Refused refused{static_cast<std::uint16_t>(intake.refusal->code), intake.refusal->reason};
             push_refused = refused;
             const Status sent = co_await conn.Send(refused);
@@ -560,8 +697,8 @@ class Server {
           if (receipt.ok()) {
             ack.receipt = std::move(*receipt);
           } else {
-            std::cerr << UtcStamp() << " receipt for change-set " << out.changeset_id.substr(0, 16)
-                      << " not signed: " << receipt.status().message() << std::endl;
+            LogLine(LogLevel::kWarning) << "receipt for change-set " << out.changeset_id.substr(0, 16)
+                                        << " not signed: " << receipt.status().message();
           }
           const Status sent = co_await conn.Send(ack);
           if (!sent.ok()) {
@@ -629,7 +766,7 @@ class Server {
           if (cred.role == Role::kField) {
             // A pull completes a sync: the coordinator's overview shows when each device last did.
             Status seen = store_.NoteDeviceSync(hello->device_id, cred.id, hello->device_name, UnixNow());
-            if (!seen.ok()) std::cerr << UtcStamp() << " device " << hello->device_id.substr(0, 16) << ": " << seen.message() << std::endl;
+            if (!seen.ok()) LogLine(LogLevel::kWarning) << "device " << hello->device_id.substr(0, 16) << ": " << seen.message();
           }
           break;
         }
@@ -644,7 +781,7 @@ class Server {
           const RemoteReply reply = RunRemote(cred, *request);
           if (reply.refusal) {
             ++log.refused;
-            log.result = "refused:" + reply.refusal->reason.substr(0, 120);
+            NoteRefusal(log, static_cast<RefusalCode>(reply.refusal->code), reply.refusal->reason);
           }
           Status sent = Status::OK();
           if (reply.refusal) {
@@ -714,18 +851,83 @@ class Server {
   std::unordered_map<std::string, Clock::time_point> waiting_;  // devices told Busy, when last
   double average_session_seconds_ = 1.0;
   std::size_t silent_closed_ = 0;        // since the last ReportSilent line
+  asio::ip::tcp::acceptor* acceptor_ = nullptr;  // Listen's, while it runs
+  std::list<LiveSession> live_;           // sessions past Hello (a list: LiveHold keeps an iterator)
+  bool draining_ = false;                 // shutting down: no new sessions
+  asio::steady_timer* drain_timer_ = nullptr;   // Drain's grace timer, while it waits
+  asio::steady_timer* report_timer_ = nullptr;  // ReportSilent's timer, while it runs
+  std::size_t finished_at_shutdown_ = 0;  // of the sessions in flight when the shutdown began
+  std::size_t cut_at_shutdown_ = 0;
 };
 
 }  // namespace
 
+namespace {
+
+// The flags that override a key of the configuration file, by key.
+constexpr std::pair<const char*, const char*> kRunFlagKeys[] = {
+    {"listen", "listen"},
+    {"timeout", "timeout"},
+    {"handshake-timeout", "handshake_timeout"},
+    {"max-clients", "max_clients"},
+    {"max-pending", "max_pending"},
+    {"max-pending-per-address", "max_pending_per_address"},
+    {"log-level", "log_level"},
+    {"shutdown-grace", "shutdown_grace"},
+};
+
+// The settings `run` uses: the defaults, then the configuration file (`config_path`, if not empty),
+// then the flags. The message of a failure names the file, line and column, or the flag.
+Result<RunSettings> ResolveRunSettings(const std::string& config_path, const cli::Args& args) {
+  RunSettings run;
+  if (!config_path.empty()) {
+    auto loaded = LoadRunSettings(config_path);
+    if (!loaded.ok()) return loaded.status();
+    run = *loaded;
+  }
+  for (const auto& [flag, key] : kRunFlagKeys) {
+    if (auto value = args.Get(flag)) {
+      if (Status set = SetRunSetting(run, key, *value); !set.ok()) {
+        return Status::InvalidArgument("--" + std::string(flag) + ": " + set.message());
+      }
+    }
+  }
+  return run;
+}
+
+// Raises the soft descriptor limit to cover every pending connection and session.
+void RaiseDescriptorLimit(const RunSettings& run) {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(run.max_pending + run.max_clients + 64);
+  if (files.rlim_cur >= wanted) return;
+  files.rlim_cur = std::min(wanted, files.rlim_max);
+  (void)::setrlimit(RLIMIT_NOFILE, &files);
+  if (files.rlim_cur < wanted) {
+    LogLine(LogLevel::kWarning) << "only " << files.rlim_cur << " file descriptors for " << run.max_pending
+                                << " pending connections and " << run.max_clients << " sessions (raise ulimit -n)";
+  }
+}
+
+}  // namespace
+
 int RunCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server run --data DIR --listen HOST:PORT [--timeout SECONDS] [--handshake-timeout SECONDS] "
-                "[--max-clients N] [--max-pending N] [--max-pending-per-address N]",
-                "Serves syncs from field offices and coordinators over mutual TLS 1.3 until SIGINT or SIGTERM.\n"
-                "Logs one line per connection to stderr (no survey content); connections that never sent a byte\n"
-                "are counted in one line every 10 s instead.");
+  cli::Parser p("mnr-server run --data DIR [--config FILE] [--listen HOST:PORT] [--timeout SECONDS] "
+                "[--handshake-timeout SECONDS] [--max-clients N] [--max-pending N] [--max-pending-per-address N] "
+                "[--log-level LEVEL] [--shutdown-grace SECONDS]",
+                "Serves syncs from field offices and coordinators over mutual TLS 1.3 until SIGTERM or SIGINT.\n"
+                "Settings come from the configuration file (--config, else /etc/mnr-sync/server.toml when it\n"
+                "exists; every key is in docs/config.md), and a flag given here wins over the file.\n"
+                "Logs one line per connection to stderr (no survey content; under systemd with journal levels);\n"
+                "connections that never sent a byte are counted in one line every 10 s instead.\n"
+                "Signals: SIGHUP reads the configuration file again and applies its log level, limits and\n"
+                "deadlines (listen needs a restart; flags still win). The credential register needs no reload:\n"
+                "every connection and every request is checked against the store as it is then. SIGTERM (or\n"
+                "SIGINT) stops accepting, lets the syncs in flight finish within the shutdown grace, then cuts\n"
+                "the rest (a second SIGTERM cuts them at once); nothing acknowledged is lost, and it exits 0.");
   p.Option("data", "DIR", "server data directory (from mnr-server init)", true)
-      .Option("listen", "HOST:PORT", "address to listen on, e.g. 0.0.0.0:7443 or 127.0.0.1:7443", true)
+      .Option("config", "FILE", "configuration file (default /etc/mnr-sync/server.toml, if it exists)")
+      .Option("listen", "HOST:PORT", "address to listen on, e.g. 0.0.0.0:7443 or 127.0.0.1:7443 (default 0.0.0.0:7443)")
       .Option("timeout", "SECONDS", "drop a client that makes no progress for this long (default 30)")
       .Option("handshake-timeout", "SECONDS",
               "a new connection must finish its TLS handshake and Hello within this (default 5, at most --timeout)")
@@ -734,36 +936,30 @@ int RunCommand(const std::vector<std::string>& argv) {
       .Option("max-pending", "N", "connections not yet past TLS and Hello, in all (default 1024)")
       .Option("max-pending-per-address", "N",
               "the same, from one client address; more wait their turn, and a newer one closes the oldest that has "
-              "sent nothing (default 8)");
+              "sent nothing (default 8)")
+      .Option("log-level", "LEVEL", "error, warning, info or debug (default info)")
+      .Option("shutdown-grace", "SECONDS", "on SIGTERM, how long syncs in flight may take to finish (default 10)");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kRunProgram, args)) return *code;
+  // An explicit --config must exist; the default file only when it is there.
+  std::string config_path;
+  if (auto c = args.Get("config")) {
+    config_path = *c;
+  } else if (::access(kDefaultConfigPath, F_OK) == 0) {
+    config_path = kDefaultConfigPath;
+  }
+  auto settings = ResolveRunSettings(config_path, args);
+  if (!settings.ok()) {
+    std::cerr << kRunProgram << ": " << settings.status().message() << "\n";
+    return cli::kExitUsage;
+  }
   ServerConfig config;
-  const auto seconds = [](const std::string& v) { return std::chrono::milliseconds(static_cast<long>(std::stod(v) * 1000)); };
-  const auto count = [](const std::string& v) {
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) throw std::invalid_argument(v);
-    return static_cast<std::size_t>(std::stoul(v));
-  };
-  try {
-    if (auto t = args.Get("timeout")) config.io_timeout = seconds(*t);
-    if (auto t = args.Get("handshake-timeout")) config.handshake_timeout = seconds(*t);
-    if (auto m = args.Get("max-clients")) config.max_clients = count(*m);
-    if (auto m = args.Get("max-pending")) config.max_pending = count(*m);
-    if (auto m = args.Get("max-pending-per-address")) config.max_pending_per_address = count(*m);
-  } catch (const std::exception&) {
-    std::cerr << kRunProgram << ": --timeout, --handshake-timeout, --max-clients, --max-pending and "
-              << "--max-pending-per-address take numbers\n";
-    return cli::kExitUsage;
-  }
-  if (config.io_timeout.count() <= 0 || config.handshake_timeout.count() <= 0 || config.max_clients == 0 ||
-      config.max_pending == 0 || config.max_pending_per_address == 0) {
-    std::cerr << kRunProgram << ": --timeout, --handshake-timeout, --max-clients, --max-pending and "
-              << "--max-pending-per-address must be positive\n";
-    return cli::kExitUsage;
-  }
+  config.run = *settings;
+  SetLogLevel(config.run.log_level);
   if (const char* seam = std::getenv(kThrowSeamVariable)) config.throw_for_device = seam;
-  auto listen = ParseHostPort(*args.Get("listen"));
+  auto listen = ParseHostPort(config.run.listen);
   if (!listen.ok()) {
-    std::cerr << kRunProgram << ": --listen: " << listen.status().message() << "\n";
+    std::cerr << kRunProgram << ": listen: " << listen.status().message() << "\n";
     return cli::kExitUsage;
   }
   auto store = ServerStore::Open(*args.Get("data"));
@@ -790,30 +986,62 @@ int RunCommand(const std::vector<std::string>& argv) {
     acceptor.bind(endpoint);
     acceptor.listen();
   } catch (const std::system_error& e) {
-    std::cerr << kRunProgram << ": cannot listen on " << *args.Get("listen") << ": " << e.code().message() << "\n";
+    std::cerr << kRunProgram << ": cannot listen on " << config.run.listen << ": " << e.code().message() << "\n";
     return cli::kExitFailure;
   }
-  // Every pending connection and session holds a descriptor: raise the soft limit to cover them.
-  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0) {
-    const rlim_t wanted = static_cast<rlim_t>(config.max_pending + config.max_clients + 64);
-    if (files.rlim_cur < wanted) {
-      files.rlim_cur = std::min(wanted, files.rlim_max);
-      (void)::setrlimit(RLIMIT_NOFILE, &files);
-      if (files.rlim_cur < wanted) {
-        std::cerr << UtcStamp() << " warning: only " << files.rlim_cur << " file descriptors for " << config.max_pending
-                  << " pending connections and " << config.max_clients << " sessions (raise ulimit -n)" << std::endl;
-      }
-    }
-  }
+  RaiseDescriptorLimit(config.run);
   std::signal(SIGPIPE, SIG_IGN);
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const asio::error_code&, int) {
-    asio::error_code ignored;
-    acceptor.close(ignored);
-    io.stop();
-  });
   Server server(**store, *tls, config);
-  std::cerr << UtcStamp() << " listening on " << *args.Get("listen") << " (TLS 1.3, client certificates required)" << std::endl;
+
+  // Signals are handled on the io_context's thread, between sessions' steps: nothing here blocks.
+  asio::signal_set stops(io, SIGINT, SIGTERM);
+  asio::signal_set hangups(io, SIGHUP);
+  std::function<void()> await_hangup = [&] {
+    hangups.async_wait([&](const asio::error_code& ec, int) {
+      if (ec || server.draining()) return;
+      if (config_path.empty()) {
+        LogLine(LogLevel::kInfo) << "SIGHUP: no configuration file to read again (" << kDefaultConfigPath
+                                 << " does not exist and --config was not given); nothing changed";
+      } else if (auto again = ResolveRunSettings(config_path, args); !again.ok()) {
+        LogLine(LogLevel::kError) << "SIGHUP: kept the running settings: " << again.status().message();
+      } else {
+        if (again->listen != config.run.listen) {
+          LogLine(LogLevel::kWarning) << "SIGHUP: listen changed to " << again->listen << "; it applies at the next start";
+          again->listen = config.run.listen;
+        }
+        config.run = *again;
+        server.Reconfigure(*again);
+        RaiseDescriptorLimit(*again);
+        LogLine(LogLevel::kInfo) << "SIGHUP: reloaded " << config_path << ": log_level=" << LogLevelName(again->log_level)
+                                 << " timeout=" << again->timeout.count() / 1000.0 << " handshake_timeout="
+                                 << again->handshake_timeout.count() / 1000.0 << " max_clients=" << again->max_clients
+                                 << " max_pending=" << again->max_pending << " max_pending_per_address="
+                                 << again->max_pending_per_address << " shutdown_grace="
+                                 << again->shutdown_grace.count() / 1000.0;
+      }
+      await_hangup();
+    });
+  };
+  await_hangup();
+  std::function<void()> await_stop = [&] {
+    stops.async_wait([&](const asio::error_code& ec, int signal) {
+      if (ec) return;
+      if (server.draining()) {
+        LogLine(LogLevel::kInfo) << (signal == SIGINT ? "SIGINT" : "SIGTERM") << " again: cutting the sessions left now";
+        server.CutSessions();
+        return;
+      }
+      asio::co_spawn(io, server.Drain(), [&](std::exception_ptr) {
+        stops.cancel();
+        hangups.cancel();
+      });
+      await_stop();
+    });
+  };
+  await_stop();
+
+  LogLine(LogLevel::kInfo) << "listening on " << config.run.listen << " (TLS 1.3, client certificates required)"
+                           << (config_path.empty() ? std::string() : "; settings from " + config_path);
   bool listener_failed = false;
   asio::co_spawn(io, server.Listen(std::move(acceptor)), [&io, &listener_failed](std::exception_ptr e) {
     if (!e) return;
@@ -821,15 +1049,19 @@ int RunCommand(const std::vector<std::string>& argv) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-      std::cerr << UtcStamp() << " the listener failed: " << ex.what() << std::endl;
+      LogLine(LogLevel::kError) << "the listener failed: " << ex.what();
     } catch (...) {
-      std::cerr << UtcStamp() << " the listener failed" << std::endl;
+      LogLine(LogLevel::kError) << "the listener failed";
     }
     io.stop();
   });
   asio::co_spawn(io, server.ReportSilent(), asio::detached);
   io.run();
-  std::cerr << UtcStamp() << " stopped" << std::endl;
+  if (server.draining()) {
+    LogLine(LogLevel::kInfo) << "stopped: " << server.finished_at_shutdown() << " finished, " << server.cut_at_shutdown() << " cut";
+  } else {
+    LogLine(LogLevel::kInfo) << "stopped";
+  }
   return listener_failed ? cli::kExitFailure : cli::kExitOk;
 }
 

@@ -8,6 +8,7 @@
 #include "mnr/cli.h"
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
+#include "mnr/version.h"
 
 namespace {
 
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
     return mnr::cli::kExitOk;
   }
   if (args[0] == "--version") {
-    std::cout << "mnr-audit " << MNR_VERSION << "\n";
+    std::cout << mnr::VersionLine("mnr-audit") << "\n";
     return mnr::cli::kExitOk;
   }
   if (args[0] == "verify") return Verify(std::vector<std::string>(args.begin() + 1, args.end()));

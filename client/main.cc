@@ -11,6 +11,7 @@
 #include "client/commands.h"
 #include "mnr/cli.h"
 #include "mnr/i18n.h"
+#include "mnr/version.h"
 
 namespace {
 
@@ -33,6 +34,7 @@ const Command kCommands[] = {
     {"export", mnr::client::ExportCommand, tr("write the answers (CSV, Excel) or everything (JSON)")},
     {"template", mnr::client::TemplateCommand, tr("every indicator with its text and current answer, to fill in (CSV, Excel)")},
     {"indicators", mnr::client::IndicatorsCommand, tr("list the indicator ids with their domain, capability and text")},
+    {"round", mnr::client::RoundCommand, tr("the survey rounds: list them, or start a new one (--carry-forward)")},
     {"survey", mnr::client::SurveyCommand, tr("answer the questionnaire interactively in the terminal")},
     {"practice", mnr::client::PracticeCommand, tr("good-practice entries (add, edit, list, show, rm)")},
     {"status", mnr::client::StatusCommand, tr("this store's identity, progress and sync state")},
@@ -128,7 +130,7 @@ int main(int argc, char** argv) {
     return mnr::cli::kExitOk;
   }
   if (name == "--version") {
-    std::cout << "mnr-client " << MNR_VERSION << "\n";
+    std::cout << mnr::VersionLine("mnr-client") << "\n";
     return mnr::cli::kExitOk;
   }
   for (const auto& c : kCommands) {

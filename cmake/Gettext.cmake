@@ -1,15 +1,14 @@
-# mnr_gettext(TARGET DOMAIN): compiles po/*.po into DOMAIN.mo catalogues at build time, under
-# <build>/locale/<lang>/LC_MESSAGES/ (where TARGET finds them when run from the build tree) and installs
-# them under share/locale. TARGET gets MNR_BUILD_LOCALEDIR for shared/src/i18n.cc's lookup (see
-# mnr/i18n.h). The target `<DOMAIN>-pot` re-extracts po/DOMAIN.pot from the sources and merges it into
-# each .po (po/extract.sh); e2e test "i18n" fails when that was forgotten.
+# mnr_gettext(TARGET DOMAIN LANG...): compiles po/LANG.po of each LANG into DOMAIN.mo catalogues at
+# build time, under <build>/locale/<lang>/LC_MESSAGES/ (where TARGET finds them when run from the build
+# tree) and installs them under share/locale. TARGET gets MNR_BUILD_LOCALEDIR for shared/src/i18n.cc's
+# lookup (see mnr/i18n.h). The target `<DOMAIN>-pot` re-extracts po/DOMAIN.pot from the sources and
+# merges it into each .po (po/extract.sh); e2e test "i18n" fails when that was forgotten.
 include(GNUInstallDirs)
 find_program(MNR_MSGFMT msgfmt REQUIRED)
 function(mnr_gettext target domain)
-  file(GLOB po_files CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/po/*.po)
   set(mo_files)
-  foreach(po ${po_files})
-    get_filename_component(lang ${po} NAME_WE)
+  foreach(lang ${ARGN})
+    set(po ${PROJECT_SOURCE_DIR}/po/${lang}.po)
     set(mo ${PROJECT_BINARY_DIR}/locale/${lang}/LC_MESSAGES/${domain}.mo)
     add_custom_command(
       OUTPUT ${mo}

@@ -17,6 +17,7 @@
 #include "mnr/file_util.h"
 #include "mnr/hlc.h"
 #include "mnr/limits.h"
+#include "mnr/version.h"
 #include "mnr/wall_clock.h"
 #include "server/cli_common.h"
 #include "server/commands.h"
@@ -50,24 +51,6 @@ std::string Join(const std::vector<std::string>& v, std::string_view sep) {
   return out;
 }
 
-// Prints rows as left-aligned columns separated by two spaces.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width;
-  for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], r[i].size());
-    }
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-}
 
 cli::Parser& WithData(cli::Parser& p) {
   return p.Option("data", "DIR", "the server store directory", true);
@@ -509,7 +492,7 @@ int main(int argc, char** argv) {
     return mnr::cli::kExitOk;
   }
   if (cmd == "--version") {
-    std::cout << "mnr-server " << MNR_VERSION << "\n";
+    std::cout << mnr::VersionLine("mnr-server", "server store v" + std::to_string(ServerStoreVersion())) << "\n";
     return mnr::cli::kExitOk;
   }
   static const std::map<std::string, int (*)(const std::vector<std::string>&)> kCommands = {

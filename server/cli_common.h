@@ -23,13 +23,13 @@ inline int Usage(const std::string& message) {
   return cli::kExitUsage;
 }
 
-// `--days N` (default 730) for `issue` and `renew`: a whole number from 1 to 7300, or the usage
-// error to report.
-inline Result<long long> CredentialLifetimeDays(const cli::Args& a) {
+// `--days N` for `issue` and `renew` (default `default_days`, the configuration's credential_days): a
+// whole number from 1 to 7300, or the usage error to report.
+inline Result<long long> CredentialLifetimeDays(const cli::Args& a, int default_days) {
   long long days = 0;
   try {
     std::size_t used = 0;
-    const std::string d = a.GetOr("days", "730");
+    const std::string d = a.GetOr("days", std::to_string(default_days));
     days = std::stoll(d, &used);
     if (used != d.size()) throw std::invalid_argument(d);
   } catch (const std::exception&) {

@@ -13,6 +13,7 @@
 #include "server/cli_common.h"
 #include "server/commands.h"
 #include "server/remote_ops.h"
+#include "server/server_config.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -148,10 +149,13 @@ int RenewCommand(const std::vector<std::string>& argv) {
   p.Option("data", "DIR", "the server store directory", true)
       .Positional("ID", "the credential to renew (cred-...)")
       .Option("out", "FILE", "the new credential file (must not exist)", true)
-      .Option("days", "N", "validity of the new credential in days (default 730)");
+      .Option("days", "N", "validity of the new credential in days (default: credential_days of the configuration file, 730)")
+      .Option("config", "FILE", "the configuration file (default /etc/mnr-sync/server.toml, if it exists)");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
-  auto lifetime = CredentialLifetimeDays(a);
+  auto settings = CommandSettings(a.Get("config"));
+  if (!settings.ok()) return Usage(settings.status().message());
+  auto lifetime = CredentialLifetimeDays(a, settings->credential_days);
   if (!lifetime.ok()) return Usage(lifetime.status().message());
   const long long days = *lifetime;
   const std::string out = *a.Get("out");

@@ -18,6 +18,7 @@
 #include "server/release.h"
 #include "server/review.h"
 #include "server/sdmx.h"
+#include "server/server_config.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -208,7 +209,8 @@ int AggregateCommand(const std::vector<std::string>& argv) {
       .Option("format", "FORMAT", "csv (default), canonical-csv, json, sdmx-csv or xlsx (one sheet per level; needs --out)")
       .Option("lang", "LANG", "the labels' language: en (default) or fr")
       .Flag("public", "what the public may see: groups of too few countries without figures")
-      .Option("min-group", "N", "with --public and no --release: the smallest group shown (default 3)")
+      .Option("min-group", "N", "with --public and no --release: the smallest group shown (default: min_group of the configuration file, 3)")
+      .Option("config", "FILE", "the configuration file (default /etc/mnr-sync/server.toml, if it exists)")
       .Option("out", "FILE", "write to FILE (atomically) instead of stdout")
       .Flag("force", "replace FILE if it exists (never the store itself)")
       .Flag("rebuild", "recompute the maintained counts from the merged answers first (gives the same result)")
@@ -228,7 +230,9 @@ int AggregateCommand(const std::vector<std::string>& argv) {
   if (a.Has("min-group") && (!a.Has("public") || a.Has("release"))) {
     return Usage("--min-group applies with --public to the current dataset (a release keeps the rule it was made under)");
   }
-  int min_group_flag = kDefaultMinGroup;
+  auto settings = CommandSettings(a.Get("config"));
+  if (!settings.ok()) return Usage(settings.status().message());
+  int min_group_flag = settings->min_group;
   if (auto m = a.Get("min-group")) {
     auto n = ParseMinGroup(*m);
     if (!n.ok()) return Usage(n.status().message());
@@ -336,11 +340,15 @@ int ReleaseCommand(const std::vector<std::string>& argv) {
       .Option("round", "YEAR", "the survey round to release (default: the schema's current round)")
       .Flag("allow-open-conflicts", "release even though conflicts are open (their current winners are counted)")
       .Flag("allow-unapproved", "release even though some countries' surveys are not approved")
-      .Option("min-group", "N", "the smallest group whose figures the public sees (default 3; signed into the manifest)");
+      .Option("min-group", "N", "the smallest group whose figures the public sees (default: min_group of the configuration file, "
+              "3; signed into the manifest)")
+      .Option("config", "FILE", "the configuration file (default /etc/mnr-sync/server.toml, if it exists)");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   if (Status s = CheckReleaseLabel(*a.Get("label")); !s.ok()) return Usage(s.message());
-  int min_group = kDefaultMinGroup;
+  auto settings = CommandSettings(a.Get("config"));
+  if (!settings.ok()) return Usage(settings.status().message());
+  int min_group = settings->min_group;
   if (auto m = a.Get("min-group")) {
     auto n = ParseMinGroup(*m);
     if (!n.ok()) return Usage(n.status().message());

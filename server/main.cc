@@ -24,6 +24,7 @@
 #include "server/dataset_commands.h"
 #include "server/return_bundle.h"
 #include "server/remote_ops.h"
+#include "server/server_config.h"
 #include "server/server_store.h"
 
 namespace mnr::server {
@@ -156,12 +157,15 @@ int IssueCommand(const std::vector<std::string>& argv) {
       .Option("country", "CODE", "a country the credential may write (field: at least one)", false, true)
       .Option("name", "TEXT", "a label for the holder, e.g. \"Q01 office laptop\"", true)
       .Option("out", "FILE", "the credential file to write (must not exist)", true)
-      .Option("days", "N", "validity in days (default 730)");
+      .Option("days", "N", "validity in days (default: credential_days of the configuration file, 730)")
+      .Option("config", "FILE", "the configuration file (default /etc/mnr-sync/server.toml, if it exists)");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   auto role = ParseRole(*a.Get("role"));
   if (!role) return Usage("--role must be field, coordinator or auditor, not \"" + *a.Get("role") + "\"");
-  auto lifetime = CredentialLifetimeDays(a);
+  auto settings = CommandSettings(a.Get("config"));
+  if (!settings.ok()) return Usage(settings.status().message());
+  auto lifetime = CredentialLifetimeDays(a, settings->credential_days);
   if (!lifetime.ok()) return Usage(lifetime.status().message());
   const long long days = *lifetime;
   const std::vector<std::string> countries = a.GetAll("country");

@@ -1,5 +1,7 @@
 #include "server/server_config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -140,6 +142,17 @@ std::string ConfigPlace(const std::string& path, const toml::source_region& wher
 }  // namespace
 
 const std::vector<std::string_view>& RunSettingKeys() { return kRunSettingKeys; }
+
+std::string ConfigPath(const std::optional<std::string>& config) {
+  if (config) return *config;
+  return ::access(kDefaultConfigPath, F_OK) == 0 ? std::string(kDefaultConfigPath) : std::string();
+}
+
+Result<RunSettings> CommandSettings(const std::optional<std::string>& config) {
+  const std::string path = ConfigPath(config);
+  if (path.empty()) return RunSettings{};
+  return LoadRunSettings(path);
+}
 
 Result<RunSettings> LoadRunSettings(const std::string& path, const RunSettings& base) {
   auto text = ReadFile(path, kConfigFileBytes);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -45,6 +46,14 @@ const std::vector<std::string_view>& RunSettingKeys();
 // reads "PATH:LINE:COLUMN: KEY: what is wrong" (without "KEY: " for a TOML syntax error), or
 // "PATH: why" when the file cannot be read.
 Result<RunSettings> LoadRunSettings(const std::string& path, const RunSettings& base = {});
+
+// The configuration file a command reads: `config` (--config) when given, else kDefaultConfigPath when
+// it exists, else "" (none: the built-in defaults hold).
+std::string ConfigPath(const std::optional<std::string>& config);
+// The settings of the file ConfigPath names, or the defaults. `issue` and `renew` take their --days
+// default from credential_days, `release` and `aggregate --public` their --min-group default from
+// min_group, so one file describes the whole server.
+Result<RunSettings> CommandSettings(const std::optional<std::string>& config);
 
 // Sets one key from the text of a command-line flag, with the same types and ranges as the file: a
 // number of seconds for the timeouts and shutdown_grace, a whole number for the counts, a name for

@@ -942,12 +942,7 @@ int RunCommand(const std::vector<std::string>& argv) {
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kRunProgram, args)) return *code;
   // An explicit --config must exist; the default file only when it is there.
-  std::string config_path;
-  if (auto c = args.Get("config")) {
-    config_path = *c;
-  } else if (::access(kDefaultConfigPath, F_OK) == 0) {
-    config_path = kDefaultConfigPath;
-  }
+  const std::string config_path = ConfigPath(args.Get("config"));
   auto settings = ResolveRunSettings(config_path, args);
   if (!settings.ok()) {
     std::cerr << kRunProgram << ": " << settings.status().message() << "\n";

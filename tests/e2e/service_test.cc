@@ -258,3 +258,45 @@ TEST_CASE("When stderr is the journal's stream, log lines carry the journal's pr
 }
 
 }  // namespace
+
+TEST_CASE("issue, renew and release take their defaults from the configuration file, and a flag still wins") {
+  SyncHarness h;
+  const std::string config = h.dir() / "server.toml";
+  WriteText(config, "credential_days = 10\nmin_group = 5\n");
+  const auto days_left = [&](const std::string& file) {
+    auto c = LoadCredential(file);
+    REQUIRE(c.ok());
+    return (c->expires_at - static_cast<std::int64_t>(std::time(nullptr)) + 3600) / 86400;
+  };
+  Ok(h.Server({"issue", "--data", h.data(), "--config", config, "--role", "field", "--country", "Q01", "--name", "a", "--out",
+               h.dir() / "a.mnrcred"}));
+  CHECK(days_left(h.dir() / "a.mnrcred") == 10);
+  Ok(h.Server({"issue", "--data", h.data(), "--config", config, "--days", "20", "--role", "field", "--country", "Q01", "--name", "b",
+               "--out", h.dir() / "b.mnrcred"}));
+  CHECK(days_left(h.dir() / "b.mnrcred") == 20);
+  auto a = LoadCredential(h.dir() / "a.mnrcred");
+  REQUIRE(a.ok());
+  Ok(h.Server({"renew", "--data", h.data(), "--config", config, a->id, "--out", h.dir() / "a2.mnrcred"}));
+  CHECK(days_left(h.dir() / "a2.mnrcred") == 10);
+  // Without a file (none at /etc/mnr-sync on a test machine is assumed), the built-in 730 days.
+  if (::access("/etc/mnr-sync/server.toml", F_OK) != 0) {
+    Ok(h.Server({"issue", "--data", h.data(), "--role", "field", "--country", "Q01", "--name", "c", "--out", h.dir() / "c.mnrcred"}));
+    CHECK(days_left(h.dir() / "c.mnrcred") == 730);
+  }
+
+  auto made = Ok(h.Server({"release", "--data", h.data(), "--config", config, "--label", "r1", "--allow-unapproved"}));
+  CHECK(Contains(made.out, "fewer than 5 countries"));
+  auto shown = Ok(h.Server({"releases", "show", "--data", h.data(), "r1"}));
+  CHECK(Contains(shown.out, "\"small_groups\":{\"min_countries\":5}"));
+  auto flag = Ok(h.Server({"release", "--data", h.data(), "--config", config, "--min-group", "2", "--label", "r2", "--allow-unapproved"}));
+  CHECK(Contains(flag.out, "fewer than 2 countries"));
+
+  WriteText(config, "min_group = 0\n");
+  auto bad = h.Server({"release", "--data", h.data(), "--config", config, "--label", "r3", "--allow-unapproved"});
+  CHECK(bad.exit_code == 2);
+  CHECK(Contains(bad.err, config + ":1:13: min_group:"));
+  auto missing = h.Server({"issue", "--data", h.data(), "--config", h.dir() / "absent.toml", "--role", "field", "--country", "Q01",
+                           "--name", "d", "--out", h.dir() / "d.mnrcred"});
+  CHECK(missing.exit_code == 2);
+  CHECK(Contains(missing.err, h.dir() / "absent.toml"));
+}

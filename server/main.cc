@@ -475,8 +475,11 @@ const char* kTopHelp =
     "  aggregate         print the global dataset (csv, json, sdmx-csv, xlsx), current or released\n"
     "  sdmx-structure    write the SDMX-ML structure (code lists, DSD) the sdmx-csv refers to\n"
     "  release           freeze the dataset as a signed, immutable release\n"
-    "  releases          list or show the releases\n"
-    "  publish           write the report of a release as a static site\n\n"
+    "  releases          list, show or diff the releases\n"
+    "  publish           write the report of a release as a static site\n"
+    "  backup            take a consistent copy of the store while the server runs\n"
+    "  restore           check a backup, then restore it into a new directory\n"
+    "  check             integrity, versions, audit, last backup, open conflicts (for monitoring)\n\n"
     "exit status: 0 success, 1 failure, 2 misuse\n";
 
 }  // namespace

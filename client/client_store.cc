@@ -538,6 +538,11 @@ Status ClientStore::CheckWritable(std::string_view country) const {
 
 Status ClientStore::CheckAnswerEdit(const AnswerEdit& e) const {
   MNR_RETURN_IF_ERROR(CheckWritable(e.country));
+  // A store moved on to a round with a newer schema, opened with an older one: the server would refuse
+  // the change-set, and it would block every later one in the outbox.
+  if (Status r = schema_->CheckRound(round_); !r.ok()) {
+    return r.With("this store works on round " + round_ + "; use the survey schema that lists it (MNR_SURVEY_SCHEMA)");
+  }
   if (!schema_->FindIndicator(e.indicator)) {
     return Status::InvalidArgument("unknown indicator \"" + e.indicator.substr(0, 80) + "\" (not in survey schema v" +
                                    std::to_string(schema_->version()) + ")");

@@ -9,12 +9,14 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <set>
 
 #include "mnr/crypto.h"
 #include "mnr/envelope.h"
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
+#include "mnr/media_type.h"
 #include "mnr/utf8.h"
 
 namespace mnr::embedded {
@@ -24,6 +26,7 @@ std::string_view client_store_v3();
 std::string_view client_store_v4();
 std::string_view client_store_v5();
 std::string_view client_store_v6();
+std::string_view client_store_v7();
 }  // namespace mnr::embedded
 
 namespace mnr::client {
@@ -37,7 +40,7 @@ namespace {
   lhs = std::move(tmp).value()
 #define CS_ASSIGN_OR_RETURN(lhs, expr) CS_ASSIGN_OR_RETURN_IMPL(CS_CONCAT(cs_result_, __LINE__), lhs, expr)
 
-constexpr int kLatestVersion = 6;
+constexpr int kLatestVersion = 7;
 
 // The script that takes a store from version `to - 1` to `to`; version 1 is the whole initial DDL.
 std::string_view MigrationTo(int to) {
@@ -48,13 +51,14 @@ std::string_view MigrationTo(int to) {
     case 4: return embedded::client_store_v4();
     case 5: return embedded::client_store_v5();
     case 6: return embedded::client_store_v6();
+    case 7: return embedded::client_store_v7();
     default: return {};
   }
 }
 
 // Meta keys that only this file may write: they carry the store's identity and its clocks.
 bool IsReservedMetaKey(std::string_view key) {
-  return key == "device_id" || key == "countries" || key == "credential" || key == "hlc" || key == "round" ||
+  return key == "attachment_limit" || key == "device_id" || key == "countries" || key == "credential" || key == "hlc" || key == "round" ||
          key == "next_changeset_seq" || key == "pull_store_id" || key == "pull_cursor";
 }
 
@@ -1118,7 +1122,8 @@ Status ClientStore::ApplyPulled(const std::vector<PulledField>& fields, const st
     }
     const std::size_t at = f.version.find('@');
     const std::string author = at == std::string::npos ? f.version : f.version.substr(at + 1);
-    if (key->kind == FieldKey::Kind::kReview || key->kind == FieldKey::Kind::kQuery) {
+    if (key->kind == FieldKey::Kind::kReview || key->kind == FieldKey::Kind::kQuery ||
+        key->kind == FieldKey::Kind::kAttachment) {
       CS_ASSIGN_OR_RETURN(old_value, RecordValue(*db_, f.field));
       MNR_RETURN_IF_ERROR(WriteRecordRow(*db_, f.field, key->country, f.value, f.hlc, author));
     }
@@ -1143,6 +1148,264 @@ Status ClientStore::RecordSync(const std::string& result_sentence) {
   st.Bind(1, now).Bind(2, result_sentence);
   MNR_RETURN_IF_ERROR(st.Run());
   return tx.Commit();
+}
+
+namespace {
+
+constexpr std::uint64_t kDefaultAttachmentLimit = 20ull << 20;
+constexpr const char* kAttachmentRows =
+    "SELECT r.field, r.country, r.value, r.author, COALESCE(b.whole, 0), COALESCE(b.uploaded, 0), COALESCE(b.refusal, ''), "
+    "COALESCE(b.file_name, '') FROM records r LEFT JOIN blobs b ON b.hash = substr(r.field, -64) "
+    "WHERE r.field >= 'attachment/' AND r.field < 'attachment0' AND r.value IS NOT NULL ";
+
+// Bytes of `hash` held from the start, chunk after chunk.
+Result<std::uint64_t> HeldBytes(Db& db, const std::string& hash, std::uint64_t size) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT offset, length(data) FROM blob_chunks WHERE hash = ? ORDER BY offset"));
+  st.Bind(1, hash);
+  std::uint64_t held = 0;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || static_cast<std::uint64_t>(st.Int(0)) != held) break;
+    held += static_cast<std::uint64_t>(st.Int(1));
+  }
+  return std::min(held, size);
+}
+
+Result<AttachmentRow> ReadAttachmentRow(Db& db, Statement& st) {
+  AttachmentRow a;
+  a.field = st.Text(0);
+  a.country = st.Text(1);
+  auto key = ParseField(a.field);
+  if (!key.ok()) return Status::Corruption("stored " + key.status().message());
+  a.target = key->target;
+  a.target_id = key->target == "practice" ? key->practice_id : key->indicator;
+  a.hash = key->hash;
+  auto value = DecodeAttachment(st.Text(2));
+  if (!value.ok()) return value.status().With("stored field " + a.field);
+  a.value = std::move(value).value();
+  a.author = st.Text(3);
+  a.uploaded = st.Int(5) != 0;
+  a.refusal = st.Text(6);
+  a.file_name = st.Text(7);
+  if (st.Int(4) != 0) {
+    a.held = a.value.size;
+  } else {
+    CS_ASSIGN_OR_RETURN(a.held, HeldBytes(db, a.hash, a.value.size));
+  }
+  return a;
+}
+
+Status WriteChunkRow(Db& db, const std::string& hash, std::uint64_t offset, std::string_view bytes) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT OR REPLACE INTO blob_chunks (hash, offset, data) VALUES (?, ?, ?)"));
+  st.Bind(1, hash).Bind(2, static_cast<std::int64_t>(offset)).BindBlob(3, bytes);
+  return st.Run();
+}
+
+}  // namespace
+
+Status ClientStore::SetAttachmentLimit(std::uint64_t bytes) {
+  CS_ASSIGN_OR_RETURN(std::uint64_t known, MetaGetU64(*db_, "attachment_limit", 0));
+  if (known == bytes) return Status::OK();
+  return MetaSet(*db_, "attachment_limit", std::to_string(bytes));
+}
+
+Result<std::uint64_t> ClientStore::AttachmentLimit() { return MetaGetU64(*db_, "attachment_limit", kDefaultAttachmentLimit); }
+
+Result<AttachmentRow> ClientStore::Attach(const std::string& country, const std::string& target, const std::string& target_id,
+                                          std::string_view bytes, const std::string& file_name, const std::string& title) {
+  MNR_RETURN_IF_ERROR(CheckWritable(country));
+  if (target == "indicator") {
+    if (schema_->FindIndicator(target_id) == nullptr) {
+      return Status::NotFound("no indicator '" + target_id.substr(0, 80) + "' in the survey (`mnr-client indicators` lists them)");
+    }
+  } else if (target == "practice") {
+    CS_ASSIGN_OR_RETURN(auto entry, FindPractice(target_id));
+    if (!entry || entry->country != country) {
+      return Status::NotFound("no practice entry " + target_id.substr(0, 40) + " of " + country + " (see mnr-client practice list)");
+    }
+  } else {
+    return Status::InvalidArgument("an attachment belongs to an indicator or a practice entry");
+  }
+  if (bytes.empty()) return Status::InvalidArgument(file_name + " is empty");
+  CS_ASSIGN_OR_RETURN(std::uint64_t limit, AttachmentLimit());
+  if (bytes.size() > limit) {
+    return Status::InvalidArgument(file_name + " is " + std::to_string(bytes.size() >> 20) + " MiB; the server takes attachments of at most " +
+                                   std::to_string(limit >> 20) + " MiB");
+  }
+  CS_ASSIGN_OR_RETURN(MediaType type, SniffMediaType(bytes, file_name));
+  const std::string shown = title.empty() ? std::filesystem::path(file_name).filename().string() : title;
+  MNR_RETURN_IF_ERROR(CheckText(shown, "attachment title", limits::kAttachmentTitleBytes));
+  if (shown.empty() || shown.find_first_of("\r\n") != std::string::npos) {
+    return Status::InvalidArgument("an attachment title is one line, not empty");
+  }
+  const std::string hash = crypto::Sha256Hex(bytes);
+  const std::string field = AttachmentField(country, target, target_id, hash);
+  const std::string value = EncodeAttachment({bytes.size(), type.mime, shown});
+
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(Statement whole, db_->Prepare("SELECT whole FROM blobs WHERE hash = ?"));
+  whole.Bind(1, hash);
+  CS_ASSIGN_OR_RETURN(bool known, whole.Step());
+  if (!known || whole.Int(0) == 0) {
+    CS_ASSIGN_OR_RETURN(Statement drop, db_->Prepare("DELETE FROM blob_chunks WHERE hash = ?"));
+    drop.Bind(1, hash);
+    MNR_RETURN_IF_ERROR(drop.Run());
+    CS_ASSIGN_OR_RETURN(Statement ins, db_->Prepare(
+        "INSERT INTO blobs (hash, size, media_type, file_name, whole) VALUES (?, ?, ?, ?, 1) "
+        "ON CONFLICT (hash) DO UPDATE SET whole = 1, file_name = excluded.file_name"));
+    ins.Bind(1, hash).Bind(2, static_cast<std::int64_t>(bytes.size())).Bind(3, type.mime).Bind(4, std::filesystem::path(file_name).filename().string());
+    MNR_RETURN_IF_ERROR(ins.Run());
+    for (std::uint64_t offset = 0; offset < bytes.size(); offset += limits::kBlobChunkBytes) {
+      MNR_RETURN_IF_ERROR(WriteChunkRow(*db_, hash, offset, bytes.substr(offset, limits::kBlobChunkBytes)));
+    }
+  }
+  CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
+  CS_ASSIGN_OR_RETURN(auto old_value, RecordValue(*db_, field));
+  if (old_value != value) {
+    MNR_RETURN_IF_ERROR(AppendLocal(*db_, identity_.device_id, clock, field, old_value, value));
+    MNR_RETURN_IF_ERROR(WriteRecordRow(*db_, field, country, value, clock.last(), identity_.device_id));
+    MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
+  }
+  MNR_RETURN_IF_ERROR(tx.Commit());
+  return FindAttachment(field);
+}
+
+Status ClientStore::RemoveAttachment(const std::string& ref) {
+  CS_ASSIGN_OR_RETURN(AttachmentRow a, FindAttachment(ref));
+  MNR_RETURN_IF_ERROR(CheckWritable(a.country));
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
+  CS_ASSIGN_OR_RETURN(auto old_value, RecordValue(*db_, a.field));
+  MNR_RETURN_IF_ERROR(AppendLocal(*db_, identity_.device_id, clock, a.field, old_value, std::nullopt));
+  MNR_RETURN_IF_ERROR(WriteRecordRow(*db_, a.field, a.country, std::nullopt, clock.last(), identity_.device_id));
+  MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
+  return tx.Commit();
+}
+
+Result<std::vector<AttachmentRow>> ClientStore::Attachments(const std::optional<std::string>& country) {
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(std::string(kAttachmentRows) + (country ? "AND r.country = ? " : "") + "ORDER BY r.field"));
+  if (country) st.Bind(1, *country);
+  std::vector<AttachmentRow> out;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    CS_ASSIGN_OR_RETURN(AttachmentRow a, ReadAttachmentRow(*db_, st));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<AttachmentRow> ClientStore::FindAttachment(const std::string& ref) {
+  const bool by_field = ref.rfind("attachment/", 0) == 0;
+  if (!by_field && (ref.size() < 8 || ref.size() > 64 ||
+                    ref.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return Status::InvalidArgument("\"" + ref.substr(0, 80) + "\" names no attachment: give at least 8 hex digits of its hash, "
+                                   "or its field (`mnr-client attachments list`)");
+  }
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(std::string(kAttachmentRows) +
+                                                 (by_field ? "AND r.field = ?" : "AND substr(r.field, -64, ?) = ?") + " ORDER BY r.field"));
+  if (by_field) {
+    st.Bind(1, ref);
+  } else {
+    st.Bind(1, static_cast<std::int64_t>(ref.size())).Bind(2, ref);
+  }
+  std::vector<AttachmentRow> found;
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    CS_ASSIGN_OR_RETURN(AttachmentRow a, ReadAttachmentRow(*db_, st));
+    found.push_back(std::move(a));
+  }
+  if (found.empty()) return Status::NotFound("no attachment " + ref.substr(0, 80) + " in this store (`mnr-client attachments list`)");
+  if (found.size() > 1) {
+    std::string fields;
+    for (const auto& a : found) fields += "\n  " + a.field;
+    return Status::InvalidArgument("file " + ref + " is attached at " + std::to_string(found.size()) + " places; name one:" + fields);
+  }
+  return found.front();
+}
+
+Result<std::string> ClientStore::ReadAttachmentFile(const std::string& hash) {
+  CS_ASSIGN_OR_RETURN(Statement meta, db_->Prepare("SELECT size, whole FROM blobs WHERE hash = ?"));
+  meta.Bind(1, hash);
+  CS_ASSIGN_OR_RETURN(bool row, meta.Step());
+  if (!row || meta.Int(1) == 0) {
+    return Status::NotFound("the file " + hash.substr(0, 12) + "… is not in this store yet; `mnr-client sync --with-attachments` brings it");
+  }
+  const auto size = static_cast<std::uint64_t>(meta.Int(0));
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT data FROM blob_chunks WHERE hash = ? ORDER BY offset"));
+  st.Bind(1, hash);
+  std::string bytes;
+  bytes.reserve(size);
+  for (;;) {
+    CS_ASSIGN_OR_RETURN(bool more, st.Step());
+    if (!more) break;
+    bytes += st.Blob(0);
+  }
+  if (bytes.size() != size || crypto::Sha256Hex(bytes) != hash) {
+    return Status::Corruption("the stored file " + hash.substr(0, 12) + "… no longer matches its hash");
+  }
+  return bytes;
+}
+
+Result<std::string> ClientStore::FileChunk(const std::string& hash, std::uint64_t offset) {
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT data FROM blob_chunks WHERE hash = ? AND offset = ?"));
+  st.Bind(1, hash).Bind(2, static_cast<std::int64_t>(offset));
+  CS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no chunk at byte " + std::to_string(offset) + " of file " + hash.substr(0, 12) + "…");
+  return st.Blob(0);
+}
+
+Result<std::uint64_t> ClientStore::StoreFileChunk(const std::string& hash, std::uint64_t size, const std::string& media_type,
+                                                  std::uint64_t offset, std::string_view bytes) {
+  BlobChunk shape{hash, size, offset, std::string(bytes), "-", "-", {}};
+  MNR_RETURN_IF_ERROR(CheckBlobChunkShape(shape));
+  Transaction tx(*db_);
+  MNR_RETURN_IF_ERROR(tx.status());
+  CS_ASSIGN_OR_RETURN(Statement meta, db_->Prepare(
+      "INSERT INTO blobs (hash, size, media_type, whole, uploaded) VALUES (?, ?, ?, 0, 1) ON CONFLICT (hash) DO NOTHING"));
+  meta.Bind(1, hash).Bind(2, static_cast<std::int64_t>(size)).Bind(3, media_type);
+  MNR_RETURN_IF_ERROR(meta.Run());
+  CS_ASSIGN_OR_RETURN(Statement whole, db_->Prepare("SELECT whole, size FROM blobs WHERE hash = ?"));
+  whole.Bind(1, hash);
+  CS_ASSIGN_OR_RETURN(bool row, whole.Step());
+  if (row && whole.Int(0) != 0) return size;  // attached or pulled before
+  if (row && static_cast<std::uint64_t>(whole.Int(1)) != size) {
+    return Status::Corruption("file " + hash.substr(0, 12) + "… arrives as " + std::to_string(size) + " bytes, but this store expects " +
+                              std::to_string(whole.Int(1)));
+  }
+  MNR_RETURN_IF_ERROR(WriteChunkRow(*db_, hash, offset, bytes));
+  CS_ASSIGN_OR_RETURN(std::uint64_t held, HeldBytes(*db_, hash, size));
+  if (held == size) {
+    CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT data FROM blob_chunks WHERE hash = ? ORDER BY offset"));
+    st.Bind(1, hash);
+    crypto::Sha256Stream digest;
+    for (;;) {
+      CS_ASSIGN_OR_RETURN(bool more, st.Step());
+      if (!more) break;
+      digest.Update(st.Blob(0));
+    }
+    if (digest.FinishHex() != hash) {
+      CS_ASSIGN_OR_RETURN(Statement drop, db_->Prepare("DELETE FROM blob_chunks WHERE hash = ?"));
+      drop.Bind(1, hash);
+      MNR_RETURN_IF_ERROR(drop.Run());
+      MNR_RETURN_IF_ERROR(tx.Commit());
+      return Status::Corruption("the file " + hash.substr(0, 12) + "… received does not hash to its name; it was dropped");
+    }
+    CS_ASSIGN_OR_RETURN(Statement mark, db_->Prepare("UPDATE blobs SET whole = 1, uploaded = 1 WHERE hash = ?"));
+    mark.Bind(1, hash);
+    MNR_RETURN_IF_ERROR(mark.Run());
+  }
+  MNR_RETURN_IF_ERROR(tx.Commit());
+  return held;
+}
+
+Status ClientStore::NoteFileOnServer(const std::string& hash, bool uploaded, const std::string& refusal) {
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare("UPDATE blobs SET uploaded = ?, refusal = ? WHERE hash = ?"));
+  st.Bind(1, std::int64_t{uploaded ? 1 : 0}).Bind(2, refusal).Bind(3, hash);
+  return st.Run();
 }
 
 }  // namespace mnr::client

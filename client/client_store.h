@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mnr/attachment.h"
 #include "mnr/changeset.h"
 #include "mnr/credential.h"
 #include "mnr/field.h"
@@ -76,6 +77,21 @@ struct PracticeEntry {
   std::string title;
   std::string text;
   std::string lang;   // BCP 47 primary tag: en, fr, es, ar, ...
+};
+
+// An attachment: a live attachment field (mnr/attachment.h) and what this store knows of its file.
+struct AttachmentRow {
+  std::string field;
+  std::string country;
+  std::string target;     // "indicator" or "practice"
+  std::string target_id;  // the indicator id or the practice entry id
+  std::string hash;
+  AttachmentValue value;
+  std::string author;       // the device (or coordinator) whose edit set it
+  std::uint64_t held = 0;   // bytes of the file this store holds (value.size: whole)
+  bool uploaded = false;    // the server said it holds the file whole
+  std::string refusal;      // the server's last reason for refusing the file, if it did
+  std::string file_name;    // the name it was attached from, on the device that attached it
 };
 
 struct LogEntry {
@@ -181,6 +197,36 @@ class ClientStore {
   Result<ReviewBook> Reviews();
   // The indicators of `country` without an answer, in questionnaire order.
   Result<std::vector<std::string>> Unanswered(const std::string& country);
+
+  // Attachments. Attach checks the scope, the target (an indicator of the schema, or a practice entry
+  // of the same country) and the file (SniffMediaType; at most the server's limit as last heard, 20
+  // MiB before any sync), then stores its bytes and records the attachment field in one transaction.
+  // Attaching a file already attached there only changes the title (or nothing). `target` is
+  // "indicator" or "practice".
+  Result<AttachmentRow> Attach(const std::string& country, const std::string& target, const std::string& target_id,
+                               std::string_view bytes, const std::string& file_name, const std::string& title);
+  // Removes the attachment `ref` names (FindAttachment): a tombstone, merged like any removal. The file
+  // stays in the store while another live attachment names it.
+  Status RemoveAttachment(const std::string& ref);
+  // The live attachments, of one country or all, by country, target and title.
+  Result<std::vector<AttachmentRow>> Attachments(const std::optional<std::string>& country = std::nullopt);
+  // The attachment `ref` names: its field key, or a prefix of at least 8 hex digits of its file's hash
+  // (an error if the prefix names files attached at several places: give the field).
+  Result<AttachmentRow> FindAttachment(const std::string& ref);
+  // The whole file, checked against its hash; NotFound while it is not whole here.
+  Result<std::string> ReadAttachmentFile(const std::string& hash);
+  // Bytes of the chunk at `offset` of a file held whole.
+  Result<std::string> FileChunk(const std::string& hash, std::uint64_t offset);
+  // Keeps one chunk of a file pulled from the server (`size`, `media_type`: from its attachment
+  // field); the file is marked whole once every chunk is there and its bytes hash to its name (if they
+  // do not, its chunks are dropped and Corruption returned). Returns the bytes held from the start.
+  Result<std::uint64_t> StoreFileChunk(const std::string& hash, std::uint64_t size, const std::string& media_type,
+                                       std::uint64_t offset, std::string_view bytes);
+  // What the server said of a file: it holds it whole (`refusal` empty), or why it will not take it.
+  Status NoteFileOnServer(const std::string& hash, bool uploaded, const std::string& refusal);
+  // The largest attachment the server takes, as its last Welcome said (20 MiB before any sync).
+  Status SetAttachmentLimit(std::uint64_t bytes);
+  Result<std::uint64_t> AttachmentLimit();
 
   // Change log, newest first; `field_prefix` filters ("answer/Q01/c11_child_helpline"); limit 0 = all.
   Result<std::vector<LogEntry>> Log(const std::optional<std::string>& field_prefix, std::size_t limit);

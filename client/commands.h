@@ -27,6 +27,8 @@ int UiCommand(const std::vector<std::string>& args);         // client/cmd_ui.cc
 int TemplateCommand(const std::vector<std::string>& args);    // client/cmd_template.cc (spreadsheets)
 int IndicatorsCommand(const std::vector<std::string>& args);  // client/cmd_template.cc
 int RoundCommand(const std::vector<std::string>& args);       // client/cmd_round.cc (survey rounds)
+int AttachCommand(const std::vector<std::string>& args);      // client/cmd_attach.cc (evidence files)
+int AttachmentsCommand(const std::vector<std::string>& args);  // client/cmd_attach.cc
 // `status --all` (coordinators and auditors, remote) and the review lines of the local `status`.
 int StatusAllCommand(const cli::Args& args);
 void PrintReviewStatus(ClientStore& store, std::ostream& os);

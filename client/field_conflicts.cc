@@ -38,6 +38,9 @@ std::string FieldLabel(const std::string& field) {
     case FieldKey::Kind::kPractice: return key->country + " practice " + key->practice_id.substr(0, 8) + " " + key->attr;
     case FieldKey::Kind::kReview: return key->country + " review " + key->attr;
     case FieldKey::Kind::kQuery: return key->country + " query " + key->query_id + " " + key->attr;
+    case FieldKey::Kind::kAttachment:
+      return key->country + " attachment " + key->hash.substr(0, 12) + " on " +
+             (key->target == "practice" ? "practice " + key->practice_id.substr(0, 8) : key->indicator);
   }
   return TerminalText(field, 0);
 }

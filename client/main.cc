@@ -37,6 +37,8 @@ const Command kCommands[] = {
     {"round", mnr::client::RoundCommand, tr("the survey rounds: list them, or start a new one (--carry-forward)")},
     {"survey", mnr::client::SurveyCommand, tr("answer the questionnaire interactively in the terminal")},
     {"practice", mnr::client::PracticeCommand, tr("good-practice entries (add, edit, list, show, rm)")},
+    {"attach", mnr::client::AttachCommand, tr("attach an evidence file to an answer or a practice entry")},
+    {"attachments", mnr::client::AttachmentsCommand, tr("evidence files (list, show, get, rm)")},
     {"status", mnr::client::StatusCommand, tr("this store's identity, progress and sync state")},
     {"log", mnr::client::LogCommand, tr("the history of edits, newest first")},
     {"sync", mnr::client::SyncCommand, tr("send unsynced edits to the server and fetch the merged state")},
@@ -74,7 +76,7 @@ std::string Overview() {
 // Commands whose own --lang is about data (the language of an exported file's labels, of a practice
 // entry): there, only a --lang before the command name sets the language of messages.
 bool HasOwnLanguageOption(std::string_view command) {
-  return command == "export" || command == "template" || command == "practice";
+  return command == "export" || command == "template" || command == "practice" || command == "attachments";
 }
 
 // Takes the language of messages from "--lang X" / "--lang=X": before the command name, or after it

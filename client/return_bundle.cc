@@ -21,7 +21,9 @@
 #include "mnr/crypto.h"
 #include "mnr/i18n.h"
 #include "mnr/describe.h"
+#include "mnr/field.h"
 #include "mnr/file_util.h"
+#include "mnr/limits.h"
 #include "client/json_fields.h"
 
 namespace mnr::client {
@@ -301,6 +303,33 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
     if (!v.ok()) return fail(Status::Corruption(tr("{1}: the receipt for change-set {2} does not verify: {3}", file, ack.changeset_id, v.message())));
     receipts.push_back({seq->second, std::move(ack)});
   }
+  // Files (`mnr-server bundle --with-attachments`): each must hash to its name and be named by an
+  // attachment field of the country in this bundle.
+  struct CarriedFile {
+    std::string hash, media_type, bytes;
+  };
+  std::vector<CarriedFile> files;
+  if (payload.contains("files")) {
+    if (!payload["files"].is_array()) return fail(Status::Corruption(tr("{1}: a malformed file list", file)));
+    std::set<std::string> named;
+    for (const auto& f : *fields) {
+      auto key = ParseField(f.field);
+      if (key.ok() && key->kind == FieldKey::Kind::kAttachment && f.value) named.insert(key->hash);
+    }
+    for (const auto& f : payload["files"]) {
+      if (!f.is_object() || !f.contains("hash") || !f["hash"].is_string() || !f.contains("data") || !f["data"].is_string() ||
+          !f.contains("media_type") || !f["media_type"].is_string()) {
+        return fail(Status::Corruption(tr("{1}: a malformed file entry", file)));
+      }
+      CarriedFile c{f["hash"].get<std::string>(), f["media_type"].get<std::string>(), {}};
+      auto decoded = crypto::Base64Decode(f["data"].get<std::string>());
+      if (!decoded.ok() || decoded->empty() || crypto::Sha256Hex(*decoded) != c.hash || !named.count(c.hash)) {
+        return fail(Status::Corruption(tr("{1}: file {2} does not match its hash or no attachment names it", file, c.hash.substr(0, 12))));
+      }
+      c.bytes = std::move(decoded).value();
+      files.push_back(std::move(c));
+    }
+  }
   const nlohmann::json conflicts = payload.contains("conflicts") ? payload["conflicts"] : nlohmann::json();
   if (Status s = CheckConflicts(conflicts); !s.ok()) return fail(s.With(file));
   for (const auto& c : conflicts) {
@@ -355,6 +384,13 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   if (!newer.ok()) return fail(newer.status());
   if (Status s = store.ApplyPulled(*newer, record.first, record.second); !s.ok()) return fail(s);
   if (Status s = StoreConflicts(store, conflicts); !s.ok()) return fail(s);
+  for (const CarriedFile& f : files) {
+    for (std::uint64_t offset = 0; offset < f.bytes.size(); offset += limits::kBlobChunkBytes) {
+      auto held = store.StoreFileChunk(f.hash, f.bytes.size(), f.media_type, offset,
+                                       std::string_view(f.bytes).substr(offset, limits::kBlobChunkBytes));
+      if (!held.ok()) return fail(held.status());
+    }
+  }
   if (release) {
     auto kept = KeepRelease(store, *release, now);
     if (!kept.ok()) return fail(kept.status());
@@ -366,7 +402,8 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
     return tr_if(translate, "imported return bundle of {1} written {2}: {3} change-set(s) acknowledged, {4} receipt(s), {5} field(s)",
                  {country, FormatUtc(created_at), std::to_string(newly_acked), std::to_string(receipts.size()),
                   std::to_string(newer->size())}) +
-           (release && release_new ? tr_if(translate, ", received dataset release {1}", {release->release.label}) : "");
+           (release && release_new ? tr_if(translate, ", received dataset release {1}", {release->release.label}) : "") +
+           (files.empty() ? "" : tr_if(translate, ", {1} attachment file(s)", {std::to_string(files.size())}));
   };
   if (Status s = store.RecordSync(summary_in(false)); !s.ok()) return fail(s);
   std::cout << summary_in(true) << "\n";

@@ -14,7 +14,8 @@ using default_token = as_tuple_t<asio::use_awaitable_t<>>;
 
 // A refusal after which the server closes the connection: the code says the session cannot go on.
 bool EndsSession(std::uint16_t code) {
-  return code != static_cast<std::uint16_t>(RefusalCode::kBadRequest) && code != static_cast<std::uint16_t>(RefusalCode::kBusy);
+  return code != static_cast<std::uint16_t>(RefusalCode::kBadRequest) && code != static_cast<std::uint16_t>(RefusalCode::kBusy) &&
+         code != static_cast<std::uint16_t>(RefusalCode::kAttachment);
 }
 
 asio::awaitable<Status> Converse(ClientStore& store, const LinkOptions& opt, Connection& conn,

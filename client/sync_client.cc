@@ -16,6 +16,7 @@
 #include "client/client_store.h"
 #include "client/commands.h"
 #include "client/field_conflicts.h"
+#include "client/file_transfer.h"
 #include "client/receipts.h"
 #include "client/release_sync.h"
 #include "client/server_link.h"
@@ -52,6 +53,8 @@ struct SyncReport {
   int pulled = 0;        // fields of merged state applied
   std::optional<std::string> refusal;
   std::string release;    // label of a dataset release received in this run
+  FileTransferReport files;
+  bool files_unsupported = false;  // files wait, but the server speaks no protocol 3
 };
 
 // What one sync does, pipelined so that a sync with little to send costs the TCP and TLS handshakes
@@ -66,8 +69,9 @@ class SyncBody {
   // the server to receive again) without a round trip per change-set.
   static constexpr std::size_t kWindow = 8;
 
-  SyncBody(ClientStore& store, bool progress, SyncReport& report, LinkPipeline& pipeline)
-      : store_(store), progress_(progress), report_(report), pipeline_(pipeline) {}
+  // `file_work`: files wait to move (HasFileWork), so the session stays open after the pull for them.
+  SyncBody(ClientStore& store, bool progress, SyncReport& report, LinkPipeline& pipeline, bool file_work, bool download)
+      : store_(store), progress_(progress), report_(report), pipeline_(pipeline), file_work_(file_work), download_(download) {}
 
   // Queued behind the Hello, before Welcome says what the server holds: only the first unacknowledged
   // change-set, so that a link cut after the server stored several costs at most this one again.
@@ -88,6 +92,7 @@ class SyncBody {
 
   asio::awaitable<Status> Run(Connection& conn, const Welcome& welcome) {
     MNR_CO_RETURN_IF_ERROR(store_.MarkAckedThrough(welcome.acked_through));
+    if (welcome.attachment_max_bytes != 0) MNR_CO_RETURN_IF_ERROR(store_.SetAttachmentLimit(welcome.attachment_max_bytes));
     std::size_t sent = 0;
     for (;;) {
       while (!refused_ && next_ < outbox_.size() && in_flight_.size() < kWindow) {
@@ -157,7 +162,16 @@ class SyncBody {
     if (!release.ok()) co_return release.status();
     if (!release->empty()) report_.release = *release;
     // What happened to this office's edits: the conflicts on its countries, told after the summary.
-    co_return co_await ReadConflicts(conn, store_);
+    MNR_CO_RETURN_IF_ERROR(co_await ReadConflicts(conn, store_));
+    if (!file_work_) co_return Status::OK();
+    if (welcome.protocol < 3) {
+      report_.files_unsupported = true;
+      co_return Status::OK();
+    }
+    // Files go last: their attachment fields are on the server by now, and a slow file does not hold
+    // up the answers and the pull.
+    const std::function<void(const std::string&)> progress = [this](const std::string& what) { Progress(what); };
+    co_return co_await TransferFiles(conn, store_, download_, report_.files, progress);
   }
 
  private:
@@ -171,6 +185,7 @@ class SyncBody {
     conn.Queue(pull);
     MNR_RETURN_IF_ERROR(QueueLatestReleaseRequest(conn, store_));
     QueueConflictsRequest(conn);
+    if (file_work_) return Status::OK();  // the link says Bye after the files
     const Bye bye;
     conn.Queue(bye);
     pipeline_.said_bye = true;
@@ -191,6 +206,8 @@ class SyncBody {
   bool early_ = false;               // the first push went with the Hello
   bool refused_ = false;
   bool tail_queued_ = false;
+  bool file_work_;
+  bool download_;
 };
 
 // Prints, one line each, what changed since last told about conflicts on this device's edits, and
@@ -216,7 +233,7 @@ Result<std::unique_ptr<ClientStore>> OpenBound(const std::string& db) {
 }  // namespace
 
 int SyncCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client sync --db PATH [--server HOST:PORT] [--retries N] [--retry-delay SECONDS] [--timeout SECONDS]",
+  cli::Parser p("mnr-client sync --db PATH [--with-attachments] [--server HOST:PORT] [--retries N] [--retry-delay SECONDS] [--timeout SECONDS]",
                 tr("Pushes unsynced change-sets to the server, then pulls the merged state of this device's countries.\n"
                    "Safe to interrupt and to repeat: the next run sends only what the server has not acknowledged."));
   p.Option("db", "PATH", "client store", true)
@@ -226,6 +243,8 @@ int SyncCommand(const std::vector<std::string>& argv) {
       .Option("retry-delay", "SECONDS", "bound of the wait before the first retry, doubled for each next one up to 60 "
               "(default 1); a busy server's retry-after is added to it")
       .Option("timeout", "SECONDS", "give up on a link that makes no progress for this long (default 30)")
+      .Flag("with-attachments", "also bring the files of every attachment of this device's countries that are not here yet "
+            "(by default only the list of attachments comes, so a slow link is not flooded)")
       .Flag("detailed-exit-codes", "exit 5 instead of 0 when there was nothing to send or receive")
       .Flag("quiet", "print nothing on success")
       .Epilog("exit codes: 0 synced (or up to date), 1 local error, 2 usage, 3 could not reach or finish (everything\n"
@@ -258,6 +277,8 @@ int SyncCommand(const std::vector<std::string>& argv) {
   opt.progress = isatty(STDERR_FILENO) && !args.Has("quiet");
   auto cut = (*store)->CutChangeSets();
   if (!cut.ok()) return cli::Fail(kSyncProgram, cut.status());
+  auto file_work = HasFileWork(**store, args.Has("with-attachments"));
+  if (!file_work.ok()) return cli::Fail(kSyncProgram, file_work.status());
 
   SyncReport report;
   Status last = Status::OK();
@@ -266,7 +287,7 @@ int SyncCommand(const std::vector<std::string>& argv) {
   std::mt19937_64 random(std::random_device{}());
   for (int attempt = 1; attempt <= opt.attempts; ++attempt) {
     LinkPipeline pipeline;
-    SyncBody sync(**store, opt.progress, report, pipeline);
+    SyncBody sync(**store, opt.progress, report, pipeline, *file_work, args.Has("with-attachments"));
     pipeline.opening = [&sync](Connection& conn) { return sync.Opening(conn); };
     LinkOutcome outcome;
     last = RunLink(**store, *link, [&sync](Connection& conn, const Welcome& welcome) { return sync.Run(conn, welcome); },
@@ -294,7 +315,15 @@ int SyncCommand(const std::vector<std::string>& argv) {
     return tr_if(translate, "pushed {1} change-set(s)", {pushed}) +
            (report.already ? tr_if(translate, " ({1} already on the server)", {already}) : "") +
            tr_if(translate, ", pulled {1} field(s)", {pulled}) +
-           (report.release.empty() ? "" : tr_if(translate, ", received dataset release {1}", {report.release}));
+           (report.release.empty() ? "" : tr_if(translate, ", received dataset release {1}", {report.release})) +
+           (report.files.sent + report.files.already == 0
+                ? ""
+                : tr_if(translate, ", sent {1} file(s) ({2} KiB)", {std::to_string(report.files.sent + report.files.already),
+                                                                    std::to_string(report.files.sent_bytes >> 10)})) +
+           (report.files.received == 0
+                ? ""
+                : tr_if(translate, ", received {1} file(s) ({2} KiB)", {std::to_string(report.files.received),
+                                                                        std::to_string(report.files.received_bytes >> 10)}));
   };
   const std::string summary = summary_in(true);
   const std::string record = summary_in(false);
@@ -318,7 +347,18 @@ int SyncCommand(const std::vector<std::string>& argv) {
     if (!args.Has("quiet")) (void)PrintConflictNews(**store);
     return kExitRefused;
   }
-  const bool nothing = report.pushed == 0 && report.already == 0 && report.pulled == 0 && report.release.empty();
+  if (report.files_unsupported) {
+    std::cerr << kSyncProgram << ": " << tr("the server does not take attachments yet (it speaks an older protocol); the files wait here until it is upgraded") << "\n";
+  }
+  if (!report.files.refusals.empty()) {
+    (void)(*store)->RecordSync("synced; files refused: " + std::to_string(report.files.refusals.size()));
+    for (const auto& r : report.files.refusals) std::cerr << kSyncProgram << ": " << r << "\n";
+    std::cout << tr("synced: {1}", summary) << "\n";
+    if (!args.Has("quiet")) (void)PrintConflictNews(**store);
+    return kExitRefused;
+  }
+  const bool nothing = report.pushed == 0 && report.already == 0 && report.pulled == 0 && report.release.empty() &&
+                       report.files.sent + report.files.already + report.files.received == 0;
   if (auto s = (*store)->RecordSync(nothing ? "up to date" : "synced: " + record); !s.ok()) return cli::Fail(kSyncProgram, s);
   if (!args.Has("quiet")) {
     std::cout << (nothing ? tr("up to date") : tr("synced: {1}", summary)) << "\n";
@@ -328,18 +368,57 @@ int SyncCommand(const std::vector<std::string>& argv) {
   return kExitSynced;
 }
 
+namespace {
+
+// "4M", "700K", "1G" or a number of bytes.
+std::optional<std::uint64_t> ParseByteSize(const std::string& text) {
+  std::uint64_t n = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && i < 12; ++i) n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+  if (i == 0) return std::nullopt;
+  const std::string unit = text.substr(i);
+  if (unit.empty() || unit == "B") return n;
+  if (unit == "K" || unit == "KiB" || unit == "k") return n << 10;
+  if (unit == "M" || unit == "MiB") return n << 20;
+  if (unit == "G" || unit == "GiB") return n << 30;
+  return std::nullopt;
+}
+
+// The name of part `n` (from 1) of a bundle written to `out`: the first keeps the name, the next ones
+// add -2, -3... before the extension.
+std::string PartName(const std::string& out, std::size_t n) {
+  if (n == 1) return out;
+  const std::size_t dot = out.rfind('.');
+  const std::size_t slash = out.rfind('/');
+  const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash);
+  return has_ext ? out.substr(0, dot) + "-" + std::to_string(n) + out.substr(dot) : out + "-" + std::to_string(n);
+}
+
+}  // namespace
+
 int BundleCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-client bundle --db PATH --out FILE.mnrb [--force] [--allow-empty]",
-                tr("Writes every change-set the server has not acknowledged into one sealed bundle file, for a USB\n"
-                   "stick when there is no link. The coordinator applies it with `mnr-server import-bundle`; a later\n"
-                   "online sync sends none of it again. With nothing unacknowledged, writes nothing (exit 1) unless\n"
-                   "--allow-empty."));
+  cli::Parser p("mnr-client bundle --db PATH --out FILE.mnrb [--max-size SIZE] [--force] [--allow-empty]",
+                tr("Writes every change-set the server has not acknowledged, and every attachment file it does not\n"
+                   "hold yet, into a sealed bundle file, for a USB stick when there is no link. The coordinator\n"
+                   "applies it with `mnr-server import-bundle`; a later online sync sends none of it again. With\n"
+                   "--max-size, the files are split across several parts (FILE.mnrb, FILE-2.mnrb, ...), each small\n"
+                   "enough for one stick; every part carries the change-sets, so the parts may be applied in any\n"
+                   "order. With nothing to send, writes nothing (exit 1) unless --allow-empty."));
   p.Option("db", "PATH", "client store", true)
       .Option("out", "FILE.mnrb", "bundle file to write", true)
+      .Option("max-size", "SIZE", "the largest part to write: bytes, or with K, M or G (\"700M\")")
       .Flag("force", "replace FILE if it exists (never the store itself)")
       .Flag("allow-empty", "write a bundle even when every change-set is acknowledged");
   cli::Args args;
   if (auto code = cli::ParseOrExit(p, argv, kBundleProgram, args)) return *code;
+  std::optional<std::uint64_t> max_size;
+  if (auto m = args.Get("max-size")) {
+    max_size = ParseByteSize(*m);
+    if (!max_size || *max_size < 2 * limits::kBlobChunkBytes) {
+      std::cerr << kBundleProgram << ": " << tr("--max-size takes a size of at least 128K, such as 700M") << "\n";
+      return cli::kExitUsage;
+    }
+  }
   const std::string out = *args.Get("out");
   const OutputRules rules{args.Has("force"), true, {*args.Get("db")}};
   if (Status s = CheckOutputFile(out, rules); !s.ok()) return cli::Fail(kBundleProgram, s);
@@ -351,19 +430,55 @@ int BundleCommand(const std::vector<std::string>& argv) {
   if (!outbox.ok()) return cli::Fail(kBundleProgram, outbox.status());
   std::vector<std::string> sealed;
   std::int64_t ops = 0;
+  std::uint64_t changeset_bytes = 0;
   for (const auto& e : *outbox) {
     sealed.push_back(e.sealed);
+    changeset_bytes += e.sealed.size() + kFrameHeaderBytes;
     ops += e.ops;
   }
-  if (sealed.empty() && !args.Has("allow-empty")) {
+  auto chunks = SealWaitingFiles(**store);
+  if (!chunks.ok()) return cli::Fail(kBundleProgram, chunks.status());
+  if (sealed.empty() && chunks->empty() && !args.Has("allow-empty")) {
     return cli::Fail(kBundleProgram, Status::InvalidArgument(tr("nothing to send: every change-set is acknowledged; use --allow-empty to "
                                                                 "write an empty bundle")));
   }
-  if (auto s = WriteOutputFile(out, EncodeBundle(sealed), rules, 0600); !s.ok()) return cli::Fail(kBundleProgram, s);
+  // Parts: each carries every change-set, then as many chunks as fit.
+  constexpr std::uint64_t kPartOverhead = 64;  // magic and end marker
+  std::vector<std::vector<std::string>> parts(1);
+  std::uint64_t room = max_size ? *max_size : 0;
+  if (max_size && changeset_bytes + kPartOverhead + (chunks->empty() ? 0 : chunks->front().size() + kFrameHeaderBytes) > *max_size) {
+    return cli::Fail(kBundleProgram, Status::InvalidArgument(tr("--max-size {1} is too small: the change-sets alone take {2} bytes",
+                                                                *args.Get("max-size"), changeset_bytes + kPartOverhead)));
+  }
+  std::uint64_t used = changeset_bytes + kPartOverhead;
+  for (auto& chunk : *chunks) {
+    const std::uint64_t size = chunk.size() + kFrameHeaderBytes;
+    if (max_size && used + size > room && !parts.back().empty()) {
+      parts.emplace_back();
+      used = changeset_bytes + kPartOverhead;
+    }
+    used += size;
+    parts.back().push_back(std::move(chunk));
+  }
+  for (std::size_t n = 1; n < parts.size(); ++n) {
+    if (Status s = CheckOutputFile(PartName(out, n + 1), rules); !s.ok()) return cli::Fail(kBundleProgram, s);
+  }
+  std::size_t chunk_count = 0;
+  for (std::size_t n = 0; n < parts.size(); ++n) {
+    if (auto s = WriteOutputFile(PartName(out, n + 1), EncodeBundle(sealed, parts[n]), rules, 0600); !s.ok()) {
+      return cli::Fail(kBundleProgram, s);
+    }
+    chunk_count += parts[n].size();
+  }
   std::cout << tr("wrote {1} change-set(s) with {2} edit(s) to {3}; apply it on the server with: mnr-server import-bundle "
                  "--data DIR {3}",
                  sealed.size(), ops, out)
             << "\n";
+  if (chunk_count > 0) {
+    std::cout << tr("with {1} file chunk(s) of attachments in {2} part(s): {3}", chunk_count, parts.size(),
+                    parts.size() == 1 ? out : out + " … " + PartName(out, parts.size()))
+              << "\n";
+  }
   return cli::kExitOk;
 }
 

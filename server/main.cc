@@ -19,6 +19,7 @@
 #include "mnr/limits.h"
 #include "mnr/version.h"
 #include "mnr/wall_clock.h"
+#include "server/attachments.h"
 #include "server/cli_common.h"
 #include "server/commands.h"
 #include "server/dataset_commands.h"
@@ -234,26 +235,33 @@ int CredentialsCommand(const std::vector<std::string>& argv) {
 }
 
 int ImportBundleCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server import-bundle --data DIR FILE.mnrb",
-                "Applies the change-sets of a USB bundle (made by `mnr-client bundle`) exactly as an online sync\n"
-                "would: each is verified, checked against its credential and merged; one already present changes\n"
-                "nothing. Exits 1 if any change-set was refused.");
-  WithData(p).Positional("FILE.mnrb", "the bundle file");
+  cli::Parser p("mnr-server import-bundle --data DIR [--config FILE] FILE.mnrb",
+                "Applies the change-sets and attachment files of a USB bundle (made by `mnr-client bundle`)\n"
+                "exactly as an online sync would: each change-set is verified, checked against its credential and\n"
+                "merged, then each file chunk is verified and kept; what is already present changes nothing. The\n"
+                "parts of a bundle split with --max-size may come in any order: a file is kept once all its chunks\n"
+                "are in. Exits 1 if any change-set or file was refused.");
+  WithData(p).Option("config", "FILE", "the configuration file, for the attachment limits (default "
+                                       "/etc/mnr-sync/server.toml, if it exists)");
+  p.Positional("FILE.mnrb", "the bundle file");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   const std::string file = a.positional()[0];
+  auto settings = CommandSettings(a.Get("config"));
+  if (!settings.ok()) return Failure(settings.status());
   auto bytes = ReadFile(file, kBundleBytes);
   if (!bytes.ok()) return Failure(bytes.status());
-  auto sealed = DecodeBundle(*bytes);
-  if (!sealed.ok()) return Failure(sealed.status().With(file));
+  auto bundle = DecodeBundle(*bytes);
+  if (!bundle.ok()) return Failure(bundle.status().With(file));
   auto store = OpenStore(a);
   if (!store.ok()) return Failure(store.status());
   int applied = 0, present = 0, refused = 0;
-  for (std::size_t i = 0; i < sealed->size(); ++i) {
-    auto in = (*store)->ReceiveChangeSet((*sealed)[i], nullptr, UnixNow());
+  const std::vector<std::string>& changesets = bundle->changesets;
+  for (std::size_t i = 0; i < changesets.size(); ++i) {
+    auto in = (*store)->ReceiveChangeSet(changesets[i], nullptr, UnixNow());
     if (in.refusal) {
       ++refused;
-      std::cerr << kProgram << ": " << file << ": change-set " << (i + 1) << " of " << sealed->size()
+      std::cerr << kProgram << ": " << file << ": change-set " << (i + 1) << " of " << changesets.size()
                 << " refused: " << in.refusal->reason << "\n";
     } else if (in.outcome->duplicate) {
       ++present;
@@ -262,7 +270,28 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
     }
   }
   std::cout << applied << " applied, " << present << " already present, " << refused << " refused\n";
-  return refused ? cli::kExitFailure : cli::kExitOk;
+  if (bundle->blob_chunks.empty()) return refused ? cli::kExitFailure : cli::kExitOk;
+
+  AttachmentIntake intake(**store, AttachmentLimitsOf(*settings));
+  // One line per file: the state after its last chunk in this bundle.
+  std::map<std::string, BlobState> files;
+  std::set<std::string> refused_files;
+  for (const std::string& sealed : bundle->blob_chunks) {
+    BlobState state = intake.Put(sealed, nullptr, "", UnixNow());
+    if (state.code != 0 && refused_files.insert(state.hash).second) {
+      std::cerr << kProgram << ": " << file << ": file " << (state.hash.empty() ? std::string("?") : state.hash.substr(0, 12))
+                << " refused: " << state.reason << "\n";
+    }
+    files[state.hash] = state;
+  }
+  int whole = 0, waiting = 0;
+  for (const auto& [hash, state] : files) {
+    if (state.code != 0) continue;
+    (state.held == state.size ? whole : waiting) += 1;
+  }
+  std::cout << whole << " file(s) complete, " << waiting << " waiting for the other parts of the bundle, " << refused_files.size()
+            << " refused\n";
+  return refused || !refused_files.empty() ? cli::kExitFailure : cli::kExitOk;
 }
 
 std::string DescribeValue(const std::string& field, const std::optional<std::string>& value, bool with_note) {

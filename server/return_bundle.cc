@@ -4,12 +4,14 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "mnr/cli.h"
 #include "mnr/crypto.h"
 #include "mnr/field.h"
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
+#include "server/attachments.h"
 #include "server/audit_log.h"
 #include "server/cli_common.h"
 #include "server/release.h"
@@ -219,6 +221,27 @@ Result<ReturnBundle> MakeReturnBundle(ServerStore& store, const ReturnBundleOpti
   if (release->contains("release") && (*release)["release"].is_object()) {
     out.release = (*release)["release"].value("label", "");
   }
+  // The files of the country's live attachments that the server holds whole, each once.
+  nlohmann::json files = nlohmann::json::array();
+  if (o.with_attachments) {
+    auto refs = AllAttachmentRefs(store.db());
+    if (!refs.ok()) return refs.status();
+    const BlobDirectory blobs(store.paths().dir);
+    std::set<std::string> seen;
+    for (const AttachmentRef& r : *refs) {
+      auto field = ParseField(r.field);
+      if (!field.ok() || r.country != o.country || !seen.insert(field->hash).second) continue;
+      const std::string& hash = field->hash;
+      auto held = HeldMediaType(store.db(), hash);
+      if (!held.ok()) return held.status();
+      if (!held->has_value()) continue;
+      auto bytes = blobs.Read(hash, 0, r.value.size);
+      if (!bytes.ok()) return bytes.status();
+      if (crypto::Sha256Hex(*bytes) != hash) return Status::Corruption(blobs.PathOf(hash) + ": the file no longer matches its hash");
+      files.push_back({{"hash", hash}, {"size", r.value.size}, {"media_type", **held}, {"data", crypto::Base64Encode(*bytes)}});
+    }
+  }
+  out.files = files.size();
   out.fields = fields.size();
   out.receipts = receipts->size();
   out.conflicts = conflicts.size();
@@ -227,7 +250,7 @@ Result<ReturnBundle> MakeReturnBundle(ServerStore& store, const ReturnBundleOpti
                                    ": no answers, receipts, conflicts or release yet; use --allow-empty to write an empty bundle");
   }
 
-  const nlohmann::json payload = {{"format", kFormat},
+  nlohmann::json payload = {{"format", kFormat},
                                   {"country", o.country},
                                   {"store_id", store.store_id()},
                                   {"created_at", o.now},
@@ -237,6 +260,7 @@ Result<ReturnBundle> MakeReturnBundle(ServerStore& store, const ReturnBundleOpti
                                   {"receipts", *receipts},
                                   {"conflicts", conflicts},
                                   {"release", *release}};
+  if (o.with_attachments) payload["files"] = std::move(files);
   std::string text;
   try {
     text = payload.dump();
@@ -272,7 +296,7 @@ Result<ReturnBundle> MakeReturnBundle(ServerStore& store, const ReturnBundleOpti
 }
 
 int ReturnBundleCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server bundle --data DIR --country CODE --out FILE.mnrr [--force] [--allow-empty]",
+  cli::Parser p("mnr-server bundle --data DIR --country CODE --out FILE.mnrr [--with-attachments] [--force] [--allow-empty]",
                 "Writes a return bundle for the field offices of one country, for a USB stick: receipts for the\n"
                 "change-sets the server stored from them, the country's merged state (answers, practices, review and\n"
                 "queries), its conflicts and their resolutions, and the latest dataset release. It is signed with the\n"
@@ -282,7 +306,9 @@ int ReturnBundleCommand(const std::vector<std::string>& argv) {
       .Option("country", "CODE", "the country whose offices receive it", true)
       .Option("out", "FILE.mnrr", "the file to write", true)
       .Flag("force", "overwrite FILE if it exists")
-      .Flag("allow-empty", "write the bundle even when there is nothing to send");
+      .Flag("allow-empty", "write the bundle even when there is nothing to send")
+      .Flag("with-attachments", "also carry the files of the country's attachments (so an office that is never online can "
+            "open what other devices attached)");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   const std::string out = *a.Get("out");
@@ -294,11 +320,12 @@ int ReturnBundleCommand(const std::vector<std::string>& argv) {
   o.country = *a.Get("country");
   o.now = static_cast<std::int64_t>(std::time(nullptr));
   o.allow_empty = a.Has("allow-empty");
+  o.with_attachments = a.Has("with-attachments");
   auto bundle = MakeReturnBundle(**store, o);
   if (!bundle.ok()) return Fail(bundle.status());
   if (Status s = WriteOutputFile(out, bundle->bytes, rules, 0600); !s.ok()) return Fail(s);
   std::cout << "wrote return bundle for " << o.country << " to " << out << ": " << bundle->fields << " field(s), "
-            << bundle->receipts << " receipt(s), " << bundle->conflicts << " conflict(s), "
+            << bundle->receipts << " receipt(s), " << bundle->conflicts << " conflict(s), " << bundle->files << " file(s), "
             << (bundle->release.empty() ? std::string("no release") : "release " + bundle->release) << "; sealed to "
             << bundle->recipients.size() << " credential(s); apply it with: mnr-client import-bundle --db PATH " << out << "\n";
   return cli::kExitOk;

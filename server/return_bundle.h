@@ -29,11 +29,12 @@ struct ReturnBundleOptions {
   std::string country;
   std::int64_t now = 0;      // Unix seconds; becomes created_at
   bool allow_empty = false;  // write a bundle with no fields, receipts, conflicts or release
+  bool with_attachments = false;  // also carry the files of the country's attachments the server holds
 };
 
 struct ReturnBundle {
   std::string bytes;  // the whole file
-  std::size_t fields = 0, receipts = 0, conflicts = 0;
+  std::size_t fields = 0, receipts = 0, conflicts = 0, files = 0;
   std::string release;                  // label of the release included, or ""
   std::vector<std::string> recipients;  // credential ids it is sealed to
 };

@@ -62,7 +62,8 @@ Result<std::int64_t> ConfigWhole(const ConfigValue& v, std::int64_t min, std::in
 
 const std::vector<std::string_view> kRunSettingKeys = {
     "listen", "timeout", "handshake_timeout", "max_clients", "max_pending", "max_pending_per_address",
-    "credential_days", "min_group", "log_level", "shutdown_grace"};
+    "credential_days", "min_group", "log_level", "shutdown_grace", "attachment_max_mib", "attachment_device_quota_mib",
+    "attachment_country_quota_mib"};
 
 std::string UnknownConfigKey() {
   std::string known;
@@ -99,6 +100,10 @@ Status ApplyConfigValue(RunSettings& s, std::string_view key, const ConfigValue&
   if (key == "credential_days") return whole(s.credential_days, 1, 7300, "days");
   if (key == "min_group") return whole(s.min_group, 1, 1000, "countries");
   if (key == "shutdown_grace") return seconds(s.shutdown_grace, 0, 3600, true);
+  // No setting may raise a file past the protocol's ceiling (limits::kAttachmentBytes, 64 MiB).
+  if (key == "attachment_max_mib") return whole(s.attachment_max_mib, 1, 64, "MiB");
+  if (key == "attachment_device_quota_mib") return whole(s.attachment_device_quota_mib, 0, 1 << 20, "MiB");
+  if (key == "attachment_country_quota_mib") return whole(s.attachment_country_quota_mib, 0, 1 << 20, "MiB");
   if (key == "log_level") {
     if (v.kind != ConfigValue::Kind::kText) return Status::InvalidArgument("must be error, warning, info or debug, not " + v.type);
     auto level = ParseLogLevel(v.text);

@@ -33,6 +33,9 @@ struct RunSettings {
   int min_group = 3;                                     // min_group: smallest group a public table shows
   LogLevel log_level = LogLevel::kInfo;                  // log_level: error|warning|info|debug
   std::chrono::milliseconds shutdown_grace{10000};       // shutdown_grace: SIGTERM waits this for syncs
+  std::size_t attachment_max_mib = 20;                   // attachment_max_mib: the largest attachment taken
+  std::size_t attachment_device_quota_mib = 512;         // attachment_device_quota_mib: files one device may bring
+  std::size_t attachment_country_quota_mib = 1024;       // attachment_country_quota_mib: files one country may hold
 
   bool operator==(const RunSettings&) const = default;
 };

@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "mnr/address.h"
+#include "mnr/attachment.h"
 #include "mnr/changeset.h"
 #include "mnr/crypto.h"
 #include "mnr/field.h"
@@ -39,6 +40,7 @@ std::string_view server_store_v3();
 std::string_view server_store_v4();
 std::string_view server_store_v5();
 std::string_view server_store_v6();
+std::string_view server_store_v7();
 }
 
 namespace mnr::server {
@@ -50,7 +52,7 @@ namespace {
 // Migration i (0-based) takes the store from version i+1 to i+2.
 constexpr std::string_view (*kMigrations[])() = {&mnr::embedded::server_store_v2, &mnr::embedded::server_store_v3,
                                                       &mnr::embedded::server_store_v4, &mnr::embedded::server_store_v5,
-                                                      &mnr::embedded::server_store_v6};
+                                                      &mnr::embedded::server_store_v6, &mnr::embedded::server_store_v7};
 constexpr int kStoreVersion = 1 + static_cast<int>(std::size(kMigrations));
 
 // Brings a store from `from` to kStoreVersion, one transaction per step, so a crash mid-way leaves a
@@ -236,6 +238,10 @@ Status CheckOpValue(const FieldKey& key, const std::optional<std::string>& value
     auto d = DecodeDecision(*value);
     if (!d.ok()) return d.status();
     return CheckText(d->comment, "review comment", limits::kNoteBytes);
+  }
+  if (key.kind == FieldKey::Kind::kAttachment) {
+    auto decoded = DecodeAttachment(*value);
+    return decoded.ok() ? Status::OK() : decoded.status();
   }
   if (key.kind == FieldKey::Kind::kQuery) {
     if (key.attr == "question") {
@@ -1032,6 +1038,10 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
     if (fk->kind == FieldKey::Kind::kAnswer && fk->round != kFirstRound && !schema_->HasRound(fk->round)) {
       return Refuse(RefusalCode::kBadChangeSet, what + " writes " + op.field + ", but round " + fk->round +
                                                     " is not in survey schema version " + std::to_string(schema_->version()));
+    }
+    if (fk->kind == FieldKey::Kind::kAttachment && fk->target == "indicator" && schema_->FindIndicator(fk->indicator) == nullptr) {
+      return Refuse(RefusalCode::kBadChangeSet, what + " attaches a file to " + op.field + ", but indicator '" + fk->indicator +
+                                                    "' is not in survey schema version " + std::to_string(schema_->version()));
     }
     if (fk->kind == FieldKey::Kind::kPractice && !IsValidPracticeAttr(fk->attr)) {
       return Refuse(RefusalCode::kBadChangeSet, what + " writes " + op.field + ", which is not a practice attribute");

@@ -30,6 +30,7 @@
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
 #include "mnr/wall_clock.h"
+#include "server/attachments.h"
 #include "server/audit_log.h"
 #include "server/commands.h"
 #include "server/remote_ops.h"
@@ -72,6 +73,7 @@ std::string_view RefusalLogName(RefusalCode code) {
     case RefusalCode::kInternal: return "internal";
     case RefusalCode::kBadRequest: return "bad-request";
     case RefusalCode::kBusy: return "busy";
+    case RefusalCode::kAttachment: return "attachment";
   }
   return "other";
 }
@@ -82,7 +84,7 @@ struct SessionLog {
   std::string credential = "-";
   std::string name = "-";
   std::string device = "-";
-  int pushed = 0, duplicates = 0, refused = 0, pulled = 0, requests = 0;
+  int pushed = 0, duplicates = 0, refused = 0, pulled = 0, requests = 0, chunks = 0;
   std::string result = "ok";
   std::string refusal_detail;  // the last refusal's reason: debug level only
   bool silent = false;  // closed before it sent a byte: counted, not logged one by one
@@ -413,7 +415,7 @@ class Server {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
     LogLine(LogLevel::kInfo) << "sync peer=" << log.peer << " credential=" << log.credential << " device=" << log.device
                              << " pushed=" << log.pushed << " duplicate=" << log.duplicates << " refused=" << log.refused
-                             << " pulled=" << log.pulled << " requests=" << log.requests << " ms=" << ms
+                             << " pulled=" << log.pulled << " requests=" << log.requests << " chunks=" << log.chunks << " ms=" << ms
                              << " result=" << log.result;
     if (!log.refusal_detail.empty()) {
       LogLine(LogLevel::kDebug) << "sync peer=" << log.peer << " device=" << log.device << " refusal: " << log.refusal_detail;
@@ -615,6 +617,7 @@ class Server {
     welcome.acked_through = store_.AckedThrough(hello->device_id);
     welcome.server_time = HybridClock::Make(static_cast<std::uint64_t>(UnixNow()) * 1000, 0);
     welcome.server_certificate = config_.server_certificate;
+    welcome.attachment_max_bytes = AttachmentLimitsOf(config_.run).max_bytes;
     const Status welcomed = co_await conn.Send(welcome);
     if (!welcomed.ok()) {
       log.result = "dropped";
@@ -636,7 +639,16 @@ class Server {
       }
       // Every request is checked against the register as it is now: a revocation or an expiry during
       // a long session ends it at the next request.
-      if (frame->type == MessageType::kPush || frame->type == MessageType::kPull || frame->type == MessageType::kRequest) {
+      const bool blob_message = frame->type == MessageType::kBlobOffer || frame->type == MessageType::kBlobPut ||
+                                frame->type == MessageType::kBlobGet;
+      if (blob_message && welcome.protocol < 3) {
+        const std::string why = std::string(MessageTypeName(frame->type)) + " needs protocol 3; this session speaks " +
+                                std::to_string(welcome.protocol);
+        co_await Refuse(conn, log, RefusalCode::kProtocol, why);
+        co_return;
+      }
+      if (frame->type == MessageType::kPush || frame->type == MessageType::kPull || frame->type == MessageType::kRequest ||
+          blob_message) {
         auto current = store_.FindCredential(cred.id);
         Status usable = !current.ok() ? current.status()
                         : !current->has_value() ? Status::Refused("credential " + cred.id + " is no longer in the register")
@@ -790,6 +802,86 @@ class Server {
             sent = co_await conn.Send(reply.response);
           }
           if (!sent.ok()) {
+            log.result = "dropped";
+            co_return;
+          }
+          break;
+        }
+        case MessageType::kBlobOffer: {
+          auto offer = DecodeMessage<BlobOffer>(frame->payload);
+          if (!offer.ok()) {
+            const std::string why = offer.status().message();
+            co_await Refuse(conn, log, RefusalCode::kProtocol, why);
+            co_return;
+          }
+          AttachmentIntake intake(store_, AttachmentLimitsOf(config_.run));
+          const BlobState state = intake.Offer(cred, hello->device_id, offer->hash, offer->size);
+          if (state.code != 0) NoteRefusal(log, RefusalCode::kAttachment, state.reason);
+          if (!(co_await conn.Send(state)).ok()) {
+            log.result = "dropped";
+            co_return;
+          }
+          break;
+        }
+        case MessageType::kBlobPut: {
+          auto put = DecodeMessage<BlobPut>(frame->payload);
+          if (!put.ok()) {
+            const std::string why = put.status().message();
+            co_await Refuse(conn, log, RefusalCode::kProtocol, why);
+            co_return;
+          }
+          AttachmentIntake intake(store_, AttachmentLimitsOf(config_.run));
+          const BlobState state = intake.Put(put->sealed, &cred, hello->device_id, UnixNow());
+          if (state.code != 0) {
+            NoteRefusal(log, RefusalCode::kAttachment, state.reason);
+          } else {
+            ++log.chunks;
+          }
+          if (!(co_await conn.Send(state)).ok()) {
+            log.result = "dropped";
+            co_return;
+          }
+          break;
+        }
+        case MessageType::kBlobGet: {
+          auto get = DecodeMessage<BlobGet>(frame->payload);
+          if (!get.ok()) {
+            const std::string why = get.status().message();
+            co_await Refuse(conn, log, RefusalCode::kProtocol, why);
+            co_return;
+          }
+          AttachmentIntake intake(store_, AttachmentLimitsOf(config_.run));
+          BlobState state;
+          state.hash = get->hash.substr(0, 64);
+          auto size = intake.CheckReadable(cred, get->hash);
+          if (!size.ok()) {
+            state.code = static_cast<std::uint16_t>(RefusalCode::kAttachment);
+            state.reason = size.status().message();
+          } else if (get->offset % limits::kBlobChunkBytes != 0 || get->offset > *size) {
+            state.code = static_cast<std::uint16_t>(RefusalCode::kAttachment);
+            state.reason = "a file is read from a chunk boundary inside it";
+          } else {
+            state.size = *size;
+            // Chunks go out as the connection takes them, flushed when the buffer fills, so a 2G link
+            // is kept busy without holding the file in memory.
+            for (std::uint64_t offset = get->offset; offset < *size; offset += limits::kBlobChunkBytes) {
+              auto bytes = intake.blobs().Read(get->hash, offset, limits::kBlobChunkBytes);
+              if (!bytes.ok()) {
+                LogLine(LogLevel::kWarning) << "file " << get->hash.substr(0, 12) << ": " << bytes.status().message();
+                const std::string why = "server store error; try again later";
+                co_await Refuse(conn, log, RefusalCode::kInternal, why);
+                co_return;
+              }
+              conn.Queue(BlobData{get->hash, *size, offset, std::move(bytes).value()});
+              if (conn.Queued() >= Connection::kFlushBytes && !(co_await conn.Flush()).ok()) {
+                log.result = "dropped";
+                co_return;
+              }
+              ++log.chunks;
+            }
+            state.held = *size;
+          }
+          if (!(co_await conn.Send(state)).ok()) {
             log.result = "dropped";
             co_return;
           }

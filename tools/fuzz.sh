@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the readers of untrusted input with libFuzzer (tests/fuzz): the frame decoder, the change-set
-# opener, the bundle reader, the credential loader, CSV parsing and the audit-export reader.
+# opener, the bundle reader, the credential loader, CSV parsing, the audit-export reader and the
+# evidence-file sniffer.
 #
 #   tools/fuzz.sh [SECONDS_PER_TARGET]     (default 10)
 #
@@ -21,7 +22,7 @@ fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
 jobs="${JOBS:-$(nproc)}"
-targets=(fuzz_frame fuzz_changeset fuzz_bundle fuzz_credential fuzz_csv fuzz_audit_export)
+targets=(fuzz_frame fuzz_changeset fuzz_bundle fuzz_credential fuzz_csv fuzz_audit_export fuzz_media_type)
 
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi

@@ -95,19 +95,23 @@ Status VerifyChangeSetSignature(const OpenedChangeSet& opened, std::string_view 
       .With("change-set " + opened.id + " from credential " + opened.changeset.credential_id);
 }
 
-std::string EncodeBundle(const std::vector<std::string>& sealed_changesets) {
+std::string EncodeBundle(const std::vector<std::string>& sealed_changesets, const std::vector<std::string>& sealed_chunks) {
   std::string out(kBundleMagic);
   for (const std::string& sealed : sealed_changesets) out += EncodeFrame(MessageType::kPush, sealed);
-  out += EncodeFrame(MessageType::kBundleEnd, EncodeCount(sealed_changesets.size()));
+  for (const std::string& sealed : sealed_chunks) out += EncodeFrame(MessageType::kBlobPut, sealed);
+  std::string counts = EncodeCount(sealed_changesets.size());
+  if (!sealed_chunks.empty()) counts += EncodeCount(sealed_chunks.size());
+  out += EncodeFrame(MessageType::kBundleEnd, counts);
   return out;
 }
 
-Result<std::vector<std::string>> DecodeBundle(std::string_view bytes) {
+Result<BundleContents> DecodeBundle(std::string_view bytes) {
   if (bytes.substr(0, kBundleMagic.size()) != kBundleMagic) {
     return Status::InvalidArgument("not a change-set bundle: the file does not start with \"MNRBNDL1\"");
   }
   std::string_view rest = bytes.substr(kBundleMagic.size());
-  std::vector<std::string> sealed;
+  BundleContents contents;
+  std::vector<std::string>& sealed = contents.changesets;
   while (true) {
     if (rest.empty()) {
       return Status::Corruption("bundle ends after " + std::to_string(sealed.size()) +
@@ -124,18 +128,30 @@ Result<std::vector<std::string>> DecodeBundle(std::string_view bytes) {
                                 frame.status().message());
     }
     if (frame->type == MessageType::kPush) {
+      if (!contents.blob_chunks.empty()) {
+        return Status::Corruption("bundle has a change-set after file chunks at byte " + std::to_string(offset));
+      }
       sealed.push_back(std::move(frame->payload));
+      continue;
+    }
+    if (frame->type == MessageType::kBlobPut) {
+      contents.blob_chunks.push_back(std::move(frame->payload));
       continue;
     }
     if (frame->type != MessageType::kBundleEnd) {
       return Status::Corruption("bundle has an unexpected " + std::string(MessageTypeName(frame->type)) +
                                 " frame at byte " + std::to_string(offset));
     }
-    if (frame->payload.size() != 8) {
+    const std::size_t marker = contents.blob_chunks.empty() ? 8 : 16;
+    if (frame->payload.size() != marker) {
       return Status::Corruption("bundle end marker is " + std::to_string(frame->payload.size()) +
-                                " bytes, not 8");
+                                " bytes, not " + std::to_string(marker));
     }
-    const std::uint64_t count = DecodeCount(frame->payload);
+    const std::uint64_t count = DecodeCount(std::string_view(frame->payload).substr(0, 8));
+    if (marker == 16 && DecodeCount(std::string_view(frame->payload).substr(8)) != contents.blob_chunks.size()) {
+      return Status::Corruption("bundle end marker says " + std::to_string(DecodeCount(std::string_view(frame->payload).substr(8))) +
+                                " file chunks but the file holds " + std::to_string(contents.blob_chunks.size()));
+    }
     if (count != sealed.size()) {
       return Status::Corruption("bundle end marker says " + std::to_string(count) + " change-sets but the file holds " +
                                 std::to_string(sealed.size()));
@@ -143,7 +159,7 @@ Result<std::vector<std::string>> DecodeBundle(std::string_view bytes) {
     if (!rest.empty()) {
       return Status::Corruption("bundle has " + std::to_string(rest.size()) + " unexpected bytes after its end marker");
     }
-    return sealed;
+    return contents;
   }
 }
 

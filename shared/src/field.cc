@@ -53,6 +53,7 @@ std::string FieldKey::ToString() const {
     case Kind::kPractice: return PracticeField(country, practice_id, attr);
     case Kind::kReview: return ReviewField(country, attr);
     case Kind::kQuery: return QueryField(country, query_id, attr);
+    case Kind::kAttachment: return AttachmentField(country, target, target == "practice" ? practice_id : indicator, hash);
   }
   return {};
 }
@@ -87,6 +88,15 @@ std::string PracticeField(std::string_view country, std::string_view entry_id, s
   return "practice/" + std::string(country) + "/" + std::string(entry_id) + "/" + std::string(attr);
 }
 
+std::string AttachmentField(std::string_view country, std::string_view target, std::string_view id, std::string_view hash) {
+  return "attachment/" + std::string(country) + "/" + std::string(target) + "/" + std::string(id) + "/" + std::string(hash);
+}
+
+bool IsValidBlobHash(std::string_view hash) {
+  return hash.size() == 64 &&
+         std::all_of(hash.begin(), hash.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 Result<FieldKey> ParseField(std::string_view key) {
   const auto parts = Split(key, '/');
   FieldKey f;
@@ -119,8 +129,22 @@ Result<FieldKey> ParseField(std::string_view key) {
     f.attr = std::string(parts[3]);
     if (!IsValidQueryId(f.query_id)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad query id");
     if (f.attr != "question" && f.attr != "reply") return Status::InvalidArgument("field \"" + std::string(key) + "\": unknown query attribute");
+  } else if (parts.size() == 5 && parts[0] == "attachment") {
+    f.kind = FieldKey::Kind::kAttachment;
+    f.country = std::string(parts[1]);
+    f.target = std::string(parts[2]);
+    f.hash = std::string(parts[4]);
+    if (f.target == "indicator") {
+      f.indicator = std::string(parts[3]);
+    } else if (f.target == "practice") {
+      f.practice_id = std::string(parts[3]);
+    } else {
+      return Status::InvalidArgument("field \"" + std::string(key) + "\": an attachment belongs to an indicator or a practice");
+    }
+    if (!IsIdentifier(parts[3], 64)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad indicator or entry id");
+    if (!IsValidBlobHash(f.hash)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad file hash (64 lowercase hex digits)");
   } else {
-    return Status::InvalidArgument("field \"" + std::string(key).substr(0, 100) + "\": not an answer, practice, review or query key");
+    return Status::InvalidArgument("field \"" + std::string(key).substr(0, 100) + "\": not an answer, practice, review, query or attachment key");
   }
   if (!IsValidCountryCode(f.country)) return Status::InvalidArgument("field \"" + std::string(key) + "\": bad country code");
   return f;

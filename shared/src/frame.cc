@@ -17,6 +17,11 @@ std::string_view MessageTypeName(MessageType t) {
     case MessageType::kRequest: return "Request";
     case MessageType::kResponse: return "Response";
     case MessageType::kPackedPullChunk: return "PackedPullChunk";
+    case MessageType::kBlobOffer: return "BlobOffer";
+    case MessageType::kBlobState: return "BlobState";
+    case MessageType::kBlobPut: return "BlobPut";
+    case MessageType::kBlobGet: return "BlobGet";
+    case MessageType::kBlobData: return "BlobData";
   }
   return "Unknown";
 }
@@ -36,7 +41,7 @@ std::string EncodeFrame(MessageType type, std::string_view payload) {
 
 Result<FrameHeader> DecodeFrameHeader(const std::array<unsigned char, kFrameHeaderBytes>& h, std::size_t max_payload) {
   const unsigned t = h[0];
-  if (t < static_cast<unsigned>(MessageType::kHello) || t > static_cast<unsigned>(MessageType::kPackedPullChunk)) {
+  if (t < static_cast<unsigned>(MessageType::kHello) || t > static_cast<unsigned>(MessageType::kBlobData)) {
     return Status::InvalidArgument("unknown frame type " + std::to_string(t));
   }
   const std::uint32_t len = (std::uint32_t{h[1]} << 24) | (std::uint32_t{h[2]} << 16) | (std::uint32_t{h[3]} << 8) | h[4];

@@ -86,6 +86,7 @@ void ReviewBook::Add(std::string_view field, const std::optional<std::string>& v
   switch (key->kind) {
     case FieldKey::Kind::kAnswer:
     case FieldKey::Kind::kPractice:
+    case FieldKey::Kind::kAttachment:  // evidence added or removed after approval reopens the review too
       if (!IsCoordinator(author) && order > r.last_edit_order) {
         r.last_edit_at = hlc;
         r.last_edit_by = std::string(author);

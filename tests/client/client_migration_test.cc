@@ -41,7 +41,7 @@ TEST_CASE("a version 1 store is migrated forward on open and keeps its data", "[
   REQUIRE(opened.ok());
   ClientStore& store = *opened.value();
   Db& db = store.db();
-  CHECK(db.UserVersion().value() == 6);
+  CHECK(db.UserVersion().value() == 7);
   CHECK(QueryInt(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'change_log_field'") == 1);
   CHECK(QueryInt(db, "SELECT COUNT(*) FROM sync_history") == 0);
   CHECK(store.identity().device_id == "00112233445566aa");
@@ -72,7 +72,7 @@ TEST_CASE("a version 1 store is migrated forward on open and keeps its data", "[
   opened.value().reset();
   auto again = ClientStore::Open(path);
   REQUIRE(again.ok());
-  CHECK(again.value()->db().UserVersion().value() == 6);
+  CHECK(again.value()->db().UserVersion().value() == 7);
 }
 
 TEST_CASE("a store from a newer mnr-client, or a foreign file, is refused", "[client][migration]") {

@@ -22,7 +22,7 @@ TEST_CASE("a new store is private, WAL, at the latest schema, with a random devi
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(QueryText(store->db(), "PRAGMA journal_mode") == "wal");
-  CHECK(QueryInt(store->db(), "PRAGMA user_version") == 6);
+  CHECK(QueryInt(store->db(), "PRAGMA user_version") == 7);
 
   const Identity id = store->identity();  // a copy: one section closes the store
   CHECK(id.device_id.size() == 16);

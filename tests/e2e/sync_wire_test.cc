@@ -234,7 +234,7 @@ TEST_CASE("A version-2 pull leaves out the device's own winning edits, and a ver
   }
   SECTION("a version the server does not speak is refused") {
     RawPeer peer(cred, h.port());
-    peer.Send(EncodeMessage(HelloOf(3, "dev-a")));
+    peer.Send(EncodeMessage(HelloOf(kProtocolVersion + 1, "dev-a")));
     CHECK(peer.Next().refused(RefusalCode::kVersion));
   }
 }

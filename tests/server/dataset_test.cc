@@ -285,7 +285,7 @@ TEST_CASE("dataset: a store from before the dataset gets its counts when migrate
                              "DROP VIEW dataset_recount; DROP VIEW dataset_merged_answers; DROP VIEW dataset_country_groups;"
                              "DROP TABLE dataset_counts; DROP TABLE dataset_groups; DROP TABLE releases;"
                              "ALTER TABLE devices DROP COLUMN name; ALTER TABLE devices DROP COLUMN last_seen_at;"
-                             "ALTER TABLE credentials DROP COLUMN return_key; PRAGMA user_version = 2;").ok());
+                             "ALTER TABLE credentials DROP COLUMN return_key; DROP TABLE blobs; PRAGMA user_version = 2;").ok());
   w.Reopen();
   auto after = LoadDataset(w.store->db(), w.store->schema(), kFirstRound);
   REQUIRE(after.ok());

@@ -105,7 +105,7 @@ TEST_CASE("A value of the wrong type fails at the value and names the key") {
   REQUIRE_FALSE(s.ok());
   CHECK(s.status().message() == dir / "server.toml" + ":1:2: limits: unknown key (the keys are listen, timeout, handshake_timeout, "
                                 "max_clients, max_pending, max_pending_per_address, credential_days, min_group, log_level, "
-                                "shutdown_grace)");
+                                "shutdown_grace, attachment_max_mib, attachment_device_quota_mib, attachment_country_quota_mib)");
 }
 
 TEST_CASE("A value out of range fails and says the range") {

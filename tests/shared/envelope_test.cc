@@ -204,16 +204,17 @@ TEST_CASE("bundles round trip and detect truncation and tampering", "[envelope]"
 
   auto decoded = mnr::DecodeBundle(bundle);
   REQUIRE(decoded.ok());
-  CHECK(*decoded == sealed);
-  for (std::size_t i = 0; i < decoded->size(); ++i) {
-    auto o = mnr::OpenChangeSet((*decoded)[i], w.server.private_key);
+  CHECK(decoded->changesets == sealed);
+  CHECK(decoded->blob_chunks.empty());
+  for (std::size_t i = 0; i < decoded->changesets.size(); ++i) {
+    auto o = mnr::OpenChangeSet(decoded->changesets[i], w.server.private_key);
     REQUIRE(o.ok());
     CHECK(o->changeset.seq == i + 1);
   }
 
   auto empty = mnr::DecodeBundle(mnr::EncodeBundle({}));
   REQUIRE(empty.ok());
-  CHECK(empty->empty());
+  CHECK(empty->changesets.empty());
 
   SECTION("every truncation is detected") {
     for (std::size_t n = 0; n < bundle.size(); ++n) {
@@ -266,7 +267,7 @@ TEST_CASE("bundles round trip and detect truncation and tampering", "[envelope]"
     bad[8 + 5 + 100] ^= 1;
     auto d = mnr::DecodeBundle(bad);
     REQUIRE(d.ok());
-    CHECK_FALSE(mnr::OpenChangeSet((*d)[0], w.server.private_key).ok());
-    CHECK(mnr::OpenChangeSet((*d)[1], w.server.private_key).ok());
+    CHECK_FALSE(mnr::OpenChangeSet(d->changesets[0], w.server.private_key).ok());
+    CHECK(mnr::OpenChangeSet(d->changesets[1], w.server.private_key).ok());
   }
 }

@@ -15,6 +15,19 @@ namespace mnr::crypto {
 std::string Sha256(std::string_view data);     // 32 raw bytes
 std::string Sha256Hex(std::string_view data);  // 64 lowercase hex digits
 std::string HexEncode(std::string_view bytes);
+// SHA-256 of data given in pieces (a file read chunk by chunk), without holding it whole.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  std::string FinishHex();  // 64 lowercase hex digits; call once
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
 std::string RandomBytes(std::size_t n);        // from the OS CSPRNG
 std::string Base64Encode(std::string_view bytes);
 Result<std::string> Base64Decode(std::string_view text);

@@ -27,9 +27,15 @@ struct OpenedChangeSet {
 Result<OpenedChangeSet> OpenChangeSet(std::string_view sealed, std::string_view server_sealing_private);
 Status VerifyChangeSetSignature(const OpenedChangeSet& opened, std::string_view certificate_pem);
 
-// A bundle file (.mnrb) for a USB stick: the magic "MNRBNDL1", then one frame (frame.h) per sealed
-// change-set, then an end frame carrying the count, so a truncated copy is detected.
-std::string EncodeBundle(const std::vector<std::string>& sealed_changesets);
-Result<std::vector<std::string>> DecodeBundle(std::string_view bytes);
+// A bundle file (.mnrb) for a USB stick: the magic "MNRBNDL1", then one Push frame (frame.h) per sealed
+// change-set, then one BlobPut frame per sealed file chunk (mnr/attachment.h), then an end frame
+// carrying the counts, so a truncated copy is detected. A bundle without file chunks is byte for byte
+// what bundles were before attachments.
+struct BundleContents {
+  std::vector<std::string> changesets;   // sealed change-sets, in the outbox's order
+  std::vector<std::string> blob_chunks;  // sealed file chunks
+};
+std::string EncodeBundle(const std::vector<std::string>& sealed_changesets, const std::vector<std::string>& sealed_chunks = {});
+Result<BundleContents> DecodeBundle(std::string_view bytes);
 
 }  // namespace mnr

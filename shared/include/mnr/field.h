@@ -8,6 +8,8 @@
 //   review/<COUNTRY>/decision               value: "approved\n<comment>" | "returned\n<comment>" (coordinator)
 //   query/<COUNTRY>/<QUERY-ID>/question     value: "<indicator id or empty>\n<text>" (coordinator)
 //   query/<COUNTRY>/<QUERY-ID>/reply        value: the office's reply text
+//   attachment/<COUNTRY>/indicator/<INDICATOR>/<SHA256>   value: "<size>\n<media type>\n<title>" (mnr/attachment.h);
+//   attachment/<COUNTRY>/practice/<ENTRY-ID>/<SHA256>     absent = removed. The file itself travels apart
 // An answer belongs to a survey round. Keys written before rounds existed have no round segment and
 // belong to the first round, kFirstRound; so that one answer has exactly one key, the first round is
 // always written without the segment and a key naming it is refused. Review and query fields merge like any other field; shared/include/mnr/review.h derives a country's
@@ -33,7 +35,7 @@ bool IsValidRound(std::string_view round);
 bool IsValidCountryCode(std::string_view code);
 
 struct FieldKey {
-  enum class Kind { kAnswer, kPractice, kReview, kQuery };
+  enum class Kind { kAnswer, kPractice, kReview, kQuery, kAttachment };
   Kind kind = Kind::kAnswer;
   std::string country;
   std::string indicator;    // kAnswer
@@ -41,6 +43,8 @@ struct FieldKey {
   std::string practice_id;  // kPractice
   std::string attr;         // kPractice, kReview, kQuery
   std::string query_id;     // kQuery
+  std::string target;       // kAttachment: "indicator" (indicator set) or "practice" (practice_id set)
+  std::string hash;         // kAttachment: the file's SHA-256, 64 lowercase hex digits
 
   std::string ToString() const;
 };
@@ -50,8 +54,13 @@ std::string AnswerField(std::string_view country, std::string_view indicator, st
 std::string PracticeField(std::string_view country, std::string_view entry_id, std::string_view attr);
 std::string ReviewField(std::string_view country, std::string_view attr);  // attr: submitted|decision
 std::string QueryField(std::string_view country, std::string_view query_id, std::string_view attr);  // question|reply
+// The key of an attachment to an indicator's answer (target "indicator", `id` an indicator id) or to
+// a practice entry (target "practice", `id` an entry id).
+std::string AttachmentField(std::string_view country, std::string_view target, std::string_view id, std::string_view hash);
 // A query id: "q" and 1 to 12 digits, given by the server ("q17").
 bool IsValidQueryId(std::string_view id);
+// A file's content address: its SHA-256 as 64 lowercase hex digits.
+bool IsValidBlobHash(std::string_view hash);
 // Parses and validates the shape of a key (not whether the indicator exists in a schema).
 Result<FieldKey> ParseField(std::string_view key);
 

@@ -26,7 +26,12 @@ enum class MessageType : std::uint8_t {
   kRequest = 11,    // a remote operation of a coordinator or auditor (server/remote_ops.h)
   kResponse = 12,
   kPackedPullChunk = 13,  // protocol 2: a PullChunk compressed with zstd
-  // 14.. free for later messages; never reuse a retired number.
+  kBlobOffer = 14,        // protocol 3: attachments (mnr/attachment.h)
+  kBlobState = 15,
+  kBlobPut = 16,          // also each file chunk in a bundle file
+  kBlobGet = 17,
+  kBlobData = 18,
+  // 19.. free for later messages; never reuse a retired number.
 };
 std::string_view MessageTypeName(MessageType t);
 

@@ -22,9 +22,10 @@
 namespace mnr {
 
 // The protocol versions this build speaks (docs/protocol.md, "Versions"). 2: the pull leaves out
-// what the device itself wrote and comes compressed (PackedPullChunk); the client pipelines. A
-// server answers 1 and 2; Welcome names the version of the session.
-inline constexpr std::uint32_t kProtocolVersion = 2;
+// what the device itself wrote and comes compressed (PackedPullChunk); the client pipelines. 3:
+// attachments' files travel (BlobOffer .. BlobData). A server answers 1 to 3; Welcome names the
+// version of the session.
+inline constexpr std::uint32_t kProtocolVersion = 3;
 inline constexpr std::uint32_t kOldestProtocolVersion = 1;
 
 // Reasons in a Refused message; numbers reach the wire (do not change, never reuse).
@@ -39,6 +40,7 @@ enum class RefusalCode : std::uint16_t {
   kInternal = 8,         // the server failed; retry later
   kBadRequest = 9,       // a remote operation's name or arguments are wrong; the connection stays open
   kBusy = 10,            // the server serves as many sessions as it may; retry after the time in the reason
+  kAttachment = 11,      // a file is refused: too large, over a quota, not what its field says; the connection stays open
 };
 
 // A Busy refusal carries its retry-after in the reason, so that a client that does not know code 10
@@ -93,8 +95,18 @@ struct Welcome {
   // PEM of the server's own certificate (issued by the CA in the credential): the key that signs
   // receipts and audit tree heads (docs/protocol.md, "Audit log and receipts").
   std::string server_certificate;
-  template <class A> void serialize(A& a) {
+  // Protocol 3: the largest attachment file the server takes, so that the office is told when it
+  // attaches, not only when it syncs. Optional on the wire: a Welcome that ends before it has none (0).
+  std::uint64_t attachment_max_bytes = 0;
+  template <class A> void save(A& a) const {
     a(protocol, store_id, credential_id, role, countries, acked_through, server_time, server_certificate);
+    if (protocol >= 3) a(attachment_max_bytes);
+  }
+  template <class A> void load(A& a) {
+    a(protocol, store_id, credential_id, role, countries, acked_through, server_time, server_certificate);
+    if constexpr (requires { a.remaining(); }) {
+      if (a.remaining() > 0) a(attachment_max_bytes);
+    }
   }
 };
 
@@ -186,6 +198,53 @@ struct Response {
   static constexpr MessageType kType = MessageType::kResponse;
   std::string body;  // JSON
   template <class A> void serialize(A& a) { a(body); }
+};
+
+// Protocol 3: attachments' files (docs/protocol.md, "Attachments"). A client offers a file it holds
+// for an attachment field the server already has; the server answers with what it holds of it.
+struct BlobOffer {
+  static constexpr MessageType kType = MessageType::kBlobOffer;
+  std::string hash;
+  std::uint64_t size = 0;
+  template <class A> void serialize(A& a) { a(hash, size); }
+};
+
+// The server's answer to BlobOffer, BlobPut and (at the end) BlobGet: `held` bytes from the start are
+// stored; held == size means the file is whole on the server (a BlobGet: all of it was sent). A
+// refusal (code != 0: a RefusalCode, mostly kAttachment) concerns this file only; the session goes on.
+struct BlobState {
+  static constexpr MessageType kType = MessageType::kBlobState;
+  std::string hash;
+  std::uint64_t size = 0;
+  std::uint64_t held = 0;
+  std::uint16_t code = 0;
+  std::string reason;
+  template <class A> void serialize(A& a) { a(hash, size, held, code, reason); }
+};
+
+// One chunk, signed and sealed (SealBlobChunk).
+struct BlobPut {
+  static constexpr MessageType kType = MessageType::kBlobPut;
+  std::string sealed;
+  template <class A> void serialize(A& a) { a(sealed); }
+};
+
+// Asks for a file from `offset` (a chunk boundary); answered by BlobData frames to its end, then a
+// BlobState, or by a BlobState that refuses.
+struct BlobGet {
+  static constexpr MessageType kType = MessageType::kBlobGet;
+  std::string hash;
+  std::uint64_t offset = 0;
+  template <class A> void serialize(A& a) { a(hash, offset); }
+};
+
+struct BlobData {
+  static constexpr MessageType kType = MessageType::kBlobData;
+  std::string hash;
+  std::uint64_t size = 0;
+  std::uint64_t offset = 0;
+  std::string bytes;  // at most limits::kBlobChunkBytes
+  template <class A> void serialize(A& a) { a(hash, size, offset, bytes); }
 };
 
 template <class M>

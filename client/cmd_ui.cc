@@ -9,6 +9,10 @@
 // a Host header naming this loopback address (DNS rebinding gets 403), and for writes only from the
 // page itself (Origin and Sec-Fetch-Site checked, and the token header required: a cookie alone, which
 // a cross-site form could carry, is not enough).
+//
+// Attachments (mnr/attachment.h): the page posts a file's bytes as they are and reads the store's
+// answer; an attached file is served back with the type sniffed from its bytes, as a sandboxed document
+// of no origin, so that a hostile PDF or image can never script this app.
 #include <openssl/crypto.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -28,6 +32,7 @@
 #include "client/cmd_common.h"
 #include "client/commands.h"
 #include "client/field_conflicts.h"
+#include "client/file_transfer.h"
 #include "client/json_fields.h"
 #include "client/receipts.h"
 #include "client/release_sync.h"
@@ -37,6 +42,7 @@
 #include "mnr/csv.h"
 #include "mnr/describe.h"
 #include "mnr/limits.h"
+#include "mnr/media_type.h"
 
 extern char** environ;
 
@@ -52,6 +58,14 @@ namespace {
 
 constexpr const char* kUiProgram = "mnr-client ui";
 constexpr std::size_t kMaxRequestBytes = 256 * 1024;  // a practice text is at most 16 KiB; JSON around it
+// The bytes of one attachment, and nothing else: the store's own limit (the server's, as last heard)
+// is checked on Content-Length before the body is read; this bounds a body sent without one.
+constexpr std::size_t kMaxUploadBytes = limits::kAttachmentBytes + kMaxRequestBytes;
+constexpr std::uint64_t kDefaultUploadLimit = 20ull << 20;  // the store's limit before any sync
+constexpr std::size_t kMaxFileNameBytes = 255;
+constexpr std::chrono::seconds kFetchTimeout{30};
+// An attachment is shown as a sandboxed document: no script, no origin, nothing loaded from elsewhere.
+constexpr const char* kAttachmentPolicy = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'";
 constexpr int kMaxAuditPages = 20;
 using json = nlohmann::json;
 
@@ -105,6 +119,7 @@ void Forbid(httplib::Response& res, const std::string& why) {
 
 // The body of a write as a JSON object, or InvalidArgument.
 Result<json> Body(const httplib::Request& req) {
+  if (req.body.size() > kMaxRequestBytes) return Status::InvalidArgument("the request body is larger than " + std::to_string(kMaxRequestBytes) + " bytes");
   json j = json::parse(req.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("the request body is not a JSON object");
   return j;
@@ -188,6 +203,62 @@ Result<json> ReleaseJson(ClientStore& store) {
   return json{{"label", (*release)->label}, {"received_at", (*release)->received_at}, {"rows", rows}, {"income_groups", groups}};
 }
 
+// Where an attachment's file is (app.js words it): arriving or only on the server (opening it fetches
+// it), or whole here and then refused by the server, on the server too, or waiting for the next sync.
+const char* UiFileWhere(const AttachmentRow& a) {
+  if (a.held < a.value.size) return a.held == 0 ? "server_only" : "arriving";
+  if (!a.refusal.empty()) return "refused";
+  return a.uploaded ? "both" : "waiting";
+}
+
+json UiAttachmentJson(const AttachmentRow& a) {
+  return {{"field", a.field}, {"country", a.country}, {"target", a.target}, {"target_id", a.target_id},
+          {"hash", a.hash}, {"title", a.value.title}, {"media_type", a.value.media_type}, {"size", a.value.size},
+          {"held", a.held}, {"where", UiFileWhere(a)}, {"refusal", a.refusal}, {"file_name", a.file_name}};
+}
+
+// The largest file ClientStore::Attach takes now (ClientStore::AttachmentLimit), never above
+// limits::kAttachmentBytes.
+std::uint64_t UiUploadLimit(ClientStore& s) {
+  auto limit = s.AttachmentLimit();
+  return std::min<std::uint64_t>(limit.ok() ? *limit : kDefaultUploadLimit, limits::kAttachmentBytes);
+}
+
+std::string UiMiB(std::uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+// `inline`, named after the file it was attached from (or its title) with the extension of its type:
+// an ASCII name for old browsers and the exact one as RFC 5987 UTF-8.
+std::string UiContentDisposition(const AttachmentRow& a, const MediaType& type) {
+  std::string name = a.file_name.empty() ? a.value.title : a.file_name;
+  const std::string ext = "." + type.extension;
+  std::string lower = name;
+  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  if (lower.size() < ext.size() || lower.compare(lower.size() - ext.size(), ext.size(), ext) != 0) name += ext;
+  std::string ascii, encoded;
+  for (const unsigned char c : name) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+    ascii += plain || c == ' ' ? static_cast<char>(c) : '_';
+    if (plain) {
+      encoded += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      encoded += hex;
+    }
+  }
+  return "inline; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
+// An attachment's row and its whole file.
+struct UiFile {
+  AttachmentRow row;
+  std::string bytes;
+};
+
 // What a sync run in the background last did, for the page to poll.
 struct SyncRun {
   bool running = false;
@@ -207,15 +278,18 @@ class UiServer {
   }
 
   Status Start(int port) {
-    server_.set_payload_max_length(kMaxRequestBytes);
+    server_.set_payload_max_length(kMaxUploadBytes);
     server_.set_read_timeout(10, 0);
     server_.set_write_timeout(10, 0);
     server_.set_keep_alive_max_count(100);
     server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) { return Guard(req, res); });
     server_.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Content-Security-Policy",
-                     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-                     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      // An attachment carries its own policy, a sandbox (kAttachmentPolicy).
+      if (!res.has_header("Content-Security-Policy")) {
+        res.set_header("Content-Security-Policy",
+                       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+                       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      }
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("Referrer-Policy", "no-referrer");
       res.set_header("Cache-Control", "no-store");
@@ -262,8 +336,60 @@ class UiServer {
         Forbid(res, "writes are accepted only from this app's own page");
         return R::Handled;
       }
+      // A body larger than the route takes is refused before it is read; the connection is closed
+      // rather than drained.
+      const std::string length_text = req.get_header_value("Content-Length");
+      std::uint64_t length = 0;
+      (void)std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
+      const bool upload = req.path == "/api/attach";
+      const std::uint64_t cap = upload ? UploadLimit() : kMaxRequestBytes;
+      if (length > cap) {
+        res.set_header("Connection", "close");
+        SendJson(res, {{"error", upload ? "the file is " + UiMiB(length) + "; the server takes attachments of at most " + UiMiB(cap)
+                                        : "the request body is larger than " + std::to_string(kMaxRequestBytes) + " bytes"}},
+                 413);
+        return R::Handled;
+      }
     }
     return R::Unhandled;
+  }
+
+  std::uint64_t UploadLimit() {
+    std::lock_guard<std::mutex> lock(store_mu_);
+    auto store = ClientStore::Open(db_);
+    return store.ok() ? UiUploadLimit(**store) : kDefaultUploadLimit;
+  }
+
+  // Attachment `ref` (its field) and its whole file, fetched from the server first when this store does
+  // not hold it yet, as `attachments get` does. The link is not opened under store_mu_.
+  Result<UiFile> AttachmentFile(const std::string& ref) {
+    AttachmentRow row;
+    {
+      std::lock_guard<std::mutex> lock(store_mu_);
+      auto store = ClientStore::Open(db_);
+      if (!store.ok()) return store.status();
+      auto a = (*store)->FindAttachment(ref);
+      if (!a.ok()) return a.status();
+      row = std::move(a).value();
+      if (row.held < row.value.size && !(*store)->identity().credential) {
+        return Status::NotFound("the file is not in this store, and the store has no credential to fetch it with");
+      }
+    }
+    if (row.held < row.value.size) {
+      auto store = ClientStore::Open(db_);
+      if (!store.ok()) return store.status();
+      if (Status s = FetchFileNow(**store, row, kFetchTimeout); !s.ok()) {
+        return s.With("fetching \"" + row.value.title + "\" from the server");
+      }
+    }
+    std::lock_guard<std::mutex> lock(store_mu_);
+    auto store = ClientStore::Open(db_);
+    if (!store.ok()) return store.status();
+    auto a = (*store)->FindAttachment(row.field);
+    if (!a.ok()) return a.status();
+    auto bytes = (*store)->ReadAttachmentFile(a->hash);
+    if (!bytes.ok()) return bytes.status();
+    return UiFile{std::move(a).value(), std::move(bytes).value()};
   }
 
   // Runs `fn(store)` on a freshly opened store; local reads and writes are serialized here.
@@ -345,6 +471,15 @@ class UiServer {
                            {"title", p.title}, {"text", p.text}, {"lang", p.lang}});
     }
     out["practices"] = practices;
+    json attachments = json::array();
+    auto files = s.Attachments();
+    if (!files.ok()) {
+      error = files.status();
+      return {};
+    }
+    for (const auto& a : *files) attachments.push_back(UiAttachmentJson(a));
+    out["attachments"] = attachments;
+    out["attachment_limit"] = UiUploadLimit(s);
     json reviews = json::object();
     auto book = s.Reviews();
     if (!book.ok()) {
@@ -469,6 +604,60 @@ class UiServer {
         }
         SendError(res, Status::InvalidArgument("action must be add, edit or remove"));
       });
+    });
+
+    // Attaches a file: its bytes are the body, as they are; where it goes is in the query: country,
+    // target (indicator, the default, or practice), id, name (the file's own name: its extension must
+    // not lie about its type) and title (empty: the name).
+    server_.Post("/api/attach", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.get_header_value("Content-Type") != "application/octet-stream") {
+        return SendError(res, Status::InvalidArgument("send the file's bytes as application/octet-stream"));
+      }
+      const std::string name = req.get_param_value("name");
+      if (name.empty()) return SendError(res, Status::InvalidArgument("choose a file to attach"));
+      if (name.size() > kMaxFileNameBytes) {
+        return SendError(res, Status::InvalidArgument("the file's name is longer than " + std::to_string(kMaxFileNameBytes) + " bytes"));
+      }
+      const std::string target = req.has_param("target") ? req.get_param_value("target") : "indicator";
+      WithStore(res, [&](ClientStore& s) {
+        auto a = s.Attach(req.get_param_value("country"), target, req.get_param_value("id"), req.body, name,
+                          req.get_param_value("title"));
+        if (!a.ok()) return SendError(res, a.status());
+        SendJson(res, {{"attachment", UiAttachmentJson(*a)}});
+      });
+    });
+    // remove: a tombstone, as `attachments rm`; fetch: brings the file from the server now, so that the
+    // page can say why when it cannot.
+    server_.Post("/api/attachments", [this](const httplib::Request& req, httplib::Response& res) {
+      auto body = Body(req);
+      if (!body.ok()) return SendError(res, body.status());
+      const std::string action = StringField(*body, "action");
+      const std::string field = StringField(*body, "field");
+      if (action == "fetch") {
+        auto file = AttachmentFile(field);
+        if (!file.ok()) return SendError(res, file.status());
+        return SendJson(res, {{"attachment", UiAttachmentJson(file->row)}});
+      }
+      if (action != "remove") return SendError(res, Status::InvalidArgument("action must be remove or fetch"));
+      WithStore(res, [&](ClientStore& s) {
+        auto a = s.FindAttachment(field);
+        if (!a.ok()) return SendError(res, a.status());
+        Status st = s.RemoveAttachment(a->field);
+        if (!st.ok()) return SendError(res, st);
+        SendJson(res, {{"removed", a->field}});
+      });
+    });
+    // The file itself, typed by its bytes (never by its name), as a sandboxed document: a hostile one
+    // runs no script and has no origin, so it cannot reach this app or its token.
+    server_.Get("/api/attachment", [this](const httplib::Request& req, httplib::Response& res) {
+      auto file = AttachmentFile(req.get_param_value("field"));
+      if (!file.ok()) return SendError(res, file.status());
+      auto type = SniffMediaType(file->bytes, "");
+      if (!type.ok()) return SendError(res, type.status().With("the stored file " + file->row.hash.substr(0, 12)));
+      res.set_header("Content-Disposition", UiContentDisposition(file->row, *type));
+      res.set_header("Content-Security-Policy", kAttachmentPolicy);
+      res.set_header("Cross-Origin-Resource-Policy", "same-origin");
+      res.set_content(file->bytes, type->mime == "text/plain" ? "text/plain; charset=utf-8" : type->mime);
     });
 
     server_.Post("/api/submit", [this](const httplib::Request& req, httplib::Response& res) {

@@ -240,7 +240,148 @@ function indicatorFieldset(ind) {
   fs.append(choices, h('div', {class: 'field'}, h('label', {for: noteId}, t('note')), note), status);
   for (const q of queries) fs.append(queryBox(q));
   for (const c of conflicts) fs.append(conflictLine(c));
+  fs.append(attachmentsBlock(fs, 'indicator', ind.id));
   return fs;
+}
+
+// ---- evidence files (attachments) on an indicator or a practice entry: listed, opened, removed, and
+// attached by dropping a file anywhere on it or choosing one (keyboard). The bytes go as they are; the
+// store sniffs their type and says what it refuses.
+
+function sizeText(n) {
+  if (n < 1024) return t('size_b', {n});
+  if (n < 1048576) return t('size_kib', {n: Math.ceil(n / 1024)});
+  return t('size_mib', {n: (n / 1048576).toLocaleString(lang === 'fr' ? 'fr-FR' : 'en-GB', {minimumFractionDigits: 1, maximumFractionDigits: 1})});
+}
+
+function typeLabel(mime) { return (DICT[lang] && DICT[lang]['type_' + mime]) || DICT.en['type_' + mime] || mime; }
+
+function whereText(a) {
+  if (a.where === 'refused') return t('where_refused', {reason: a.refusal});
+  if (a.where === 'arriving') return t('where_arriving', {held: sizeText(a.held), size: sizeText(a.size)});
+  return t('where_' + a.where);
+}
+
+function attachmentUrl(a) { return '/api/attachment?field=' + encodeURIComponent(a.field); }
+
+function attachmentItem(a, rerender) {
+  const li = h('li', {'data-attachment': a.field, 'data-where': a.where});
+  const msg = h('div', {'aria-live': 'polite'});
+  let open;
+  if (a.where === 'server_only' || a.where === 'arriving') {
+    // Fetched first, in the page, so that a failure is said here; then the link is offered.
+    open = h('button', {type: 'button', class: 'secondary', 'data-action': 'fetch-attachment',
+      'aria-label': t('fetch_open_of', {title: a.title}), onclick: async () => {
+        open.disabled = true;
+        msg.replaceChildren(h('p', {class: 'notice'}, t('fetching')));
+        try {
+          const r = await api('POST', '/api/attachments', {action: 'fetch', field: a.field});
+          toast(t('fetched', {title: r.attachment.title}));
+          await loadState();
+          rerender(a.field);
+        } catch (e) { msg.replaceChildren(errorBox(e)); open.disabled = false; }
+      }}, t('fetch_open'));
+  } else {
+    open = h('a', {href: attachmentUrl(a), target: '_blank', rel: 'noopener noreferrer', 'data-action': 'open-attachment',
+      'aria-label': t('open_of', {title: a.title})}, t('open'));
+  }
+  const rm = h('button', {type: 'button', class: 'danger', 'data-action': 'remove-attachment',
+    'aria-label': t('remove_of', {title: a.title}), onclick: async () => {
+      if (!confirm(t('remove_attachment_confirm', {title: a.title}))) return;
+      rm.disabled = true;
+      try {
+        await api('POST', '/api/attachments', {action: 'remove', field: a.field});
+        toast(t('attachment_removed', {title: a.title}));
+        await loadState();
+        rerender(null);
+      } catch (e) { msg.replaceChildren(errorBox(e)); rm.disabled = false; }
+    }}, t('remove'));
+  li.append(h('span', {class: 'att-title'}, a.title), ' ',
+    h('span', {class: 'muted'}, typeLabel(a.media_type) + ' · ' + sizeText(a.size) + ' · '),
+    h('span', {class: 'att-where' + (a.where === 'refused' ? ' error' : '')}, whereText(a)),
+    h('span', {class: 'att-actions'}, open, rm), msg);
+  return li;
+}
+
+function attachmentsBlock(dropTarget, target, targetId) {
+  const key = target + '-' + targetId;
+  // In the app's language, also inside a practice card written in another.
+  const box = h('div', {class: 'attachments', 'data-attachments': targetId, lang});
+  const headId = 'att-h-' + key;
+  const list = h('ul', {class: 'attachment-list', 'aria-labelledby': headId});
+  const msg = h('div', {'aria-live': 'polite', class: 'att-msg'});
+  const file = h('input', {type: 'file', id: 'att-file-' + key, 'data-action': 'choose-file'});
+  const title = h('input', {type: 'text', id: 'att-title-' + key, maxlength: 200});
+  let autoTitle = '';  // the title filled in from the file's name, replaced when another file is chosen
+  function chosen() {
+    const f = file.files && file.files[0];
+    if (f && (!title.value || title.value === autoTitle)) { title.value = f.name; autoTitle = f.name; }
+    msg.replaceChildren(f ? h('p', {class: 'muted'}, t('file_chosen', {name: f.name, size: sizeText(f.size)})) : '');
+  }
+  function fill() {
+    const mine = (S.attachments || []).filter(a => a.country === country && a.target === target && a.target_id === targetId);
+    list.replaceChildren(...mine.map(a => attachmentItem(a, focusField => {
+      fill();
+      const again = focusField && list.querySelector('li[data-attachment="' + CSS.escape(focusField) + '"] [data-action=open-attachment]');
+      if (again) again.focus();
+      else title.focus();
+    })));
+    list.hidden = !mine.length;
+    none.hidden = !!mine.length;
+  }
+  const none = h('p', {class: 'muted'}, t('no_attachments'));
+  file.addEventListener('change', chosen);
+  const attach = h('button', {type: 'button', class: 'secondary', 'data-action': 'attach', onclick: async () => {
+    const f = file.files && file.files[0];
+    if (!f) { msg.replaceChildren(errorBox(t(target === 'practice' ? 'choose_file_first_practice' : 'choose_file_first'))); return; }
+    const limit = S.attachment_limit || 20971520;
+    if (f.size > limit) {
+      msg.replaceChildren(errorBox(t('file_too_large', {name: f.name, size: sizeText(f.size), max: sizeText(limit)})));
+      return;
+    }
+    attach.disabled = true;
+    msg.replaceChildren(h('p', {class: 'muted'}, t('attaching')));
+    try {
+      const q = new URLSearchParams({country, target, id: targetId, name: f.name, title: title.value.trim()});
+      const res = await fetch('/api/attach?' + q.toString(), {method: 'POST', credentials: 'same-origin',
+        headers: {'X-MNR-Token': TOKEN, 'Content-Type': 'application/octet-stream'}, body: f});
+      let data = null;
+      try { data = await res.json(); } catch (e) { data = {error: res.status + ' ' + res.statusText}; }
+      if (!res.ok) throw new Error((data && data.error) || String(res.status));
+      S.attachments = (S.attachments || []).filter(a => a.field !== data.attachment.field).concat([data.attachment]);
+      file.value = ''; title.value = ''; autoTitle = '';
+      fill();
+      msg.replaceChildren(h('p', {class: 'saved'}, t('attached', {title: data.attachment.title})));
+    } catch (e) { msg.replaceChildren(errorBox(e)); }
+    attach.disabled = false;
+  }}, t('attach'));
+  // Dropping a file anywhere on the indicator chooses it, as the file input would.
+  dropTarget.addEventListener('dragover', e => {
+    if (!e.dataTransfer || ![...e.dataTransfer.types].includes('Files')) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+    dropTarget.classList.add('dropping');
+  });
+  dropTarget.addEventListener('dragleave', e => { if (!dropTarget.contains(e.relatedTarget)) dropTarget.classList.remove('dropping'); });
+  dropTarget.addEventListener('drop', e => {
+    dropTarget.classList.remove('dropping');
+    if (!e.dataTransfer || !e.dataTransfer.files.length) return;
+    e.preventDefault();
+    file.files = e.dataTransfer.files;
+    chosen();
+    title.focus();
+  });
+  fill();
+  box.append(h('h4', {id: headId}, t('attachments')), none, list,
+    h('div', {class: 'dropzone'},
+      h('p', {class: 'muted', id: 'att-help-' + key}, t(target === 'practice' ? 'drop_help_practice' : 'drop_help', {types: t('accepted_types'), max: sizeText(S.attachment_limit || 20971520)})),
+      h('div', {class: 'row'},
+        h('div', {class: 'field'}, h('label', {for: 'att-file-' + key}, t('file')), file),
+        h('div', {class: 'field'}, h('label', {for: 'att-title-' + key}, t('file_title')), title),
+        attach)),
+    msg);
+  file.setAttribute('aria-describedby', 'att-help-' + key);
+  return box;
 }
 
 async function pageQuestionnaire() {
@@ -345,7 +486,7 @@ async function pagePractices() {
         rerender();
       } catch (e) { card.append(errorBox(e)); }
     }}, t('remove'));
-    card.append(h('div', {class: 'row'}, edit, rm));
+    card.append(h('div', {class: 'row'}, edit, rm), attachmentsBlock(card, 'practice', p.id));
     list.append(card);
   }
   return [h('h1', {}, t('practices_title') + ' — ' + country), countryPicker(rerender),
@@ -681,6 +822,9 @@ async function start() {
     render(false);
   });
   window.addEventListener('hashchange', () => render(true));
+  // A file dropped beside an indicator is not opened in place of the app.
+  window.addEventListener('dragover', e => e.preventDefault());
+  window.addEventListener('drop', e => e.preventDefault());
   try {
     await loadState();
   } catch (e) {

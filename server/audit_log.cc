@@ -12,6 +12,7 @@
 #include <set>
 #include <tuple>
 
+#include "mnr/attachment.h"
 #include "mnr/changeset.h"
 #include "mnr/crypto.h"
 #include "mnr/csv.h"
@@ -20,6 +21,7 @@
 #include "mnr/hlc.h"
 #include "mnr/merkle.h"
 #include "mnr/wall_clock.h"
+#include "server/attachments.h"
 #include "server/dataset.h"
 #include "server/merge.h"
 #include "server/release.h"
@@ -821,7 +823,54 @@ Status Mismatch(const std::string& what) { return Status::Corruption(what); }
 struct ReplayedDataset {
   std::map<std::string, DatasetCounts> counts;  // by survey round
   std::string practices;  // PracticeEntriesOf(...).dump(), as a release stores it
+  nlohmann::json attachments;  // ReleaseAttachmentsOf the replayed attachment fields
 };
+
+// The live attachment fields of a merged state held in memory, in key order (AllAttachmentRefs of a
+// replay). A value that does not decode is skipped: the merged state itself is compared elsewhere.
+std::vector<AttachmentRef> ReplayedAttachmentRefs(const std::map<std::string, std::optional<std::string>>& merged) {
+  std::vector<AttachmentRef> refs;
+  constexpr std::string_view kPrefix = "attachment/";
+  for (auto it = merged.lower_bound(std::string(kPrefix)); it != merged.end() && it->first.starts_with(kPrefix); ++it) {
+    if (!it->second) continue;
+    auto key = ParseField(it->first);
+    auto value = DecodeAttachment(*it->second);
+    if (!key.ok() || !value.ok()) continue;
+    refs.push_back({it->first, key->country, std::move(*value)});
+  }
+  return refs;
+}
+
+// A release's attachments against the replay: every attachment the replay gives is listed with the
+// same entry or named pending, and the release names no other.
+Status CompareReleaseAttachments(const std::string& what, const nlohmann::json& manifest, const nlohmann::json& replayed) {
+  if (!manifest.contains("attachments")) return Status::OK();  // made before attachments existed
+  std::map<std::string, nlohmann::json> listed;
+  for (const auto& e : ManifestAttachments(manifest)) listed[e.value("field", std::string())] = e;
+  std::set<std::string> pending;
+  if (manifest.contains("attachments_pending") && manifest["attachments_pending"].is_array()) {
+    for (const auto& f : manifest["attachments_pending"]) {
+      if (f.is_string()) pending.insert(f.get<std::string>());
+    }
+  }
+  std::size_t seen = 0;
+  for (const auto& e : replayed) {
+    const std::string field = e["field"].get<std::string>();
+    auto it = listed.find(field);
+    if (it != listed.end()) {
+      if (it->second != e) return Status::Corruption(what + ": attachment " + field + " is not listed as the log gives it at its tree head");
+      ++seen;
+    } else if (pending.count(field)) {
+      ++seen;
+    } else {
+      return Status::Corruption(what + ": attachment " + field + ", which the log gives at its tree head, is not in its manifest");
+    }
+  }
+  if (seen != listed.size() + pending.size()) {
+    return Status::Corruption(what + ": its manifest lists attachments that the log does not give at its tree head");
+  }
+  return Status::OK();
+}
 
 // A release's audit tree head, from its manifest.
 struct ManifestHead {
@@ -925,7 +974,7 @@ Status CheckReleaseAgainstLog(ServerStore& store, const Release& r, const std::s
       return Mismatch(what + ": its good-practice entries are not those the log gives at its tree head (size " +
                       std::to_string(head->size) + ")");
     }
-    return Status::OK();
+    return CompareReleaseAttachments(what, m, at.attachments);
   }
   // Made with another survey schema: its capability and domain rows, and rows of indicators this
   // server does not know, cannot be recomputed; the answer counts and group sizes can.
@@ -1008,7 +1057,9 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
     dirty.clear();
     std::vector<Country> reg;
     for (const auto& [code, row] : countries) reg.push_back(Country{code, std::get<0>(row), std::get<1>(row), std::get<2>(row)});
-    replayed[at] = ReplayedDataset{CountDatasetRounds(merged, reg), PracticeEntriesOf(merged, reg, store.schema()).dump()};
+    nlohmann::json practices = PracticeEntriesOf(merged, reg, store.schema());
+    nlohmann::json attachments = ReleaseAttachmentsOf(ReplayedAttachmentRefs(merged), reg, store.schema(), practices);
+    replayed[at] = ReplayedDataset{CountDatasetRounds(merged, reg), practices.dump(), std::move(attachments)};
   };
   for (const auto& s : *entries) {
     const auto& e = s.entry;
@@ -1334,6 +1385,49 @@ Result<AuditVerifyReport> VerifyAuditTrail(ServerStore& store) {
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("a stored value has the wrong shape (") + e.what() + ")");
   }
+}
+
+Result<HeldFilesReport> CheckHeldFiles(ServerStore& store) {
+  Db& db = store.db();
+  HeldFilesReport report;
+  std::map<std::string, std::uint64_t> held;  // hash -> size, from the rows of blobs
+  {
+    auto st = db.Cached("SELECT hash, size FROM blobs ORDER BY hash");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      held[st->Text(0)] = static_cast<std::uint64_t>(st->Int(1));
+    }
+  }
+  auto refs = AllAttachmentRefs(db);
+  if (!refs.ok()) return refs.status();
+  report.refs = refs->size();
+  const BlobDirectory blobs(store.paths().dir);
+  std::map<std::string, Status> verdict;  // hash -> its file's check, each file read once
+  for (const auto& [hash, size] : held) verdict.emplace(hash, blobs.Verify(hash, size));
+  report.files = held.size();
+  std::set<std::string> referred;
+  for (const AttachmentRef& r : *refs) {
+    const std::string hash = r.field.substr(r.field.size() - std::min<std::size_t>(64, r.field.size()));
+    referred.insert(hash);
+    auto it = held.find(hash);
+    if (it == held.end()) {
+      report.notes.push_back("attachment " + r.field + ": file " + blobs.PathOf(hash) + " not received yet");
+      continue;
+    }
+    if (const Status& v = verdict.at(hash); !v.ok()) {
+      report.failures.push_back("attachment " + r.field + ": " + v.message());
+    } else if (r.value.size != it->second) {
+      report.failures.push_back("attachment " + r.field + ": it states " + std::to_string(r.value.size) + " bytes, but " +
+                                blobs.PathOf(hash) + " holds " + std::to_string(it->second));
+    }
+  }
+  for (const auto& [hash, v] : verdict) {
+    if (!v.ok() && !referred.count(hash)) report.failures.push_back("file of no live attachment: " + v.message());
+  }
+  return report;
 }
 
 }  // namespace mnr::server

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mnr/audit_format.h"
 #include "mnr/sqlite.h"
@@ -116,7 +117,9 @@ Result<nlohmann::json> AuditEntryProof(ServerStore& store, std::uint64_t index);
 // hash, its manifest's signature and log entry, its tree head's signature and root, and its CSV and
 // good-practice entries equal to those a replay of the log up to that tree head gives (only the
 // indicator rows' counts when it was made with another survey schema). Corruption names the first
-// problem.
+// problem. A release that lists attachments is also checked against the attachment fields the replay
+// gives at its tree head (each listed or pending, with the value it states), and its held files
+// against their hashes.
 struct AuditVerifyReport {
   audit::ExportSummary summary;
   std::uint64_t ops = 0;
@@ -124,5 +127,19 @@ struct AuditVerifyReport {
   std::uint64_t releases = 0;  // re-checked against a replay of the log
 };
 Result<AuditVerifyReport> VerifyAuditTrail(ServerStore& store);
+
+// The files the merged state refers to, as `audit verify` and `check` see them: every row of `blobs`
+// and every live attachment field (AllAttachmentRefs). A file the server holds must exist under
+// DIR/blobs and hash to its name and its row's size; a field must state that size. Unlike
+// VerifyAuditTrail, every problem is reported, not only the first: each failure names the attachment
+// field (or "no live attachment" for a file only its row keeps) and the file's path. A field whose file
+// has not been received yet is a note, not a failure. Reads every held file once.
+struct HeldFilesReport {
+  std::uint64_t files = 0;  // distinct files held (rows of blobs) that were checked
+  std::uint64_t refs = 0;   // live attachment fields
+  std::vector<std::string> failures;
+  std::vector<std::string> notes;
+};
+Result<HeldFilesReport> CheckHeldFiles(ServerStore& store);
 
 }  // namespace mnr::server

@@ -22,9 +22,12 @@ namespace mnr::server {
 namespace {
 
 constexpr std::string_view kBackupMagic = "MNR-SERVER-BACKUP 1\n";
-constexpr std::size_t kManifestBytes = 1 << 20;
+// Room for the file list of a store with tens of thousands of attachment files.
+constexpr std::size_t kManifestBytes = 16u << 20;
 constexpr std::size_t kSideFileBytes = 64u << 20;
-constexpr std::size_t kMaxFiles = 64;
+constexpr std::size_t kMaxFiles = 64;  // beside the attachment files
+constexpr std::size_t kMaxBlobFiles = 100000;
+constexpr std::string_view kBlobsDir = "blobs";
 constexpr const char* kDbName = "server.db";
 constexpr const char* kRecordName = "last-backup.json";
 
@@ -34,6 +37,17 @@ bool IsCompanionOrScratch(const std::string& name) {
     if (name == s) return true;
   }
   return name == kRecordName || name.starts_with(".");
+}
+
+// "blobs/<2 hex>/<64 hex>": a whole attachment file (server/attachments.h BlobDirectory), the only
+// name with slashes a backup holds.
+bool IsBlobFileName(std::string_view name) {
+  const auto hex = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  };
+  if (name.size() != kBlobsDir.size() + 1 + 2 + 1 + 64 || !name.starts_with(kBlobsDir) || name[kBlobsDir.size()] != '/') return false;
+  const std::string_view prefix = name.substr(kBlobsDir.size() + 1, 2), hash = name.substr(kBlobsDir.size() + 4);
+  return name[kBlobsDir.size() + 3] == '/' && hex(prefix) && hex(hash) && hash.substr(0, 2) == prefix;
 }
 
 struct SqliteCloser {
@@ -139,6 +153,29 @@ Result<Backup> TakeBackup(const std::string& dir, std::int64_t now) {
     b.files.push_back({name, std::move(*bytes), static_cast<unsigned>(st.st_mode & 0777)});
   }
   if (b.files.size() > kMaxFiles) return Status::InvalidArgument(dir + " holds more than 64 files; not a server store");
+  // The attachment files, read after the database snapshot: a file is renamed into place before its
+  // row commits, so every row of the snapshot finds its file. Chunks of files still arriving
+  // (blobs/partial) are left out; the device sends them again.
+  const std::string blobs = dir + "/" + std::string(kBlobsDir);
+  std::vector<std::string> blob_names;
+  if (std::filesystem::is_directory(blobs, ec)) {
+    for (const auto& sub : std::filesystem::directory_iterator(blobs, ec)) {
+      const std::string prefix = sub.path().filename().string();
+      if (prefix == "partial" || !sub.is_directory(ec)) continue;
+      for (const auto& entry : std::filesystem::directory_iterator(sub.path(), ec)) {
+        const std::string name = std::string(kBlobsDir) + "/" + prefix + "/" + entry.path().filename().string();
+        if (entry.is_regular_file(ec) && IsBlobFileName(name)) blob_names.push_back(name);
+      }
+    }
+    if (ec) return Status::IOError(blobs + ": " + ec.message());
+  }
+  if (blob_names.size() > kMaxBlobFiles) return Status::InvalidArgument(blobs + " holds more attachment files than a backup takes (100000)");
+  std::sort(blob_names.begin(), blob_names.end());
+  for (const auto& name : blob_names) {
+    auto bytes = ReadFile(dir + "/" + name, kSideFileBytes);
+    if (!bytes.ok()) return bytes.status();
+    b.files.push_back({name, std::move(*bytes), 0600});
+  }
   return b;
 }
 
@@ -174,7 +211,8 @@ Result<Backup> DecodeBackup(std::string_view bytes, const std::string& source) {
     b.store_version = m.at("store_version").get<int>();
     b.store_id = m.at("store_id").get<std::string>();
     const auto& files = m.at("files");
-    if (!files.is_array() || files.size() > kMaxFiles) return Status::Corruption(source + ": the manifest's file list is not valid");
+    if (!files.is_array() || files.size() > kMaxFiles + kMaxBlobFiles) return Status::Corruption(source + ": the manifest's file list is not valid");
+    std::size_t side_files = 0;
     std::set<std::string> seen;
     for (const auto& f : files) {
       BackupFile file;
@@ -182,7 +220,9 @@ Result<Backup> DecodeBackup(std::string_view bytes, const std::string& source) {
       const auto size = f.at("size").get<std::uint64_t>();
       const auto sha = f.at("sha256").get<std::string>();
       file.mode = f.at("mode").get<unsigned>() & 0777;
-      if (file.name.empty() || file.name.find('/') != std::string::npos || file.name.starts_with(".") ||
+      const bool blob = IsBlobFileName(file.name);
+      if (!blob && ++side_files > kMaxFiles) return Status::Corruption(source + ": the manifest's file list is not valid");
+      if (file.name.empty() || (!blob && file.name.find('/') != std::string::npos) || file.name.starts_with(".") ||
           !seen.insert(file.name).second) {
         return Status::Corruption(source + ": the manifest names a file \"" + file.name + "\" that cannot be restored");
       }
@@ -218,7 +258,19 @@ Status RestoreBackup(const Backup& b, const std::string& dir, const std::functio
   std::filesystem::remove_all(tmp, ec);
   if (::mkdir(tmp.c_str(), 0700) != 0) return Status::IOError(tmp + ": " + std::strerror(errno));
   Status s = [&]() -> Status {
-    for (const auto& f : b.files) MNR_RETURN_IF_ERROR(WriteNewFile(tmp + "/" + f.name, f.bytes, f.mode));
+    std::set<std::string> made;  // blobs/ and blobs/<2 hex>/, each synced once its files are written
+    for (const auto& f : b.files) {
+      if (const auto slash = f.name.rfind('/'); slash != std::string::npos) {
+        const std::string sub = tmp + "/" + f.name.substr(0, slash);
+        if (made.insert(sub).second) {
+          std::filesystem::create_directories(sub, ec);
+          if (ec) return Status::IOError(sub + ": " + ec.message());
+          made.insert(tmp + "/" + std::string(kBlobsDir));
+        }
+      }
+      MNR_RETURN_IF_ERROR(WriteNewFile(tmp + "/" + f.name, f.bytes, f.mode));
+    }
+    for (const auto& d : made) MNR_RETURN_IF_ERROR(SyncPath(d, O_RDONLY | O_DIRECTORY));
     MNR_RETURN_IF_ERROR(SyncPath(tmp, O_RDONLY | O_DIRECTORY));
     if (check) MNR_RETURN_IF_ERROR(check(tmp));
     if (::rename(tmp.c_str(), target.c_str()) != 0) return Status::IOError("cannot move the restored store to " + dir + ": " + std::strerror(errno));

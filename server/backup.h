@@ -8,6 +8,8 @@
 //   one line of JSON: {"format":1, "created_at":UNIX, "store_version":N, "store_id":ID,
 //                      "files":[{"name":..., "size":..., "sha256":..., "mode":...}, ...]}
 //   the files' bytes, concatenated in that order.
+// A name is a plain file name inside the store directory, or "blobs/<2 hex>/<hash>" for a whole
+// attachment file (server/attachments.h); chunks of files still arriving are not backed up.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +23,7 @@
 namespace mnr::server {
 
 struct BackupFile {
-  std::string name;  // a plain file name inside the store directory
+  std::string name;  // a plain file name inside the store directory, or blobs/<2 hex>/<hash>
   std::string bytes;
   unsigned mode = 0600;
 };
@@ -33,14 +35,17 @@ struct Backup {
   std::vector<BackupFile> files;  // server.db first
 };
 
-// Takes a consistent copy of the store in `dir` (its database through the online backup API, and every
-// other regular file of the directory except SQLite's -wal/-shm/-journal companions). Reads only.
+// Takes a consistent copy of the store in `dir` (its database through the online backup API, every
+// other regular file of the directory except SQLite's -wal/-shm/-journal companions, and the whole
+// attachment files under blobs/, read after the database so every file its rows name is there).
+// Reads only.
 Result<Backup> TakeBackup(const std::string& dir, std::int64_t now);
 
 std::string EncodeBackup(const Backup& b);
 
 // Parses a backup file's bytes and checks every file's size and SHA-256 against the manifest; `source`
-// names the file in errors. Refuses file names with a slash, duplicates, and a backup without server.db.
+// names the file in errors. Refuses file names with a slash (other than blobs/<2 hex>/<hash>),
+// duplicates, and a backup without server.db.
 Result<Backup> DecodeBackup(std::string_view bytes, const std::string& source);
 
 // Writes the backup's files into a new directory `dir` (which must not exist, or be empty): into a

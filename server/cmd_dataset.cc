@@ -1,5 +1,6 @@
 // `mnr-server aggregate | release | releases | publish`: the global dataset, its frozen releases and
 // the published report (docs/dataset.md).
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <iostream>
@@ -464,15 +465,18 @@ int ReleasesCommand(const std::vector<std::string>& argv) {
 }
 
 int PublishCommand(const std::vector<std::string>& argv) {
-  cli::Parser p("mnr-server publish --data DIR [--release LABEL] --out DIR [--lang en|fr]",
+  cli::Parser p("mnr-server publish --data DIR [--release LABEL] --out DIR [--lang en|fr] [--with-attachments]",
                 "Writes the report of a release (the latest by default) as a static site that opens from file://\n"
                 "with no network: overview chart, every indicator with income-group comparison, the good-practice\n"
                 "entries (searchable), the hashes, and the CSV/JSON downloads. Logged in the audit log. OUT must not\n"
-                "exist, be empty, or hold an earlier publication, which is replaced.");
+                "exist, be empty, or hold an earlier publication, which is replaced. The evidence files the release\n"
+                "lists are named by title; with --with-attachments they are copied into OUT/attachments/ (each\n"
+                "checked against the release's manifest) and linked from their indicator.");
   p.Option("data", "DIR", "the server store directory", true)
       .Option("release", "LABEL", "the release to publish (default: the latest)")
       .Option("out", "DIR", "the site's directory", true)
-      .Option("lang", "LANG", "en (default) or fr");
+      .Option("lang", "LANG", "en (default) or fr")
+      .Flag("with-attachments", "copy the release's evidence files into the site and link them");
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
   const std::string lang = a.GetOr("lang", "en");
@@ -483,10 +487,12 @@ int PublishCommand(const std::vector<std::string>& argv) {
   auto r = FindRelease((*store)->db(), a.Get("release"));
   if (!r.ok()) return Failure(r.status());
   if (Status v = CheckStoredRelease(**store, *r); !v.ok()) return Failure(v);
-  auto done = Publish(**store, *r, lang, *a.Get("out"), OperatorActor());
+  auto done = Publish(**store, *r, lang, *a.Get("out"), OperatorActor(), a.Has("with-attachments"));
   if (!done.ok()) return Failure(done.status());
-  std::cout << "published release " << r->label << " (" << lang << ") to " << *a.Get("out") << "/index.html\n"
-            << "  output sha256  " << done->output_sha256 << "\n"
+  const auto copied = std::count_if(done->files.begin(), done->files.end(), [](const auto& f) { return f.first.starts_with("attachments/"); });
+  std::cout << "published release " << r->label << " (" << lang << ") to " << *a.Get("out") << "/index.html\n";
+  if (a.Has("with-attachments")) std::cout << "  attachments    " << copied << " file(s) copied and checked\n";
+  std::cout << "  output sha256  " << done->output_sha256 << "\n"
             << "  audit entry    " << done->audit_index << "\n";
   return cli::kExitOk;
 }

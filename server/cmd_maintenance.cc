@@ -41,8 +41,8 @@ Result<std::string> IntegrityOf(const std::string& db_path) {
 }
 
 // What restore checks in the not-yet-visible directory: the database's pages, that this mnr-server can
-// open it (migrating an older store), and the whole audit trail, so a damaged or doctored backup never
-// becomes a store.
+// open it (migrating an older store), the whole audit trail and the attachment files it holds, so a
+// damaged or doctored backup never becomes a store.
 Status CheckRestoredStore(const std::string& dir) {
   auto integrity = IntegrityOf(dir + "/server.db");
   if (!integrity.ok()) return integrity.status();
@@ -51,6 +51,12 @@ Status CheckRestoredStore(const std::string& dir) {
   if (!store.ok()) return store.status();
   auto report = VerifyAuditTrail(**store);
   if (!report.ok()) return report.status().With("the backup's audit trail does not verify");
+  auto files = CheckHeldFiles(**store);
+  if (!files.ok()) return files.status().With("checking the backup's attachment files");
+  if (!files->failures.empty()) {
+    return Status::Corruption("the backup's attachment files do not verify (" + std::to_string(files->failures.size()) +
+                              "): " + files->failures.front());
+  }
   return Status::OK();
 }
 
@@ -65,9 +71,9 @@ std::string Age(std::int64_t seconds) {
 
 int BackupCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-server backup --data DIR --out FILE [--force]",
-                "Writes a consistent copy of the server store (its database, keys and certificates) to one\n"
-                "file, while `mnr-server run` goes on serving: the database is read as one snapshot, so every\n"
-                "change-set is in the copy whole or not at all. The file holds the server's private keys and is\n"
+                "Writes a consistent copy of the server store (its database, keys, certificates and the whole\n"
+                "attachment files under DIR/blobs) to one file, while `mnr-server run` goes on serving: the\n"
+                "database is read as one snapshot, so every change-set is in the copy whole or not at all. The file holds the server's private keys and is\n"
                 "written readable by its owner only (0600); keep it as you keep the keys. Restore it with\n"
                 "`mnr-server restore`. The time of the backup is recorded for `mnr-server check`.");
   p.Option("data", "DIR", "the server store directory", true)
@@ -97,9 +103,9 @@ int RestoreCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-server restore --from FILE --data NEWDIR",
                 "Restores a backup written by `mnr-server backup` into a new directory. Before anything becomes\n"
                 "visible it checks every file against the backup's SHA-256 manifest, the database's integrity,\n"
-                "that this mnr-server can open it (an older store is migrated), and the whole audit trail; the\n"
-                "directory appears complete or not at all. NEWDIR must not exist or be empty: a restore never\n"
-                "overwrites a store.");
+                "that this mnr-server can open it (an older store is migrated), the whole audit trail and the\n"
+                "attachment files; the directory appears complete or not at all. NEWDIR must not exist or be\n"
+                "empty: a restore never overwrites a store.");
   p.Option("from", "FILE", "the backup file", true).Option("data", "NEWDIR", "the directory to create", true);
   cli::Args a;
   if (auto rc = cli::ParseOrExit(p, argv, kProgram, a)) return *rc;
@@ -118,10 +124,10 @@ int RestoreCommand(const std::vector<std::string>& argv) {
 int CheckCommand(const std::vector<std::string>& argv) {
   cli::Parser p("mnr-server check --data DIR [--max-backup-age HOURS] [--format text|json]",
                 "Checks a server store for monitoring: the database's integrity, its store version against this\n"
-                "mnr-server's, the audit trail (as `audit verify`), the age of the last backup, and the open\n"
-                "conflicts. Reads only; safe beside a running server.\n\n"
+                "mnr-server's, the audit trail and the attachment files (as `audit verify`), the age of the last\n"
+                "backup, and the open conflicts. Reads only; safe beside a running server.\n\n"
                 "exit status (the monitoring-plugin convention): 0 OK; 1 WARNING (no backup, or one older than\n"
-                "--max-backup-age; a store a start would migrate); 2 CRITICAL (integrity or audit trail fails, a\n"
+                "--max-backup-age; a store a start would migrate); 2 CRITICAL (integrity, audit trail or a file fails, a\n"
                 "store newer than this mnr-server); 3 UNKNOWN (the store cannot be read, or a usage error).");
   p.Option("data", "DIR", "the server store directory", true)
       .Option("max-backup-age", "HOURS", "a backup older than this is a warning (default 26)")
@@ -184,6 +190,15 @@ int CheckCommand(const std::vector<std::string>& argv) {
           report["audit"] = {{"ok", false}, {"message", verified.status().message()}};
           criticals.push_back("audit trail: " + verified.status().message());
         }
+        auto files = CheckHeldFiles(**store);
+        if (files.ok()) {
+          report["files"] = {{"ok", files->failures.empty()}, {"held", files->files}, {"failures", files->failures},
+                             {"not_received", files->notes.size()}};
+          for (const auto& f : files->failures) criticals.push_back(f);
+        } else {
+          report["files"] = {{"ok", false}, {"message", files.status().message()}};
+          criticals.push_back("attachment files: " + files.status().message());
+        }
         auto conflicts = (*store)->Conflicts(true);
         if (conflicts.ok()) report["open_conflicts"] = conflicts->size();
       }
@@ -224,6 +239,13 @@ int CheckCommand(const std::vector<std::string>& argv) {
                   : au["ok"].get<bool>() ? "verified (" + std::to_string(au["entries"].get<std::uint64_t>()) + " entries)"
                                          : "FAILED: " + au["message"].get<std::string>())
               << "\n";
+  }
+  if (report.contains("files") && report["files"].contains("held")) {
+    const auto& fi = report["files"];
+    std::cout << "attachments:    " << fi["held"].get<std::uint64_t>() << " files held, "
+              << (fi["ok"].get<bool>() ? std::string("each hashes to its name")
+                                       : std::to_string(fi["failures"].size()) + " FAILED (see below)")
+              << "; " << fi["not_received"].get<std::size_t>() << " not received yet\n";
   }
   std::cout << "last backup:    "
             << (report["last_backup_at"].is_null() ? std::string("never")

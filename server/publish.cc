@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -12,7 +13,10 @@
 
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
+#include "mnr/limits.h"
+#include "mnr/media_type.h"
 #include "server/aggregate.h"
+#include "server/attachments.h"
 #include "server/audit_log.h"
 
 namespace mnr::server {
@@ -92,6 +96,13 @@ const std::map<std::string, Words, std::less<>>& Dictionary() {
       {"domain", {"Domain", "Domaine"}},
       {"capability", {"Capability", "Capacité"}},
       {"no_answer_yet", {"no answers", "aucune réponse"}},
+      {"evidence", {"Evidence files", "Pièces justificatives"}},
+      {"evidence_not_published",
+       {"Evidence files are listed by title only: the files themselves are not published with this report.",
+        "Les pièces justificatives ne sont citées que par leur titre : les fichiers ne sont pas publiés avec ce rapport."}},
+      {"bytes", {"B", "o"}},
+      {"kib", {"KB", "Ko"}},
+      {"mib", {"MB", "Mo"}},
       {"provenance",
        {"Computed by {software} from the audit log's first {size} entries (tree root {root}). "
         "Anyone holding the server certificate can check the manifest's signature and recompute the content hash.",
@@ -133,8 +144,9 @@ std::string FormatDay(std::int64_t t) {
 
 class Page {
  public:
-  Page(const SurveySchema& schema, const Dataset& d, std::string_view lang, int min_group, const PreviousRound* previous)
-      : schema_(schema), d_(d), lang_(lang), min_group_(min_group), previous_(previous) {}
+  Page(const SurveySchema& schema, const Dataset& d, std::string_view lang, int min_group, const PreviousRound* previous,
+       const nlohmann::json& attachments, const AttachmentLinks* links)
+      : schema_(schema), d_(d), lang_(lang), min_group_(min_group), previous_(previous), attachments_(attachments), links_(links) {}
 
   std::string W(std::string_view key) const {
     auto it = Dictionary().find(key);
@@ -184,6 +196,45 @@ class Page {
     return "<span class=\"change\"" + attrs + " data-change=\"" + change + "\" data-previous-pct=\"" +
            PercentYes(then->n_yes, then->n_responding()) + "\">" + shown + (lang_ == "fr" ? "\u00a0" : " ") + W("points") + "</span>";
   }
+  // "12.5 KB" / "12,5 Ko": the size shown beside a published file.
+  std::string FileSize(std::uint64_t bytes) const {
+    char text[32];
+    if (bytes < 1024) {
+      std::snprintf(text, sizeof text, "%llu", static_cast<unsigned long long>(bytes));
+      return std::string(text) + "\u00a0" + W("bytes");
+    }
+    const bool mib = bytes >= 1024 * 1024;
+    std::snprintf(text, sizeof text, "%.1f", static_cast<double>(bytes) / (mib ? 1024.0 * 1024.0 : 1024.0));
+    std::string shown = text;
+    if (lang_ == "fr") std::replace(shown.begin(), shown.end(), '.', ',');
+    return shown + "\u00a0" + W(mib ? "mib" : "kib");
+  }
+  // The evidence files of one indicator (`key` "indicator") or good-practice entry ("practice") of
+  // `country` (any country when empty): titles, linked to their copies when the files are published.
+  std::string Evidence(std::string_view key, std::string_view id, std::string_view country) const {
+    std::string items;
+    for (const auto& e : attachments_) {
+      if (e.value(std::string(key), std::string()) != id || (!country.empty() && e.value("country", std::string()) != country)) continue;
+      const std::string sha = e.value("sha256", std::string());
+      items += "<li class=\"attachment\" data-field=\"" + Escape(e.value("field", std::string())) + "\" data-sha256=\"" + Escape(sha) +
+               "\" data-country=\"" + Escape(e.value("country", std::string())) + "\">";
+      const auto link = links_ ? links_->find(sha) : AttachmentLinks::const_iterator();
+      if (links_ && link != links_->end()) {
+        std::string type = link->second.substr(link->second.rfind('.') + 1);
+        std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        items += "<a href=\"" + Escape(link->second) + "\" type=\"" + Escape(e.value("media_type", std::string())) + "\">" +
+                 Escape(e.value("title", std::string())) + "</a> <span class=\"attachment-meta\">(" + Escape(e.value("country", std::string())) +
+                 " · " + Escape(type) + " · " + FileSize(e.value("size", std::uint64_t{0})) + ")</span>";
+      } else {
+        items += Escape(e.value("title", std::string())) + " <span class=\"attachment-meta\">(" + Escape(e.value("country", std::string())) +
+                 ")</span>";
+      }
+      items += "</li>";
+    }
+    if (items.empty()) return "";
+    return "<div class=\"evidence\"><h5>" + W("evidence") + "</h5><ul>" + items + "</ul></div>";
+  }
+
   std::string SinceRound() const { return previous_ ? Replace(W("since"), "{round}", previous_->round) : std::string(); }
 
   // Each group's label and share sit on a line of their own above its bar, so the chart stays legible
@@ -261,7 +312,7 @@ class Page {
            Replace(Replace(Replace(W("change_line"), "{round}", Escape(previous_->round)), "{label}", Escape(previous_->label)), "{change}",
                    Change(ind.id, "all")) + "</p>";
     }
-    s += GroupTable(ind.id) + "</article>";
+    s += GroupTable(ind.id) + Evidence("indicator", ind.id, "") + "</article>";
     return s;
   }
 
@@ -306,7 +357,7 @@ class Page {
                    (lang.empty() ? "" : " lang=\"" + Escape(lang) + "\"") + "><h4>" + Escape(e.value("title", "")) +
                    "</h4><p class=\"meta\"><span class=\"kind kind-" + Escape(kind) + "\">" + Escape(kind.empty() ? "" : W(kind)) +
                    "</span> " + Escape(e.value("country_name", "")) + "</p><p class=\"text\">" + Escape(e.value("text", "")) +
-                   "</p></article>";
+                   "</p>" + Evidence("practice", e.value("id", ""), e.value("country", "")) + "</article>";
       }
       if (entries.empty()) continue;
       s += "<section class=\"cap-practices\" data-capability=\"" + std::to_string(cap.id) + "\"><h3>" + std::to_string(cap.id) + ". " +
@@ -321,6 +372,8 @@ class Page {
   std::string lang_;
   int min_group_;
   const PreviousRound* previous_;
+  const nlohmann::json& attachments_;  // the manifest's (ManifestAttachments)
+  const AttachmentLinks* links_;
 };
 
 constexpr const char* kStyle = R"CSS(
@@ -367,6 +420,9 @@ table.groups th{color:#666;font-weight:500}
 .practice .text{white-space:pre-line;margin:.3em 0}
 .kind{font-size:.8em;text-transform:uppercase;letter-spacing:.04em;color:#555;margin-right:.5em}
 .search input{font:inherit;padding:4px 8px;width:20em;max-width:100%}
+.evidence h5{font-size:.9em;margin:.6em 0 .2em}
+.evidence ul{margin:0;padding-left:1.2em}
+.attachment-meta{color:#555;font-size:.9em}
 .provisional{background:#fff4d6;border:1px solid #c98a00;border-radius:4px;padding:6px 10px;color:#4a3300}
 footer{color:#555;font-size:.85em;border-top:1px solid #ddd;margin-top:2em;padding-bottom:2em}
 [hidden]{display:none!important}
@@ -427,9 +483,11 @@ Status CheckReportLanguage(std::string_view lang) {
 }
 
 std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, const nlohmann::json& practices,
-                         const Release& release, std::string_view lang, const PreviousRound* previous) {
+                         const Release& release, std::string_view lang, const PreviousRound* previous,
+                         const AttachmentLinks* attachment_links) {
   const nlohmann::json manifest = nlohmann::json::parse(release.manifest, nullptr, false);
-  Page p(schema, dataset, lang, MinGroupOfManifest(manifest), previous);
+  const nlohmann::json attachments = ManifestAttachments(manifest);
+  Page p(schema, dataset, lang, MinGroupOfManifest(manifest), previous, attachments, attachment_links);
   const nlohmann::json head = manifest.is_object() ? manifest.value("audit_tree_head", nlohmann::json::object()) : nlohmann::json::object();
   const DatasetRow* all = nullptr;
   for (const auto& r : dataset.rows) {
@@ -457,6 +515,9 @@ std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, con
        "</a> · <a href=\"dataset.json\" download>" + p.W("json") + "</a> · <a href=\"manifest.json\" download>" + p.W("manifest") +
        "</a> (<a href=\"manifest.sig\" download>" + p.W("signature") + "</a>, <a href=\"server.crt\" download>" + p.W("certificate") +
        "</a>)</p>";
+  if (!attachments.empty() && attachment_links == nullptr) {
+    h += "<p class=\"meta-line\" id=\"attachments-note\">" + p.W("evidence_not_published") + "</p>";
+  }
   // What the release gate let through (server/review.h) stays visible with the figures.
   if (manifest.is_object() && manifest.contains("provisional") && manifest["provisional"].is_object()) {
     const nlohmann::json& prov = manifest["provisional"];
@@ -511,7 +572,7 @@ Result<std::optional<PreviousRound>> FindPreviousRound(ServerStore& store, const
 }
 
 Result<PublishOutcome> Publish(ServerStore& store, const Release& release, std::string_view lang, const std::string& out_in,
-                               const std::string& actor) {
+                               const std::string& actor, bool with_attachments) {
   MNR_RETURN_IF_ERROR(CheckReportLanguage(lang));
   std::string out = out_in;
   while (out.size() > 1 && out.back() == '/') out.pop_back();
@@ -545,8 +606,52 @@ Result<PublishOutcome> Publish(ServerStore& store, const Release& release, std::
   origin.store_schema_version = manifest.value("store_schema_version", 0);
   origin.survey_schema_version = manifest.value("survey_schema_version", 0);
   origin.content_sha256 = release.content_sha256;
+  const std::string tmp = out + ".publish-" + crypto::HexEncode(crypto::RandomBytes(6));
+  if (::mkdir(tmp.c_str(), 0755) != 0) {
+    return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno) + " (does the parent directory exist?)");
+  }
+  // The evidence files, copied one at a time and checked against the signed manifest as they are.
+  AttachmentLinks links;
+  std::map<std::string, std::string> copied;  // name in the site -> SHA-256
+  auto copy_attachments = [&]() -> Status {
+    const BlobDirectory blobs(store.paths().dir);
+    for (const auto& e : ManifestAttachments(manifest)) {
+      const std::string field = e.value("field", std::string()), sha = e.value("sha256", std::string());
+      if (links.count(sha)) continue;
+      if (!IsValidBlobHash(sha)) return Status::Corruption("release " + release.label + ": attachment " + field + " has no valid sha256");
+      const std::string path = blobs.PathOf(sha);
+      auto bytes = ReadFile(path, limits::kAttachmentBytes);
+      if (!bytes.ok()) return bytes.status().With("attachment " + field);
+      if (bytes->size() != e.value("size", std::uint64_t{0}) || crypto::Sha256Hex(*bytes) != sha) {
+        return Status::Corruption("attachment " + field + ": " + path + " does not hold the file the release's manifest states (" +
+                                  std::to_string(e.value("size", std::uint64_t{0})) + " bytes, SHA-256 " + sha.substr(0, 16) +
+                                  "...); nothing was published (run `mnr-server audit verify`)");
+      }
+      auto type = SniffMediaType(*bytes, "");
+      if (!type.ok() || type->mime != e.value("media_type", std::string())) {
+        return Status::Corruption("attachment " + field + ": " + path + " is not of the type its manifest states (" +
+                                  e.value("media_type", std::string()) + "); nothing was published");
+      }
+      const std::string name = "attachments/" + sha + "." + type->extension;
+      if (copied.empty() && ::mkdir((tmp + "/attachments").c_str(), 0755) != 0) {
+        return Status::IOError("cannot create " + tmp + "/attachments: " + std::strerror(errno));
+      }
+      MNR_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + name, *bytes, 0644));
+      links[sha] = name;
+      copied[name] = sha;
+    }
+    return Status::OK();
+  };
+  if (with_attachments) {
+    if (Status s = copy_attachments(); !s.ok()) {
+      (void)RemoveTree(tmp);
+      return s;
+    }
+  }
+
   std::map<std::string, std::string> files = {
-      {"index.html", RenderReport(store.schema(), *dataset, practices, release, lang, previous->has_value() ? &**previous : nullptr)},
+      {"index.html", RenderReport(store.schema(), *dataset, practices, release, lang, previous->has_value() ? &**previous : nullptr,
+                                  with_attachments ? &links : nullptr)},
       {"dataset.csv", DatasetLabelledCsv(*dataset, store.schema(), lang, MinGroupOfManifest(manifest))},
       {"dataset.json", DatasetLabelledJson(*dataset, store.schema(), origin, lang, MinGroupOfManifest(manifest)).dump(1) + "\n"},
       {"manifest.json", release.manifest},
@@ -563,12 +668,13 @@ Result<PublishOutcome> Publish(ServerStore& store, const Release& release, std::
     listing += name + "  " + sha + "\n";
     file_hashes[name] = sha;
   }
+  for (const auto& [name, sha] : copied) {
+    outcome.files.emplace_back(name, sha);
+    listing += name + "  " + sha + "\n";
+    file_hashes[name] = sha;
+  }
   outcome.output_sha256 = crypto::Sha256Hex(listing);
 
-  const std::string tmp = out + ".publish-" + crypto::HexEncode(crypto::RandomBytes(6));
-  if (::mkdir(tmp.c_str(), 0755) != 0) {
-    return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno) + " (does the parent directory exist?)");
-  }
   auto build = [&]() -> Status {
     for (const auto& [name, bytes] : files) MNR_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + name, bytes, 0644));
     return WriteFileAtomic(tmp + "/" + kMarker, release.label + "\n", 0644);

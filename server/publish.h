@@ -2,10 +2,12 @@
 // network and no external asset (styles, chart and script are inline): an overview chart of the
 // capabilities in place per domain (SVG), every indicator with its bar, "n of N" and income-group
 // comparison, the good-practice entries by capability with an in-page search, the release's hashes,
-// and the CSV, JSON and signed manifest as downloads. English or French.
+// and the CSV, JSON and signed manifest as downloads; the evidence files the manifest lists, under
+// their indicator or entry (by title, or as links to copies of the files). English or French.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -41,8 +43,15 @@ Result<std::optional<PreviousRound>> FindPreviousRound(ServerStore& store, const
 // (ChangeInPoints; class "change", data-change and data-previous-pct). Every number
 // shown is carried by data attributes too (data-yes, data-responding) so a test can compare the page
 // with the CSV. Pure: the same arguments give the same bytes.
+//
+// The attachments of the release's manifest are listed under their indicator or good-practice entry
+// (class "attachment", data-field, data-sha256). With `attachment_links` (sha256 -> the file's path in
+// the site, "attachments/<sha256>.pdf"), each title links to its file, with its type and size; without,
+// the titles are listed alone and the page says the files are not published (id "attachments-note").
+using AttachmentLinks = std::map<std::string, std::string>;
 std::string RenderReport(const SurveySchema& schema, const Dataset& dataset, const nlohmann::json& practices,
-                         const Release& release, std::string_view lang, const PreviousRound* previous = nullptr);
+                         const Release& release, std::string_view lang, const PreviousRound* previous = nullptr,
+                         const AttachmentLinks* attachment_links = nullptr);
 
 struct PublishOutcome {
   std::vector<std::pair<std::string, std::string>> files;  // name, hex SHA-256, in write order
@@ -54,7 +63,12 @@ struct PublishOutcome {
 // `out_dir` must not exist, be empty, or hold an earlier publication (it is then replaced whole).
 // The site is built beside it and moved into place in the transaction that logs it, so the log
 // names exactly what was published.
+//
+// `with_attachments` copies every file the manifest lists into attachments/<sha256>.<extension> (the
+// extension of its sniffed type), each checked against the manifest's size, SHA-256 and media type
+// while it is copied: a file that differs refuses the publication (Corruption naming the attachment
+// field and the file's path) and nothing is published. The copies are in the logged file list.
 Result<PublishOutcome> Publish(ServerStore& store, const Release& release, std::string_view lang, const std::string& out_dir,
-                               const std::string& actor);
+                               const std::string& actor, bool with_attachments = false);
 
 }  // namespace mnr::server

@@ -1,6 +1,7 @@
 #include "server/release.h"
 
 #include <algorithm>
+#include <set>
 
 #include "mnr/crypto.h"
 #include "mnr/field.h"
@@ -32,7 +33,51 @@ Release ReadRelease(const Statement& st) {
   return r;
 }
 
+// The file of a listed attachment still holds the bytes the manifest states.
+Status CheckListedFile(const BlobDirectory& blobs, const nlohmann::json& entry, const std::string& what) {
+  const std::string field = entry.value("field", std::string());
+  const std::string sha = entry.value("sha256", std::string());
+  if (!IsValidBlobHash(sha) || !entry.contains("size") || !entry["size"].is_number_unsigned()) {
+    return Status::Corruption(what + ": the manifest lists attachment " + field + " without a valid sha256 and size");
+  }
+  Status s = blobs.Verify(sha, entry["size"].get<std::uint64_t>());
+  if (!s.ok()) return Status::Corruption(what + ": attachment " + field + ": " + s.message());
+  return Status::OK();
+}
+
 }  // namespace
+
+nlohmann::json ReleaseAttachmentsOf(const std::vector<AttachmentRef>& refs, const std::vector<Country>& countries,
+                                    const SurveySchema& schema, const nlohmann::json& practices) {
+  std::set<std::string> registered;
+  for (const auto& c : countries) registered.insert(c.code);
+  std::set<std::pair<std::string, std::string>> entries;  // (country, practice id) the release lists
+  for (const auto& e : practices) entries.emplace(e.value("country", std::string()), e.value("id", std::string()));
+  std::vector<std::pair<std::string, nlohmann::json>> out;
+  for (const AttachmentRef& r : refs) {
+    auto key = ParseField(r.field);
+    if (!key.ok() || key->kind != FieldKey::Kind::kAttachment || !registered.count(key->country)) continue;
+    nlohmann::json e = {{"field", r.field},      {"country", key->country},           {"sha256", key->hash},
+                        {"size", r.value.size}, {"media_type", r.value.media_type}, {"title", r.value.title}};
+    if (key->target == "indicator") {
+      if (schema.FindIndicator(key->indicator) == nullptr) continue;
+      e["indicator"] = key->indicator;
+    } else {
+      if (!entries.count({key->country, key->practice_id})) continue;
+      e["practice"] = key->practice_id;
+    }
+    out.emplace_back(r.field, std::move(e));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  nlohmann::json list = nlohmann::json::array();
+  for (auto& [field, e] : out) list.push_back(std::move(e));
+  return list;
+}
+
+nlohmann::json ManifestAttachments(const nlohmann::json& manifest) {
+  if (manifest.is_object() && manifest.contains("attachments") && manifest["attachments"].is_array()) return manifest["attachments"];
+  return nlohmann::json::array();
+}
 
 Status CheckReleaseLabel(std::string_view label) {
   if (label.empty()) return Status::InvalidArgument("a release needs a --label");
@@ -79,6 +124,28 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
   if (!members.ok()) return members.status();
   auto store_version = db.UserVersion();
   if (!store_version.ok()) return store_version.status();
+  // The evidence files: listed with their hashes when held whole (and checked now, so a manifest never
+  // vouches for a damaged file), else named as pending.
+  nlohmann::json attachments = nlohmann::json::array(), pending = nlohmann::json::array();
+  {
+    auto refs = AllAttachmentRefs(db);
+    if (!refs.ok()) return refs.status();
+    auto countries = store.Countries();
+    if (!countries.ok()) return countries.status();
+    const BlobDirectory blobs(store.paths().dir);
+    for (auto& e : ReleaseAttachmentsOf(*refs, *countries, store.schema(), *practices)) {
+      auto held = HeldMediaType(db, e["sha256"].get<std::string>());
+      if (!held.ok()) return held.status();
+      if (!held->has_value()) {
+        pending.push_back(e["field"]);
+        continue;
+      }
+      if (Status bad = CheckListedFile(blobs, e, "release \"" + label + "\" not made"); !bad.ok()) {
+        return Status::Corruption(bad.message() + " (run `mnr-server audit verify`)");
+      }
+      attachments.push_back(std::move(e));
+    }
+  }
   auto head = CurrentTreeHead(store);
   if (!head.ok()) return head.status().With("signing the audit log's tree head for the release");
 
@@ -105,6 +172,8 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
       {"created_at", now}};
   if (!provisional.is_null()) manifest["provisional"] = provisional;
   manifest["round"] = round;
+  manifest["attachments"] = std::move(attachments);
+  manifest["attachments_pending"] = std::move(pending);
   manifest["small_groups"] = {{"min_countries", min_group}};
   manifest["public_csv_sha256"] = {{"en", crypto::Sha256Hex(DatasetLabelledCsv(*dataset, store.schema(), "en", min_group))},
                                    {"fr", crypto::Sha256Hex(DatasetLabelledCsv(*dataset, store.schema(), "fr", min_group))}};
@@ -203,6 +272,8 @@ Status CheckStoredRelease(ServerStore& store, const Release& r) {
   if (m.value("practices_sha256", std::string()) != crypto::Sha256Hex(r.practices)) {
     return Status::Corruption(what + ": the stored good-practice entries do not hash to what the signed manifest states");
   }
+  const BlobDirectory blobs(store.paths().dir);
+  for (const auto& e : ManifestAttachments(m)) MNR_RETURN_IF_ERROR(CheckListedFile(blobs, e, what));
   auto st = store.db().Prepare("SELECT idx FROM audit_entries WHERE kind = ? AND payload = ? ORDER BY idx LIMIT 1");
   if (!st.ok()) return st.status();
   st->Bind(1, std::int64_t{static_cast<int>(AuditKind::kRelease)}).BindBlob(2, r.manifest);

@@ -16,6 +16,7 @@
 
 #include "mnr/status.h"
 #include "server/aggregate.h"
+#include "server/attachments.h"
 #include "server/remote_ops.h"
 #include "server/server_store.h"
 
@@ -45,6 +46,11 @@ Status CheckReleaseLabel(std::string_view label);
 // register (CheckDatasetAgainstRecount); a difference refuses the release (Corruption naming the
 // first differing indicator/group and both values) and changes nothing.
 //
+// The manifest also lists the evidence files of what it releases (ReleaseAttachmentsOf): under
+// "attachments" those the server holds whole, under "attachments_pending" the fields of files not yet
+// received, so nothing is silently left out. A held file that no longer hashes to its name refuses the
+// release (Corruption naming the attachment field and the path).
+//
 // `round` empty means the schema's current round (SurveySchema::round(), or kFirstRound when it names
 // none); a round the schema does not list is refused. The manifest also signs what the public copies
 // rest on: "round" (the survey round, SDMX TIME_PERIOD), "small_groups": {"min_countries": min_group} (groups smaller than
@@ -53,6 +59,16 @@ Status CheckReleaseLabel(std::string_view label);
 Result<Release> CreateRelease(ServerStore& store, const std::string& label, const std::string& actor, std::int64_t now,
                               const nlohmann::json& provisional = nullptr, int min_group = kDefaultMinGroup,
                               std::string_view round = {});
+
+// The attachments a release covers, from the live attachment fields `refs`: those of an indicator of
+// `schema` of a registered country (`countries`), and those of a good-practice entry the release lists
+// (`practices`, PracticeEntries). JSON array sorted by field: [{field, country, indicator | practice,
+// sha256, size, media_type, title}]. Pure: the audit replay gives it the merged state it rebuilt.
+nlohmann::json ReleaseAttachmentsOf(const std::vector<AttachmentRef>& refs, const std::vector<Country>& countries,
+                                    const SurveySchema& schema, const nlohmann::json& practices);
+// The manifest's "attachments" (files held whole when the release was made); empty for a release made
+// before attachments existed.
+nlohmann::json ManifestAttachments(const nlohmann::json& manifest);
 
 // The survey round a release was made for: its manifest's "round", or kFirstRound for a release made
 // before rounds were recorded.
@@ -74,7 +90,9 @@ Status VerifyRelease(const Release& r, std::string_view server_certificate_pem);
 // VerifyRelease with the store's server certificate, plus what only the server can check: the
 // manifest states the stored CSV's size and the stored good-practice entries' hash, and the audit
 // log holds the manifest, byte for byte, in a release entry (so a manifest re-signed after the fact
-// is caught too). `aggregate --release`, `releases show` and `publish` run it before they print.
+// is caught too), and every attachment the manifest lists is still held under DIR/blobs with the size
+// and SHA-256 it states (Corruption naming the attachment field and the file's path). `aggregate
+// --release`, `releases show` and `publish` run it before they print.
 Status CheckStoredRelease(ServerStore& store, const Release& r);
 
 // The remote operation "release.latest" (every role): arguments {have: release id or absent}. Result:

@@ -1063,6 +1063,11 @@ int RunCommand(const std::vector<std::string>& argv) {
   config.server_certificate = *cert;
 
   asio::io_context io(1);
+  // Signals are handled on the io_context's thread, between sessions' steps: nothing here blocks. The
+  // sets exist before the port opens, so a SIGTERM sent as soon as the port answers (systemd stopping
+  // a unit it just started) is a clean stop, not the default action's kill.
+  asio::signal_set stops(io, SIGINT, SIGTERM);
+  asio::signal_set hangups(io, SIGHUP);
   asio::ip::tcp::acceptor acceptor(io);
   try {
     asio::ip::tcp::resolver resolver(io);
@@ -1080,9 +1085,6 @@ int RunCommand(const std::vector<std::string>& argv) {
   std::signal(SIGPIPE, SIG_IGN);
   Server server(**store, *tls, config);
 
-  // Signals are handled on the io_context's thread, between sessions' steps: nothing here blocks.
-  asio::signal_set stops(io, SIGINT, SIGTERM);
-  asio::signal_set hangups(io, SIGHUP);
   std::function<void()> await_hangup = [&] {
     hangups.async_wait([&](const asio::error_code& ec, int) {
       if (ec || server.draining()) return;

@@ -266,6 +266,22 @@ int StatusCommand(const std::vector<std::string>& argv) {
   // The English singular keeps the plural's wording that scripts already match; French gets its forms.
   std::cout << StatusLabel(tr("practices:")) << trn("{n} entries", "{n} entries", practices->size()) << "\n";
   std::cout << StatusLabel(tr("unsynced:")) << trn("{n} edits", "{n} edits", state->unsynced_edits) << "\n";
+  if (auto files = store.Attachments(); files.ok() && !files->empty()) {
+    std::size_t waiting = 0, refused = 0, remote = 0;
+    for (const auto& a : *files) {
+      if (a.held < a.value.size) {
+        ++remote;
+      } else if (!a.refusal.empty()) {
+        ++refused;
+      } else if (!a.uploaded) {
+        ++waiting;
+      }
+    }
+    std::cout << StatusLabel(tr("attachments:"))
+              << tr("{1} ({2} waiting to be sent, {3} refused by the server, {4} on the server only)", files->size(), waiting,
+                    refused, remote)
+              << "\n";
+  }
   std::cout << StatusLabel(tr("outbox:"))
             << trn("{n} change-sets not yet acknowledged by the server", "{n} change-sets not yet acknowledged by the server",
                    state->outbox_unacked)

@@ -353,8 +353,10 @@ int SyncCommand(const std::vector<std::string>& argv) {
   if (!report.files.refusals.empty()) {
     (void)(*store)->RecordSync("synced; files refused: " + std::to_string(report.files.refusals.size()));
     for (const auto& r : report.files.refusals) std::cerr << kSyncProgram << ": " << r << "\n";
-    std::cout << tr("synced: {1}", summary) << "\n";
-    if (!args.Has("quiet")) (void)PrintConflictNews(**store);
+    if (!args.Has("quiet")) {
+      std::cout << tr("synced: {1}", summary) << "\n";
+      (void)PrintConflictNews(**store);
+    }
     return kExitRefused;
   }
   const bool nothing = report.pushed == 0 && report.already == 0 && report.pulled == 0 && report.release.empty() &&

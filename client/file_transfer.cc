@@ -1,6 +1,7 @@
 #include "client/file_transfer.h"
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "client/server_link.h"
@@ -67,7 +68,18 @@ asio::awaitable<Status> SendFile(Connection& conn, ClientStore& store, const Att
   const bool held_before = state->code == 0 && state->held == a.value.size;
   std::uint64_t next = state->held;
   std::size_t in_flight = 0;
+  std::optional<std::uint64_t> restarted_at;
   while (state->code == 0 && state->held < a.value.size) {
+    // Everything was sent and answered, yet the server lacks a part: send again from there, once per
+    // point of progress, so a server that keeps nothing cannot hold the sync in a loop.
+    if (in_flight == 0 && next >= a.value.size) {
+      if (restarted_at && *restarted_at >= state->held) {
+        co_return Status::Corruption("the server keeps answering that it lacks file " + a.hash.substr(0, 12) + " from byte " +
+                                     std::to_string(state->held));
+      }
+      restarted_at = state->held;
+      next = state->held / limits::kBlobChunkBytes * limits::kBlobChunkBytes;
+    }
     while (in_flight < kChunkWindow && next < a.value.size) {
       auto sealed = SealChunk(store, a, next);
       if (!sealed.ok()) co_return sealed.status();

@@ -55,8 +55,6 @@ AttachmentLimits AttachmentLimitsOf(const RunSettings& run) {
 
 std::string BlobDirectory::PathOf(const std::string& hash) const { return dir_ + "/" + hash.substr(0, 2) + "/" + hash; }
 
-bool BlobDirectory::HasWhole(const std::string& hash) const { return FileExists(PathOf(hash)); }
-
 std::uint64_t BlobDirectory::Held(const std::string& hash, std::uint64_t size) const {
   std::uint64_t held = 0;
   std::error_code ec;

@@ -41,20 +41,19 @@ class BlobDirectory {
  public:
   explicit BlobDirectory(std::string data_dir) : dir_(std::move(data_dir) + "/blobs") {}
   std::string PathOf(const std::string& hash) const;
-  bool HasWhole(const std::string& hash) const;
-  // Bytes held from the start: the whole size if the file is whole, else the chunks held in a row.
+  // Bytes of a file still arriving held from its start: its chunks in a row (at most `size`).
   std::uint64_t Held(const std::string& hash, std::uint64_t size) const;
   Status WriteChunk(const BlobChunk& chunk);
-  // Joins the chunks of a file, checks its SHA-256 and writes it whole; the chunks are removed either
-  // way (a file that does not hash to its name is refused and must be sent again). Returns its bytes.
+  // Joins the chunks of a file and checks its SHA-256; the caller checks the type and keeps the file.
+  // Chunks that do not hash to the name are dropped (the file must be sent again).
   Result<std::string> Assemble(const std::string& hash, std::uint64_t size);
   // Up to `n` bytes from `offset` of a whole file.
   Result<std::string> Read(const std::string& hash, std::uint64_t offset, std::size_t n) const;
   // The file's bytes hash to its name (the audit check).
   Status Verify(const std::string& hash, std::uint64_t size) const;
   void DropPartial(const std::string& hash) const;
-  // Chunks and files of this directory that no row and no field refers to are left alone: a backup
-  // copies the directory as it is.
+  // Files of removed attachments stay (the audit trail refers to them); a backup copies the whole
+  // files, not the chunks of files still arriving, which their device sends again.
   const std::string& dir() const { return dir_; }
 
  private:

@@ -20,6 +20,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
 #include <random>
@@ -821,9 +822,12 @@ void Attachment(Ctx& c) {
   const LinkShape g2{32'000.0 / 8, std::chrono::milliseconds(300)};
   Relay slow(s.port(), g2);
   Relay slow_floor(floor.port(), g2);
+  // The two links are separate relays, so the floor runs beside the sync instead of after it: the
+  // section takes the link's time once, not twice.
+  auto floor_run = std::async(std::launch::async, [&] { return floor.Exchange(slow_floor.port(), pdf.size()); });
   const double seconds_taken = Sync(c, db, slow.port(), seconds(3600)).seconds;
   const RelayCounts counts = slow.Take();
-  const double floor_s = c.process_start_floor + floor.Exchange(slow_floor.port(), pdf.size());
+  const double floor_s = c.process_start_floor + floor_run.get();
   const RelayCounts floor_counts = slow_floor.Take();
   Add(c, {"attachment_2g_seconds", "7 attachments", "2G: a " + label + " attachment's sync", "s", seconds_taken, floor_s,
           "TLS floor sending the file's bytes over the same link", std::nullopt, "", std::nullopt});

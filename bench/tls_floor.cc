@@ -89,6 +89,9 @@ TlsFloorServer::TlsFloorServer(const TlsFloorKeys& keys) : impl_(new Impl) {
   if (SSL_CTX_use_PrivateKey_file(s.server_ctx, keys.server_key_file.c_str(), SSL_FILETYPE_PEM) != 1) Fail("server key");
   if (SSL_CTX_load_verify_locations(s.server_ctx, keys.ca_file.c_str(), nullptr) != 1) Fail("server CA");
   SSL_CTX_set_verify(s.server_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  // The floor is a bare mutual-auth handshake: no session tickets (OpenSSL sends two by default, about
+  // 1.3 KB that no floor connection would use).
+  SSL_CTX_set_num_tickets(s.server_ctx, 0);
 
   s.client_ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_min_proto_version(s.client_ctx, TLS1_3_VERSION);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "mnr/crypto.h"
@@ -56,10 +57,13 @@ std::string_view MigrationTo(int to) {
   }
 }
 
+// The TLS session kept for resumption: JSON {"credential", "server", "session" (base64 DER)}.
+constexpr std::string_view kTlsSessionKey = "tls_session";
+
 // Meta keys that only this file may write: they carry the store's identity and its clocks.
 bool IsReservedMetaKey(std::string_view key) {
   return key == "attachment_limit" || key == "device_id" || key == "countries" || key == "credential" || key == "hlc" || key == "round" ||
-         key == "next_changeset_seq" || key == "pull_store_id" || key == "pull_cursor";
+         key == "next_changeset_seq" || key == "pull_store_id" || key == "pull_cursor" || key == kTlsSessionKey;
 }
 
 const char* const kPracticeAttrs[] = {"capability", "kind", "title", "text", "lang"};
@@ -119,6 +123,12 @@ Status MetaSet(Db& db, std::string_view key, std::string_view value) {
   CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO meta (key, value) VALUES (?, ?) "
                                                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
   st.Bind(1, key).Bind(2, value);
+  return st.Run();
+}
+
+Status MetaDelete(Db& db, std::string_view key) {
+  CS_ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM meta WHERE key = ?"));
+  st.Bind(1, key);
   return st.Run();
 }
 
@@ -331,7 +341,8 @@ Result<Identity> LoadIdentity(Db& db, const std::string& path) {
   id.countries = SplitComma(countries.value_or(""));
   CS_ASSIGN_OR_RETURN(auto cred, MetaGet(db, "credential"));
   if (cred) {
-    auto c = CredentialFromJson(*cred, path + " (bound credential)");
+    // Checked whole when it was bound (LoadCredential); the TLS context decodes its keys when needed.
+    auto c = CredentialFromJson(*cred, path + " (bound credential)", CredentialCheck::kFieldsOnly);
     if (!c.ok()) return c.status();
     id.credential = std::move(c).value();
   }
@@ -590,6 +601,8 @@ Status ClientStore::BindCredential(const Credential& c) {
     MNR_RETURN_IF_ERROR(tx.status());
     MNR_RETURN_IF_ERROR(MetaSet(*db_, "credential", CredentialToJson(c)));
     MNR_RETURN_IF_ERROR(MetaSet(*db_, "countries", Join(c.countries, ",")));
+    // A session carries the certificate it was made with: never offer it under another credential.
+    MNR_RETURN_IF_ERROR(MetaDelete(*db_, kTlsSessionKey));
     MNR_RETURN_IF_ERROR(tx.Commit());
   }
   // Stores are created 0600; this also covers a file that was copied or restored with wider rights.
@@ -1136,6 +1149,27 @@ Status ClientStore::ApplyPulled(const std::vector<PulledField>& fields, const st
   MNR_RETURN_IF_ERROR(MetaSet(*db_, "pull_cursor", std::to_string(cursor)));
   MNR_RETURN_IF_ERROR(SaveClock(*db_, clock));
   return tx.Commit();
+}
+
+Result<std::optional<std::string>> ClientStore::KeptTlsSession(const std::string& server) {
+  CS_ASSIGN_OR_RETURN(auto kept, MetaGet(*db_, kTlsSessionKey));
+  const auto& cred = identity_.credential;
+  if (!kept || !cred) return std::optional<std::string>();
+  const auto record = nlohmann::json::parse(*kept, nullptr, false);
+  // Anything unexpected is only a session not offered: the handshake is then a full one.
+  if (!record.is_object() || record.value("credential", "") != cred->id || record.value("server", "") != server) {
+    return std::optional<std::string>();
+  }
+  auto session = crypto::Base64Decode(record.value("session", ""));
+  if (!session.ok() || session->empty()) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(session).value());
+}
+
+Status ClientStore::KeepTlsSession(const std::string& server, const std::string& session) {
+  const auto& cred = identity_.credential;
+  if (session.empty() || !cred) return MetaDelete(*db_, kTlsSessionKey);
+  const nlohmann::json record = {{"credential", cred->id}, {"server", server}, {"session", crypto::Base64Encode(session)}};
+  return MetaSet(*db_, kTlsSessionKey, record.dump());
 }
 
 Status ClientStore::RecordSync(const std::string& result_sentence) {

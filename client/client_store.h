@@ -252,6 +252,14 @@ class ClientStore {
   Status ApplyPulled(const std::vector<PulledField>& fields, const std::string& store_id,
                      std::uint64_t cursor);
   Status RecordSync(const std::string& result_sentence);
+  // TLS session resumption (docs/protocol.md, "Session resumption"): the session the last connection
+  // to `server` (HOST:PORT) under the bound credential gave, for the next connection to offer; none if
+  // the one kept was made under another credential or with another server. A secret like the
+  // credential's key: it stays in the store (reserved meta key "tls_session"), never in a log.
+  Result<std::optional<std::string>> KeptTlsSession(const std::string& server);
+  // Keeps `session` (Connection::KeptSession) for the next connection to `server`, replacing the one
+  // kept; "" drops it. Binding a credential drops it too.
+  Status KeepTlsSession(const std::string& server, const std::string& session);
 
  private:
   ClientStore() = default;

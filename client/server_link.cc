@@ -18,13 +18,25 @@ bool EndsSession(std::uint16_t code) {
          code != static_cast<std::uint16_t>(RefusalCode::kAttachment);
 }
 
+// What an attempt leaves for the store's kept TLS session.
+struct KeptTls {
+  bool offered = false;
+  bool handshake_failed = false;
+  std::string session;  // the newest this connection holds, once it is over
+};
+
 asio::awaitable<Status> Converse(ClientStore& store, const LinkOptions& opt, Connection& conn,
                                  asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body,
-                                 LinkOutcome& outcome, LinkPipeline* pipeline) {
+                                 LinkOutcome& outcome, LinkPipeline* pipeline, KeptTls& kept) {
   auto [cec, ep] = co_await asio::async_connect(conn.stream().lowest_layer(), endpoints, default_token{});
   if (cec) co_return Status::Unavailable("cannot connect to " + opt.server.host + ":" + opt.server.port + ": " + cec.message());
   conn.SetNoDelay();
   Status hs = co_await conn.Handshake(asio::ssl::stream_base::client);
+  kept.handshake_failed = !hs.ok();
+  if (hs.ok()) {
+    outcome.handshake = true;
+    outcome.resumed = conn.Resumed();
+  }
   if (!hs.ok() && hs.code() == Status::Code::kUnavailable) {
     // A server at its limits closes new connections before TLS; say so rather than leave a bare
     // "peer closed the connection".
@@ -73,11 +85,11 @@ asio::awaitable<Status> Converse(ClientStore& store, const LinkOptions& opt, Con
 
 asio::awaitable<void> ConverseInto(ClientStore& store, const LinkOptions& opt, Connection& conn,
                                    asio::ip::tcp::resolver::results_type endpoints, const LinkBody& body, Status& out,
-                                   LinkOutcome& outcome, LinkPipeline* pipeline) {
+                                   LinkOutcome& outcome, LinkPipeline* pipeline, KeptTls& kept) {
   // Caught here, not thrown through `||`: that waits for the first of the two to *succeed*, so an
   // exception would wait for the watchdog's deadline.
   try {
-    out = co_await Converse(store, opt, conn, endpoints, body, outcome, pipeline);
+    out = co_await Converse(store, opt, conn, endpoints, body, outcome, pipeline, kept);
   } catch (const std::exception& e) {
     out = Status::IOError(std::string("the sync failed unexpectedly: ") + e.what());
   } catch (...) {
@@ -87,7 +99,8 @@ asio::awaitable<void> ConverseInto(ClientStore& store, const LinkOptions& opt, C
 }
 
 asio::awaitable<Status> Attempt(ClientStore& store, const LinkOptions& opt, asio::ssl::context& tls, const LinkBody& body,
-                                LinkOutcome& outcome, LinkPipeline* pipeline) {
+                                LinkOutcome& outcome, LinkPipeline* pipeline, const std::optional<std::string>& offer,
+                                KeptTls& kept) {
   auto executor = co_await asio::this_coro::executor;
   asio::ip::tcp::resolver resolver(executor);
   auto [rec, endpoints] = co_await resolver.async_resolve(opt.server.host, opt.server.port, default_token{});
@@ -97,8 +110,12 @@ asio::awaitable<Status> Attempt(ClientStore& store, const LinkOptions& opt, asio
   SSL_set_tlsext_host_name(stream.native_handle(), opt.server.host.c_str());
   stream.set_verify_callback(asio::ssl::host_name_verification(opt.server.host));
   Connection conn(std::move(stream), opt.timeout);
+  if (offer) kept.offered = conn.OfferSession(*offer);
   Status result = Status::OK();
-  co_await (ConverseInto(store, opt, conn, endpoints, body, result, outcome, pipeline) || conn.Watchdog());
+  co_await (ConverseInto(store, opt, conn, endpoints, body, result, outcome, pipeline, kept) || conn.Watchdog());
+  // The server's ticket follows its handshake, so it was read with the first reply; without a reply,
+  // this is the resumed session, or none after a full handshake.
+  if (outcome.handshake) kept.session = conn.KeptSession();
   conn.Close();
   co_return result;
 }
@@ -132,12 +149,23 @@ Status RunLink(ClientStore& store, const LinkOptions& options, const LinkBody& b
   if (!cred) return Status::InvalidArgument("this store is not bound to a credential");
   auto tls = MakeTlsContext(false, cred->ca_certificate_pem, cred->certificate_pem, cred->private_key_pem);
   if (!tls.ok()) return tls.status();
+  const std::string server = options.server.host + ":" + options.server.port;
+  auto offer = store.KeptTlsSession(server);
+  if (!offer.ok()) return offer.status();
+  KeptTls kept;
   asio::io_context io(1);
   Status result = Status::OK();
-  asio::co_spawn(io, Attempt(store, options, **tls, body, out, pipeline), [&](std::exception_ptr e, Status s) {
+  asio::co_spawn(io, Attempt(store, options, **tls, body, out, pipeline, *offer, kept), [&](std::exception_ptr e, Status s) {
     result = e ? Status::Unavailable("the link failed unexpectedly") : s;
   });
   io.run();
+  // Keep the newest session (unless it is the one offered: a resumption without a new ticket); drop
+  // the offered one after a handshake that failed with it, so that the next attempt is a full
+  // handshake. A store that cannot write it only loses a resumption.
+  const bool unchanged = kept.offered && offer->has_value() && kept.session == **offer;
+  if ((out.handshake && !unchanged) || (kept.offered && kept.handshake_failed)) {
+    (void)store.KeepTlsSession(server, kept.session);
+  }
   return result;
 }
 

@@ -32,6 +32,10 @@ using LinkBody = std::function<asio::awaitable<Status>(Connection&, const Welcom
 struct LinkOutcome {
   bool busy = false;
   std::chrono::seconds retry_after{0};
+  // Whether the TLS handshake completed, and whether it resumed the session the store kept from the
+  // last connection (docs/protocol.md, "Session resumption") rather than exchanging certificates.
+  bool handshake = false;
+  bool resumed = false;
 };
 
 // For a body that pipelines (sync): `opening` queues frames to travel in one write with the Hello,
@@ -42,7 +46,8 @@ struct LinkPipeline {
   bool said_bye = false;
 };
 
-// One attempt. Link failures come back as Unavailable (retrying may help), and so does a Busy server
+// One attempt. It offers the TLS session the store kept for this server and credential, and keeps the
+// one this connection gives for the next (a failed handshake drops it). Link failures come back as Unavailable (retrying may help), and so does a Busy server
 // ("server busy: retry after N s (...)"; `outcome` says so). Refusals come back as Refused with the
 // server's reason, also when the server closed the link right after refusing (a credential revoked
 // during the session is reported as such, not as a dropped link). Local failures come back as they

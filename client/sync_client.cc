@@ -247,6 +247,7 @@ int SyncCommand(const std::vector<std::string>& argv) {
             "(by default only the list of attachments comes, so a slow link is not flooded)")
       .Flag("detailed-exit-codes", "exit 5 instead of 0 when there was nothing to send or receive")
       .Flag("quiet", "print nothing on success")
+      .Flag("verbose", "also say how each connection was set up: a TLS session resumed from the last sync, or a full handshake")
       .Epilog("exit codes: 0 synced (or up to date), 1 local error, 2 usage, 3 could not reach or finish (everything\n"
               "is kept for the next attempt), 4 refused by the server (the reason is printed), 5 nothing to do\n"
               "(with --detailed-exit-codes).");
@@ -293,6 +294,9 @@ int SyncCommand(const std::vector<std::string>& argv) {
     last = RunLink(**store, *link, [&sync](Connection& conn, const Welcome& welcome) { return sync.Run(conn, welcome); },
                    &outcome, &pipeline);
     if (opt.progress) std::cerr << "\r" << std::string(40, ' ') << "\r";
+    if (args.Has("verbose") && outcome.handshake) {
+      std::cerr << kSyncProgram << ": " << (outcome.resumed ? tr("TLS session resumed") : tr("TLS full handshake")) << "\n";
+    }
     if (last.ok() || last.code() != Status::Code::kUnavailable) break;
     if (attempt < opt.attempts) {
       const auto delay = RetryDelay(attempt - 1, opt.first_delay, std::chrono::milliseconds(60000),

@@ -1,10 +1,12 @@
 #include "mnr/connection.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
 #include <array>
+#include <ctime>
 
 #include "mnr/crypto.h"
 #include "mnr/limits.h"
@@ -13,6 +15,14 @@ namespace mnr {
 
 using asio::experimental::as_tuple_t;
 using default_token = as_tuple_t<asio::use_awaitable_t<>>;
+
+namespace {
+
+// How long a client may resume a session: a working day or two of syncs without a full handshake.
+// TLS 1.3 allows up to 7 days; longer would only widen what a stolen store yields, as it holds the key.
+constexpr std::chrono::seconds kTicketLifetime{36 * 3600};
+
+}  // namespace
 
 Connection::Connection(TlsStream stream, std::chrono::milliseconds io_timeout)
     : stream_(std::move(stream)), io_timeout_(io_timeout) {
@@ -94,6 +104,16 @@ asio::awaitable<Status> Connection::Handshake(asio::ssl::stream_base::handshake_
   Arm();
   auto [ec] = co_await stream_.async_handshake(type, default_token{});
   Disarm();
+  if (!ec && type == asio::ssl::stream_base::server) {
+    // A ticket after a full handshake, and after a resumption only when the ticket used is older than
+    // half its lifetime: most resumed connections then carry none (about 640 bytes, a sixth of a sync
+    // with nothing to send), the client offering the one it has again, and a device that syncs daily
+    // never falls back to a full handshake. The session's time is when its ticket was issued.
+    SSL_SESSION* session = SSL_get_session(stream_.native_handle());
+    const auto age = std::chrono::seconds(static_cast<std::int64_t>(std::time(nullptr)) -
+                                          static_cast<std::int64_t>(session ? SSL_SESSION_get_time(session) : 0));
+    ticket_due_ = !Resumed() || age < std::chrono::seconds(0) || age >= kTicketLifetime / 2;
+  }
   if (ec) {
     // A certificate the peer does not accept shows up here; say so rather than "handshake failed".
     Status s = LinkError(ec, "TLS handshake");
@@ -127,6 +147,12 @@ asio::awaitable<Result<Frame>> Connection::ReadFrame() {
 }
 
 asio::awaitable<Status> Connection::WriteFrame(const std::string& bytes) {
+  // The ticket goes out with the server's first reply, in the same write: sent on its own right after
+  // the handshake it would cross the client's first flight, a turn of its own on the wire.
+  if (ticket_due_) {
+    ticket_due_ = false;
+    if (SSL_new_session_ticket(stream_.native_handle()) != 1) ERR_clear_error();  // only a resumption lost
+  }
   Arm();
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), default_token{});
   Disarm();
@@ -170,6 +196,38 @@ std::string Connection::PeerFingerprint() {
   return out;
 }
 
+bool Connection::OfferSession(std::string_view kept) {
+  if (kept.empty() || kept.size() > kMaxSessionBytes) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(kept.data());
+  SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(kept.size()));
+  if (!session) {
+    ERR_clear_error();
+    return false;
+  }
+  const bool offered = SSL_SESSION_is_resumable(session) == 1 && SSL_set_session(stream_.native_handle(), session) == 1;
+  SSL_SESSION_free(session);
+  if (!offered) ERR_clear_error();
+  return offered;
+}
+
+bool Connection::Resumed() { return SSL_session_reused(stream_.native_handle()) == 1; }
+
+std::string Connection::KeptSession() {
+  SSL_SESSION* session = SSL_get1_session(stream_.native_handle());
+  if (!session) return {};
+  std::string out;
+  if (SSL_SESSION_is_resumable(session) == 1) {
+    const int len = i2d_SSL_SESSION(session, nullptr);
+    if (len > 0 && static_cast<std::size_t>(len) <= kMaxSessionBytes) {
+      out.resize(static_cast<std::size_t>(len));
+      auto* p = reinterpret_cast<unsigned char*>(out.data());
+      if (i2d_SSL_SESSION(session, &p) != len) out.clear();
+    }
+  }
+  SSL_SESSION_free(session);
+  return out;
+}
+
 std::chrono::milliseconds RetryDelay(int retry, std::chrono::milliseconds base, std::chrono::milliseconds cap,
                                      std::chrono::milliseconds floor, std::uint64_t random) {
   std::int64_t span = std::max<std::int64_t>(base.count(), 0);
@@ -194,10 +252,23 @@ Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(bool server, const st
     ctx->use_private_key(asio::buffer(key_pem), asio::ssl::context::pem);
     ctx->set_verify_mode(server ? (asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert) : asio::ssl::verify_peer);
     if (server) {
-      // Session tickets would let a revoked client resume without a full handshake; revocation is
-      // checked per connection, so keep every connection a full handshake.
+      // No ticket at the end of the handshake (OpenSSL's default is two): Connection sends one with its
+      // first reply after a full handshake, and none after most resumptions (Connection::Handshake); a
+      // client keeps only the newest. Tickets are stateless
+      // (sealed with a key this process draws at start), so no session cache. A resumed session keeps
+      // the client's certificate, and the server checks it against the register on every connection,
+      // resumed or not, so a revoked or expired credential is refused either way. No early data: it
+      // could be replayed.
       SSL_CTX_set_num_tickets(native, 0);
       SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+      SSL_CTX_set_max_early_data(native, 0);
+      SSL_CTX_set_recv_max_early_data(native, 0);
+      SSL_CTX_set_timeout(native, static_cast<long>(kTicketLifetime.count()));
+      // Required for a server that verifies its peers to take a session back at all.
+      static constexpr unsigned char kSessionContext[] = "mnr-sync";
+      if (SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1) != 1) {
+        return Status::IOError("cannot set the TLS session context");
+      }
     }
     return ctx;
   } catch (const std::system_error& e) {

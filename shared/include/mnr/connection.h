@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "mnr/frame.h"
 #include "mnr/messages.h"
@@ -75,10 +76,27 @@ class Connection {
   asio::awaitable<void> Shutdown();
   void Close();
 
-  // Subject common name of the peer's verified certificate ("" if none).
+  // Subject common name of the peer's verified certificate ("" if none). On a resumed session, the
+  // certificate verified by the full handshake that made it (the session carries it), so the same.
   std::string PeerCommonName();
-  // SHA-256 fingerprint (hex) of the peer certificate's DER ("" if none).
+  // SHA-256 fingerprint (hex) of the peer certificate's DER ("" if none); on a resumed session, as above.
   std::string PeerFingerprint();
+
+  // TLS 1.3 session resumption (docs/protocol.md, "Session resumption"; never 0-RTT data).
+  // Client side, before Handshake(): offers `kept` (KeptSession() of an earlier connection to the same
+  // server under the same credential). False, and nothing offered, if it does not decode. A session
+  // the server no longer takes (it restarted, the ticket expired) costs nothing: the handshake is then
+  // a full one.
+  bool OfferSession(std::string_view kept);
+  // True if the handshake resumed an offered session instead of exchanging certificates.
+  bool Resumed();
+  // Client side: the newest resumable session of this connection, to offer on the next one (the
+  // resumed one itself if the server sent no new ticket); "" if there is none. The server's ticket
+  // follows its handshake, so read a frame first. A secret like the credential's key: keep it beside
+  // it, never log it.
+  std::string KeptSession();
+  // A session holds a ticket and the client's certificate, about 1 KiB; anything far larger is not one.
+  static constexpr std::size_t kMaxSessionBytes = 16 * 1024;
 
   // The last Refused message ReadFrame returned, if any. A server closes the connection after most
   // refusals, so a client whose next read or write fails reports this rather than a dropped link.
@@ -97,6 +115,7 @@ class Connection {
   bool timed_out_ = false;
   bool timed_out_phase_ = false;  // the deadline that passed was LimitFor's
   bool closed_ = false;
+  bool ticket_due_ = false;  // server side: a session ticket to send with the next write
   std::optional<Refused> last_refusal_;
   std::string out_;  // frames queued for the next Flush
 };
@@ -110,7 +129,8 @@ std::chrono::milliseconds RetryDelay(int retry, std::chrono::milliseconds base, 
                                      std::chrono::milliseconds floor, std::uint64_t random);
 
 // TLS 1.3 only, peer verification on, our certificate and key from PEM text. The server side also
-// requires a client certificate signed by the CA.
+// requires a client certificate signed by the CA, and gives a session ticket after a full handshake
+// (no early data), which a client may offer to resume (Connection::OfferSession).
 Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(bool server, const std::string& ca_pem,
                                                           const std::string& cert_pem, const std::string& key_pem);
 

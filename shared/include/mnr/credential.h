@@ -36,7 +36,14 @@ struct Credential {
 };
 
 std::string CredentialToJson(const Credential& c);
-Result<Credential> CredentialFromJson(std::string_view json, std::string_view origin);
+// How much CredentialFromJson checks. A credential from outside (a file, LoadCredential) is checked
+// whole: the certificate, the CA certificate and the key are decoded and must belong together. A copy
+// this program stored after that check (the client store's bound credential) is read for its fields
+// only: decoding the keys took a third of a sync's start-up, and the TLS context decodes them anyway
+// (once), refusing a key that does not match its certificate.
+enum class CredentialCheck { kWhole, kFieldsOnly };
+Result<Credential> CredentialFromJson(std::string_view json, std::string_view origin,
+                                      CredentialCheck check = CredentialCheck::kWhole);
 Result<Credential> LoadCredential(const std::string& path);
 // Written atomically with mode 0600; refuses to overwrite an existing file.
 Status SaveCredential(const std::string& path, const Credential& c);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -11,7 +12,8 @@
 namespace mnr::server {
 namespace {
 
-LogLevel g_log_level = LogLevel::kInfo;
+// Atomic: SIGHUP sets it on the io_context thread while the store workers may be writing lines.
+std::atomic<LogLevel> g_log_level{LogLevel::kInfo};
 
 // systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connected; stderr is the journal
 // only if it is still that stream (a shell redirect in between makes it a file again).

@@ -4,7 +4,8 @@
 // no time stamp, since the journal adds its own; otherwise it starts with a UTC time stamp and, for
 // errors, warnings and debug lines, the level's name. Survey content (answers, practice text) is
 // never logged at info level or above: lines carry ids, counts and the server's own sentences.
-// Single-threaded like the server: set the level and write lines from the io_context thread only.
+// Set the level before the server starts. Lines come from the io_context thread and, for warnings,
+// from the store workers (server/store_workers.h); each line is one write, so lines do not interleave.
 #pragma once
 
 #include <optional>

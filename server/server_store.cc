@@ -966,6 +966,16 @@ Result<bool> MergeFromSummary(Db& db, const std::string& field, const merge::Op&
 
 ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const CredentialRecord* connection,
                                                   std::int64_t now) {
+  Checked checked = CheckChangeSet(sealed, connection, now);
+  if (checked.refusal) return Intake{std::nullopt, std::move(checked.refusal)};
+  std::vector<Verified> group;
+  group.push_back(std::move(*checked.verified));
+  return std::move(ApplyChangeSets(group, now, connection != nullptr).front());
+}
+
+ServerStore::Checked ServerStore::CheckChangeSet(std::string_view sealed, const CredentialRecord* connection,
+                                                 std::int64_t now) {
+  const auto Refuse = [](RefusalCode code, std::string reason) { return Checked{std::nullopt, Refusal{code, std::move(reason)}}; };
   auto key = SealingPrivateKey();
   if (!key.ok()) return Refuse(RefusalCode::kInternal, "the server cannot read its sealing key: " + key.status().message());
   auto opened = OpenChangeSet(sealed, *key);
@@ -1073,9 +1083,62 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
     }
   }
 
-  auto internal = [&](const Status& s) { return Refuse(RefusalCode::kInternal, "the server could not store " + what + ": " + s.message()); };
+  Verified v;
+  v.holder = *holder;
+  v.signer = signer;
+  v.network = connection != nullptr;
+  v.what = what;
+  v.opened = std::move(*opened);
+  return Checked{std::move(v), std::nullopt};
+}
+
+std::vector<ServerStore::Intake> ServerStore::ApplyChangeSets(std::vector<Verified>& group, std::int64_t now, bool sign_head) {
+  std::vector<Intake> out(group.size());
+  const auto all_internal = [&](const std::string& why) {
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      out[i] = Refuse(RefusalCode::kInternal, "the server could not store " + group[i].what + ": " + why);
+    }
+    return out;
+  };
   Transaction tx(*db_);
-  if (!tx.status().ok()) return internal(tx.status());
+  if (!tx.status().ok()) return all_internal(tx.status().message());
+  bool stored = false;
+  std::map<std::uint64_t, RefusalCode> refused_sessions;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (group[i].session != 0 && refused_sessions.contains(group[i].session)) {
+      // Pipelined behind a refused change-set of its sync, which it may build on (docs/protocol.md, "Refused").
+      out[i] = Refuse(refused_sessions[group[i].session], "not stored: an earlier change-set of this sync was refused");
+      continue;
+    }
+    // Each change-set under its own savepoint: one refused (a reused sequence number, an edit that
+    // contradicts a stored one) or failing leaves the others of the group as they were applied.
+    if (Status s = db_->Exec("SAVEPOINT intake"); !s.ok()) return all_internal(s.message());
+    out[i] = ApplyChangeSet(group[i], now);
+    const bool keep = out[i].outcome.has_value();
+    if (!keep) {
+      if (Status s = db_->Exec("ROLLBACK TO intake"); !s.ok()) return all_internal(s.message());
+    }
+    if (Status s = db_->Exec("RELEASE intake"); !s.ok()) return all_internal(s.message());
+    stored = stored || (keep && !out[i].outcome->duplicate);
+    if (!keep && group[i].session != 0) refused_sessions.emplace(group[i].session, out[i].refusal->code);
+  }
+  if (stored && sign_head) {
+    // Signed now, in the same commit, so the receipts the listener sends cost no second write.
+    auto head = CurrentTreeHead(*this);
+    if (!head.ok()) return all_internal(head.status().message());
+  }
+  if (Status s = tx.Commit(); !s.ok()) return all_internal(s.message());
+  return out;
+}
+
+ServerStore::Intake ServerStore::ApplyChangeSet(Verified& v, std::int64_t now) {
+  const OpenedChangeSet* opened = &v.opened;
+  const ChangeSet& cs = opened->changeset;
+  const std::string& what = v.what;
+  const CredentialRecord& signer = v.signer;
+  const CredentialRecord* holder = &v.holder;
+  const bool network = v.network;
+  auto internal = [&](const Status& s) { return Refuse(RefusalCode::kInternal, "the server could not store " + what + ": " + s.message()); };
 
   auto prior = db_->Cached("SELECT id FROM changesets WHERE id = ? OR (device_id = ? AND seq = ?)");
   if (!prior.ok()) return internal(prior.status());
@@ -1137,7 +1200,7 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!ins_cs.ok()) return internal(ins_cs.status());
   ins_cs->Bind(1, opened->id).Bind(2, cs.device_id).Bind(3, static_cast<std::int64_t>(cs.seq)).Bind(4, signer.id);
-  ins_cs->BindBlob(5, opened->body).BindBlob(6, opened->signature).Bind(7, now).Bind(8, connection ? "network" : "bundle");
+  ins_cs->BindBlob(5, opened->body).BindBlob(6, opened->signature).Bind(7, now).Bind(8, network ? "network" : "bundle");
   if (Status s = ins_cs->Run(); !s.ok()) return internal(s);
   // The actor is the credential that delivered it; the payload names the one that signed it.
   auto logged = AppendAuditEntry(*db_, AuditKind::kChangeSet, holder->id, audit::ChangeSetPayload(opened->body, opened->signature));
@@ -1208,12 +1271,6 @@ ServerStore::Intake ServerStore::ReceiveChangeSet(std::string_view sealed, const
   if (Status s = SetMeta(*db_, "state_seq", std::to_string(state_seq)); !s.ok()) return internal(s);
   if (Status s = SetMeta(*db_, "hlc", std::to_string(clock.last())); !s.ok()) return internal(s);
   outcome.acked_through = AckedThrough(cs.device_id);
-  if (connection != nullptr) {
-    // Signed now, in the same commit, so the receipt the listener sends costs no second write.
-    auto head = CurrentTreeHead(*this);
-    if (!head.ok()) return internal(head.status());
-  }
-  if (Status s = tx.Commit(); !s.ok()) return internal(s);
   return Intake{outcome, std::nullopt};
 }
 

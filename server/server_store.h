@@ -134,7 +134,7 @@ class ServerStore {
   Result<std::optional<CredentialRecord>> FindCredential(const std::string& id);
   Result<std::vector<CredentialRecord>> Credentials();
   // OK if the credential exists, is not revoked and has not expired at `now`; else a Refusal reason.
-  Status CheckCredentialUsable(const CredentialRecord& c, std::int64_t now);
+  static Status CheckCredentialUsable(const CredentialRecord& c, std::int64_t now);
 
   // The single entry point for a change-set, online or from a bundle: opens the envelope, checks the
   // signer's credential (and, online, that it is the connection's credential), verifies the signature,
@@ -146,6 +146,30 @@ class ServerStore {
     std::optional<Refusal> refusal;
   };
   Intake ReceiveChangeSet(std::string_view sealed, const CredentialRecord* connection, std::int64_t now);
+
+  // ReceiveChangeSet in its two halves, so that `mnr-server run` opens and verifies change-sets on
+  // several threads and stores them on one (server/store_workers.h).
+  struct Verified {
+    OpenedChangeSet opened;
+    CredentialRecord signer;
+    CredentialRecord holder;   // the connection's credential, or for a bundle the signer's
+    bool network = false;
+    std::string what;          // "change-set N of device D", for messages
+    std::uint64_t session = 0; // non-zero: after a refusal, later change-sets of this session are refused too
+  };
+  struct Checked {
+    std::optional<Verified> verified;
+    std::optional<Refusal> refusal;
+  };
+  // The first half: opens the envelope, checks the signer against the register, the signature, scope
+  // and schema. Writes nothing, so it runs on any thread's ServerStore.
+  Checked CheckChangeSet(std::string_view sealed, const CredentialRecord* connection, std::int64_t now);
+  // The second half: stores and merges checked change-sets in their order in one transaction (one
+  // commit, one fsync for the group), each under a savepoint so that a refused one (a reused sequence
+  // number, an edit contradicting a stored one) leaves the others applied. With `sign_head` the audit
+  // tree head is signed in the same commit, for the receipts. One Intake per change-set, in order;
+  // nothing is stored if the commit fails, and then every one is an internal refusal.
+  std::vector<Intake> ApplyChangeSets(std::vector<Verified>& group, std::int64_t now, bool sign_head);
 
   std::uint64_t AckedThrough(const std::string& device_id);
 
@@ -205,6 +229,7 @@ class ServerStore {
   Status ReopenIfEditedAfterApproval(const std::string& country, const std::string& device_id,
                                      const std::string& changeset_id, HybridClock& clock, std::uint64_t& state_seq);
   Status WriteCoordinatorOp(const CoordinatorOp& op, HybridClock& clock, std::uint64_t& state_seq);
+  Intake ApplyChangeSet(Verified& v, std::int64_t now);
   Result<Credential> IssueOrRenew(Role role, const std::vector<std::string>& countries, const std::string& name,
                                   std::int64_t lifetime_seconds, const CredentialRecord* renews);
   ServerPaths paths_;

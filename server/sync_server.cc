@@ -1,6 +1,7 @@
-// `mnr-server run`: the sync listener. One coroutine per connection on a single-threaded io_context;
-// the store is used from that one thread, so no locking is needed beyond SQLite's own (which admin
-// commands in other processes share through the busy timeout).
+// `mnr-server run`: the sync listener. One coroutine per connection on a single-threaded io_context,
+// which only moves bytes: every SQLite, disk and crypto step is handed to the StoreWorkers (readers
+// on every core, one writer with group commit; server/store_workers.h) and awaited. Admin commands in
+// other processes share the store through SQLite's busy timeout.
 //
 // Admission, so that idle or slow connections cannot starve real users (docs/protocol.md, "Limits"):
 // a connection is *pending* from accept until its TLS handshake and Hello are done, and a *session*
@@ -37,6 +38,7 @@
 #include "server/server_config.h"
 #include "server/server_log.h"
 #include "server/server_store.h"
+#include "server/store_workers.h"
 
 namespace mnr::server {
 namespace {
@@ -47,6 +49,10 @@ using default_token = as_tuple_t<asio::use_awaitable_t<>>;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kRunProgram = "mnr-server run";
+
+// At most this many pipelined pushes of one session are gathered into one hand-over (the client keeps
+// a window of a few in flight; docs/protocol.md).
+constexpr std::size_t kPushesAtOnce = 16;
 
 // Test seam, off unless set: a session whose Hello carries this device id throws right after it takes
 // its session slot, so tests can check that a failing session is logged and its slot freed.
@@ -88,6 +94,7 @@ struct SessionLog {
   std::string result = "ok";
   std::string refusal_detail;  // the last refusal's reason: debug level only
   bool silent = false;  // closed before it sent a byte: counted, not logged one by one
+  bool resumed = false; // the TLS session was resumed (docs/protocol.md, "Layers")
 };
 
 // The pending connections, by client address. Each address holds at most `per_address` *places*; a
@@ -287,8 +294,8 @@ class Server {
   };
 
  public:
-  Server(ServerStore& store, std::shared_ptr<asio::ssl::context> tls, ServerConfig config)
-      : store_(store),
+  Server(StoreWorkers& workers, std::shared_ptr<asio::ssl::context> tls, ServerConfig config)
+      : workers_(workers),
         tls_(std::move(tls)),
         config_(config),
         pending_(config.run.max_pending, config.run.max_pending_per_address) {}
@@ -415,7 +422,8 @@ class Server {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
     LogLine(LogLevel::kInfo) << "sync peer=" << log.peer << " credential=" << log.credential << " device=" << log.device
                              << " pushed=" << log.pushed << " duplicate=" << log.duplicates << " refused=" << log.refused
-                             << " pulled=" << log.pulled << " requests=" << log.requests << " chunks=" << log.chunks << " ms=" << ms
+                             << " pulled=" << log.pulled << " requests=" << log.requests << " chunks=" << log.chunks
+                             << " tls=" << (log.resumed ? "resumed" : "full") << " ms=" << ms
                              << " result=" << log.result;
     if (!log.refusal_detail.empty()) {
       LogLine(LogLevel::kDebug) << "sync peer=" << log.peer << " device=" << log.device << " refusal: " << log.refusal_detail;
@@ -478,6 +486,22 @@ class Server {
     }
   }
 
+  // The frame read ahead, if any, else the next from the connection.
+  static asio::awaitable<Result<Frame>> NextFrame(Connection& conn, std::optional<Frame>& ahead) {
+    if (ahead) {
+      Frame f = std::move(*ahead);
+      ahead.reset();
+      co_return f;
+    }
+    co_return co_await conn.ReadFrame();
+  }
+
+  // True if the peer has sent bytes not read yet (decrypted or still in the socket): reading a frame
+  // then does not wait on the client, which is how pipelined pushes are gathered without a stall.
+  static bool HasInput(Connection& conn) {
+    return ::SSL_pending(conn.stream().native_handle()) > 0 || conn.Unread() > 0;
+  }
+
   static void NoteRefusal(SessionLog& log, RefusalCode code, const std::string& reason) {
     log.result = "refused:" + std::string(RefusalLogName(code));
     log.refusal_detail = reason.substr(0, 300);
@@ -509,9 +533,11 @@ class Server {
       log.result = "handshake-failed:" + hs.message();
       co_return;
     }
+    log.resumed = conn.Resumed();
     const std::string cred_id = conn.PeerCommonName();
     log.credential = cred_id.empty() ? "-" : cred_id;
-    auto found = store_.FindCredential(cred_id);
+    const auto find = [cred_id](ServerStore& store) { return store.FindCredential(cred_id); };
+    auto found = co_await workers_.Read(find);
     if (!found.ok()) {
       {
         const std::string why = "server store error; try again later";
@@ -534,7 +560,7 @@ class Server {
       }
       co_return;
     }
-    if (Status usable = store_.CheckCredentialUsable(cred, UnixNow()); !usable.ok()) {
+    if (Status usable = ServerStore::CheckCredentialUsable(cred, UnixNow()); !usable.ok()) {
       {
         const std::string why = usable.message();
         co_await Refuse(conn, log, RefusalCode::kCredential, why);
@@ -610,11 +636,13 @@ class Server {
     }
     Welcome welcome;
     welcome.protocol = hello->protocol;  // the session speaks the client's version
-    welcome.store_id = store_.store_id();
+    const auto where = [device = hello->device_id](ServerStore& store) {
+      return std::pair<std::string, std::uint64_t>(store.store_id(), store.AckedThrough(device));
+    };
+    std::tie(welcome.store_id, welcome.acked_through) = co_await workers_.Read(where);
     welcome.credential_id = cred.id;
     welcome.role = std::string(RoleName(cred.role));
     welcome.countries = cred.countries;
-    welcome.acked_through = store_.AckedThrough(hello->device_id);
     welcome.server_time = HybridClock::Make(static_cast<std::uint64_t>(UnixNow()) * 1000, 0);
     welcome.server_certificate = config_.server_certificate;
     welcome.attachment_max_bytes = AttachmentLimitsOf(config_.run).max_bytes;
@@ -625,8 +653,11 @@ class Server {
     }
 
     std::optional<Refused> push_refused;  // the first Push refused in this session
+    std::optional<Frame> ahead;            // a frame read while gathering pipelined pushes
+    std::uint64_t session_id = 0;
+    std::vector<std::string> receipts;
     for (;;) {
-      auto frame = co_await conn.ReadFrame();
+      auto frame = co_await NextFrame(conn, ahead);
       if (!frame.ok()) {
         log.result = frame.status().code() == Status::Code::kUnavailable ? "dropped" : "bad-frame";
         if (frame.status().code() != Status::Code::kUnavailable) {
@@ -649,10 +680,11 @@ class Server {
       }
       if (frame->type == MessageType::kPush || frame->type == MessageType::kPull || frame->type == MessageType::kRequest ||
           blob_message) {
-        auto current = store_.FindCredential(cred.id);
+        const auto find_current = [id = cred.id](ServerStore& store) { return store.FindCredential(id); };
+        auto current = co_await workers_.Read(find_current);
         Status usable = !current.ok() ? current.status()
                         : !current->has_value() ? Status::Refused("credential " + cred.id + " is no longer in the register")
-                                                : store_.CheckCredentialUsable(**current, UnixNow());
+                                                : ServerStore::CheckCredentialUsable(**current, UnixNow());
         if (!usable.ok()) {
           {
             const std::string why = usable.message();
@@ -671,50 +703,82 @@ class Server {
             }
             co_return;
           }
+          // The pushes a pipelining client has already sent go in one hand-over: checked on every
+          // core, stored in one group commit, answered in one write.
+          std::vector<std::string> sealed;
+          sealed.push_back(std::move(push->sealed));
+          std::optional<Status> read_failure;
+          while (sealed.size() < kPushesAtOnce && HasInput(conn)) {
+            auto more = co_await conn.ReadFrame();
+            if (!more.ok()) {
+              read_failure = more.status();
+              break;
+            }
+            if (more->type != MessageType::kPush) {
+              ahead = std::move(*more);
+              break;
+            }
+            auto next = DecodeMessage<Push>(more->payload);
+            if (!next.ok()) {
+              read_failure = Status::InvalidArgument(next.status().message());
+              break;
+            }
+            sealed.push_back(std::move(next->sealed));
+          }
+          std::vector<ServerStore::Intake> intakes(sealed.size());
           if (push_refused) {
-            // A pipelining client sent this before it read the refusal; it may build on the refused
-            // change-set, so it is not stored either (docs/protocol.md, "Refused").
-            const Refused refused{push_refused->code, "not stored: an earlier change-set of this sync was refused"};
-            const Status sent = co_await conn.Send(refused);
-            if (!sent.ok()) co_return;
-            break;
-          }
-          if (cred.role != Role::kField) {
+            // A pipelining client sent these before it read the refusal; they may build on the refused
+            // change-set, so they are not stored either (docs/protocol.md, "Refused").
+            for (auto& in : intakes) in.refusal = Refusal{static_cast<RefusalCode>(push_refused->code), "not stored: an earlier change-set of this sync was refused"};
+          } else if (cred.role != Role::kField) {
             // Only field credentials submit answers; refused before the envelope is even opened.
-            ++log.refused;
             NoteRefusal(log, RefusalCode::kRole, "a " + std::string(RoleName(cred.role)) + " credential pushed");
-            const Refused refused{static_cast<std::uint16_t>(RefusalCode::kRole),
-                                  std::string(RoleName(cred.role)) + " credentials may not push change-sets; only field "
-                                  "credentials submit answers (coordinators resolve conflicts with `conflicts resolve`)"};
-            const Status sent = co_await conn.Send(refused);
-            if (!sent.ok()) co_return;
-            break;
-          }
-          auto intake = store_.ReceiveChangeSet(push->sealed, &cred, UnixNow());
-          if (intake.refusal) {
-            ++log.refused;
-            // The connection stays usable: the client decides whether to go on (it pulls, then stops).
-            NoteRefusal(log, intake.refusal->code, intake.refusal->reason);
-            const Refused refused{static_cast<std::uint16_t>(intake.refusal->code), intake.refusal->reason};
-            push_refused = refused;
-            const Status sent = co_await conn.Send(refused);
-            if (!sent.ok()) co_return;
-            break;
-          }
-          const IntakeOutcome& out = *intake.outcome;
-          if (out.duplicate) ++log.duplicates; else ++log.pushed;
-          Ack ack{out.changeset_id, out.seq, out.duplicate, out.acked_through, {}};
-          // The change-set is committed either way; a receipt that cannot be signed is logged, not fatal.
-          auto receipt = MakeReceipt(store_, out.changeset_id);
-          if (receipt.ok()) {
-            ack.receipt = std::move(*receipt);
+            for (auto& in : intakes) {
+              in.refusal = Refusal{RefusalCode::kRole, std::string(RoleName(cred.role)) +
+                                                           " credentials may not push change-sets; only field credentials "
+                                                           "submit answers (coordinators resolve conflicts with `conflicts resolve`)"};
+            }
           } else {
-            LogLine(LogLevel::kWarning) << "receipt for change-set " << out.changeset_id.substr(0, 16)
-                                        << " not signed: " << receipt.status().message();
+            if (session_id == 0) session_id = ++next_session_;
+            std::vector<StoreWorkers::Received> received = co_await workers_.ReceiveAll(std::move(sealed), cred, session_id, UnixNow());
+            for (std::size_t i = 0; i < received.size(); ++i) {
+              intakes[i] = std::move(received[i].intake);
+              if (!received[i].receipt_error.empty()) {
+                LogLine(LogLevel::kWarning) << "receipt for change-set " << intakes[i].outcome->changeset_id.substr(0, 16)
+                                            << " not signed: " << received[i].receipt_error;
+              }
+              if (intakes[i].outcome) receipts.push_back(std::move(received[i].receipt));
+            }
           }
-          const Status sent = co_await conn.Send(ack);
+          std::size_t next_receipt = 0;
+          for (auto& intake : intakes) {
+            if (intake.refusal) {
+              ++log.refused;
+              // The connection stays usable: the client decides whether to go on (it pulls, then stops).
+              if (!push_refused || cred.role != Role::kField) NoteRefusal(log, intake.refusal->code, intake.refusal->reason);
+              const Refused refused{static_cast<std::uint16_t>(intake.refusal->code), intake.refusal->reason};
+              // A role refusal is the credential's, not a change-set's: later pushes get it again.
+              if (!push_refused && cred.role == Role::kField) push_refused = refused;
+              conn.Queue(refused);
+              continue;
+            }
+            const IntakeOutcome& out = *intake.outcome;
+            if (out.duplicate) ++log.duplicates; else ++log.pushed;
+            // The change-set is committed either way; a receipt that could not be signed was logged.
+            conn.Queue(Ack{out.changeset_id, out.seq, out.duplicate, out.acked_through, std::move(receipts[next_receipt++])});
+          }
+          receipts.clear();
+          const Status sent = co_await conn.Flush();
           if (!sent.ok()) {
             log.result = "dropped";
+            co_return;
+          }
+          if (read_failure) {
+            log.result = read_failure->code() == Status::Code::kUnavailable ? "dropped" : "bad-frame";
+            if (read_failure->code() != Status::Code::kUnavailable) {
+              const std::string why = read_failure->message();
+              co_await Refuse(conn, log, RefusalCode::kProtocol, why);
+            }
             co_return;
           }
           break;
@@ -742,7 +806,10 @@ class Server {
           const bool v2 = welcome.protocol >= 2;
           const std::string skip_own = v2 && cred.role == Role::kField ? hello->device_id : std::string();
           for (;;) {
-            auto batch = store_.PullSince(scope, cursor, limits::kPullChunkFields, skip_own);
+            const auto read_batch = [&scope, cursor, &skip_own](ServerStore& store) {
+              return store.PullSince(scope, cursor, limits::kPullChunkFields, skip_own);
+            };
+            auto batch = co_await workers_.Read(read_batch);
             if (!batch.ok()) {
               {
                 const std::string why = "server store error; try again later";
@@ -777,7 +844,10 @@ class Server {
           }
           if (cred.role == Role::kField) {
             // A pull completes a sync: the coordinator's overview shows when each device last did.
-            Status seen = store_.NoteDeviceSync(hello->device_id, cred.id, hello->device_name, UnixNow());
+            const auto note = [&hello, &cred](ServerStore& store) {
+              return store.NoteDeviceSync(hello->device_id, cred.id, hello->device_name, UnixNow());
+            };
+            Status seen = co_await workers_.Write(note);
             if (!seen.ok()) LogLine(LogLevel::kWarning) << "device " << hello->device_id.substr(0, 16) << ": " << seen.message();
           }
           break;
@@ -790,7 +860,8 @@ class Server {
             co_return;
           }
           ++log.requests;
-          const RemoteReply reply = RunRemote(cred, *request);
+          const auto run = [this, &cred, &request](ServerStore& store) { return RunRemote(store, cred, *request); };
+          const RemoteReply reply = co_await workers_.Write(run);
           if (reply.refusal) {
             ++log.refused;
             NoteRefusal(log, static_cast<RefusalCode>(reply.refusal->code), reply.refusal->reason);
@@ -814,8 +885,11 @@ class Server {
             co_await Refuse(conn, log, RefusalCode::kProtocol, why);
             co_return;
           }
-          AttachmentIntake intake(store_, AttachmentLimitsOf(config_.run));
-          const BlobState state = intake.Offer(cred, hello->device_id, offer->hash, offer->size);
+          const auto offered = [limits = AttachmentLimitsOf(config_.run), &cred, &hello, &offer](ServerStore& store) {
+            AttachmentIntake intake(store, limits);
+            return intake.Offer(cred, hello->device_id, offer->hash, offer->size);
+          };
+          const BlobState state = co_await workers_.Write(offered);
           if (state.code != 0) NoteRefusal(log, RefusalCode::kAttachment, state.reason);
           if (!(co_await conn.Send(state)).ok()) {
             log.result = "dropped";
@@ -830,8 +904,11 @@ class Server {
             co_await Refuse(conn, log, RefusalCode::kProtocol, why);
             co_return;
           }
-          AttachmentIntake intake(store_, AttachmentLimitsOf(config_.run));
-          const BlobState state = intake.Put(put->sealed, &cred, hello->device_id, UnixNow());
+          const auto stored = [limits = AttachmentLimitsOf(config_.run), &cred, &hello, &put](ServerStore& store) {
+            AttachmentIntake intake(store, limits);
+            return intake.Put(put->sealed, &cred, hello->device_id, UnixNow());
+          };
+          const BlobState state = co_await workers_.Write(stored);
           if (state.code != 0) {
             NoteRefusal(log, RefusalCode::kAttachment, state.reason);
           } else {
@@ -850,10 +927,14 @@ class Server {
             co_await Refuse(conn, log, RefusalCode::kProtocol, why);
             co_return;
           }
-          AttachmentIntake intake(store_, AttachmentLimitsOf(config_.run));
+          const AttachmentLimits limits = AttachmentLimitsOf(config_.run);
           BlobState state;
           state.hash = get->hash.substr(0, 64);
-          auto size = intake.CheckReadable(cred, get->hash);
+          const auto readable = [limits, &cred, &get](ServerStore& store) {
+            AttachmentIntake intake(store, limits);
+            return intake.CheckReadable(cred, get->hash);
+          };
+          auto size = co_await workers_.Read(readable);
           if (!size.ok()) {
             state.code = static_cast<std::uint16_t>(RefusalCode::kAttachment);
             state.reason = size.status().message();
@@ -865,7 +946,10 @@ class Server {
             // Chunks go out as the connection takes them, flushed when the buffer fills, so a 2G link
             // is kept busy without holding the file in memory.
             for (std::uint64_t offset = get->offset; offset < *size; offset += limits::kBlobChunkBytes) {
-              auto bytes = intake.blobs().Read(get->hash, offset, limits::kBlobChunkBytes);
+              const auto read_chunk = [&get, offset](ServerStore& store) {
+                return BlobDirectory(store.paths().dir).Read(get->hash, offset, limits::kBlobChunkBytes);
+              };
+              auto bytes = co_await workers_.Read(read_chunk);
               if (!bytes.ok()) {
                 LogLine(LogLevel::kWarning) << "file " << get->hash.substr(0, 12) << ": " << bytes.status().message();
                 const std::string why = "server store error; try again later";
@@ -907,7 +991,7 @@ class Server {
 
   // Every remote request passes here: unknown operation, wrong role and bad arguments are refusals
   // that leave the connection open.
-  RemoteReply RunRemote(const CredentialRecord& cred, const Request& request) {
+  static RemoteReply RunRemote(ServerStore& store, const CredentialRecord& cred, const Request& request) {
     RemoteReply reply;
     const auto refuse = [&](RefusalCode code, std::string reason) {
       reply.refusal = Refused{static_cast<std::uint16_t>(code), std::move(reason)};
@@ -922,7 +1006,7 @@ class Server {
     if (args.is_discarded() || !args.is_object()) return refuse(RefusalCode::kBadRequest, "arguments must be a JSON object");
     Result<nlohmann::json> result = Status::OK();
     try {
-      result = op->run(RemoteCall{store_, cred, args});
+      result = op->run(RemoteCall{store, cred, args});
     } catch (const std::exception& e) {
       // A bug in one operation must not take the listener down with every other session.
       return refuse(RefusalCode::kInternal, "the server failed on " + request.operation + ": " + e.what());
@@ -935,8 +1019,9 @@ class Server {
     return reply;
   }
 
-  ServerStore& store_;
+  StoreWorkers& workers_;
   std::shared_ptr<asio::ssl::context> tls_;
+  std::uint64_t next_session_ = 0;       // ties the change-sets of one sync in the writer's groups
   ServerConfig config_;
   PendingTable pending_;
   std::size_t sessions_ = 0;             // connections past TLS and Hello, at most max_clients
@@ -1083,7 +1168,12 @@ int RunCommand(const std::vector<std::string>& argv) {
   }
   RaiseDescriptorLimit(config.run);
   std::signal(SIGPIPE, SIG_IGN);
-  Server server(**store, *tls, config);
+  // Readers on every core: at least two, so a pull never waits behind another's verification, and at
+  // most eight, as each holds a SQLite connection and its page cache.
+  const std::size_t readers = std::clamp(std::thread::hardware_concurrency(), 2u, 8u);
+  auto workers = StoreWorkers::Open(paths.dir, readers);
+  if (!workers.ok()) return cli::Fail(kRunProgram, workers.status());
+  Server server(**workers, *tls, config);
 
   std::function<void()> await_hangup = [&] {
     hangups.async_wait([&](const asio::error_code& ec, int) {
@@ -1146,6 +1236,8 @@ int RunCommand(const std::vector<std::string>& argv) {
   });
   asio::co_spawn(io, server.ReportSilent(), asio::detached);
   io.run();
+  const StoreWorkers::Counts counts = (*workers)->counts();
+  LogLine(LogLevel::kInfo) << "stored " << counts.changesets << " change-sets in " << counts.commits << " commits";
   if (server.draining()) {
     LogLine(LogLevel::kInfo) << "stopped: " << server.finished_at_shutdown() << " finished, " << server.cut_at_shutdown() << " cut";
   } else {

@@ -33,19 +33,35 @@ cmake -S "$root" -B "$build" -G Ninja -DMNR_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDe
 cmake --build "$build" -j"$jobs" --target "${targets[@]}" >"$build/build.log" 2>&1 ||
   { tail -50 "$build/build.log" >&2; exit 1; }
 
+# The targets run side by side, one a core: the fuzzing takes its time once per core, not per target.
+fuzz_one() {
+  local t="$1" work="$build/corpus/$1" artifacts="$build/artifacts/$1"
+  mkdir -p "$work" "$artifacts"
+  if "$build/tests/fuzz/$t" -max_total_time="$seconds" -print_final_stats=1 -timeout=25 -rss_limit_mb=2048 \
+      -artifact_prefix="$artifacts/" "$work" "$root/tests/fuzz/corpus/$t" >"$build/$t.log" 2>&1; then
+    echo ok >"$build/$t.result"
+  else
+    echo "FAILED (see $build/$t.log)" >"$build/$t.result"
+  fi
+}
+running=0
+for t in "${targets[@]}"; do
+  rm -f "$build/$t.result"
+  fuzz_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+done
+wait
+
 status=0
 printf '%-20s %14s  %s\n' TARGET EXECUTIONS RESULT
 for t in "${targets[@]}"; do
-  work="$build/corpus/$t"
-  artifacts="$build/artifacts/$t"
   log="$build/$t.log"
-  mkdir -p "$work" "$artifacts"
-  result=ok
-  if ! "$build/tests/fuzz/$t" -max_total_time="$seconds" -print_final_stats=1 -timeout=25 -rss_limit_mb=2048 \
-      -artifact_prefix="$artifacts/" "$work" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1; then
-    result="FAILED (see $log)"
-    status=1
-  fi
+  result="$(cat "$build/$t.result" 2>/dev/null || echo "FAILED (no result)")"
+  [ "$result" = ok ] || status=1
   execs="$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -1)"
   printf '%-20s %14s  %s\n' "$t" "${execs:-?}" "$result"
   if [ "$result" != ok ]; then

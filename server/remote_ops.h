@@ -22,6 +22,13 @@ struct RemoteCall {
   const nlohmann::json& arguments;
 };
 
+// What the listener sends back for one Request: the operation's Response, or a refusal that leaves
+// the connection open.
+struct RemoteReply {
+  Response response;
+  std::optional<Refused> refusal;
+};
+
 struct RemoteOperation {
   std::string_view name;
   std::vector<Role> roles;  // who may call it

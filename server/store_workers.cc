@@ -181,9 +181,8 @@ asio::awaitable<std::vector<ServerStore::Checked>> StoreWorkers::CheckAll(const 
       Push(readers_, std::make_unique<FnJob<decltype(check)>>(std::move(check)));
     }
   };
-  auto checked = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::vector<ServerStore::Checked>)>(
-      std::move(init), asio::use_awaitable);
-  co_return checked;
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::vector<ServerStore::Checked>)>(std::move(init),
+                                                                                                     asio::use_awaitable);
 }
 
 asio::awaitable<std::vector<StoreWorkers::Received>> StoreWorkers::ReceiveAll(std::vector<std::string> sealed,

@@ -45,16 +45,16 @@ class StoreWorkers {
   // Runs `f(ServerStore&)` on a reader and resumes with its result (an exception `f` throws is
   // rethrown in the coroutine). `f` must not write. Pass a named callable: GCC 12 destroys a
   // temporary argument of a co_await expression twice.
+  // (Read and Write are not coroutines themselves: a coroutine frame holding `f`, often a lambda of
+  // an anonymous namespace, is an error under -Wsubobject-linkage in unity builds.)
   template <class F>
   asio::awaitable<std::invoke_result_t<F&, ServerStore&>> Read(F f) {
-    auto r = co_await Hand<std::invoke_result_t<F&, ServerStore&>>(readers_, std::move(f));
-    co_return std::move(*r);
+    return Unwrap(Hand<std::invoke_result_t<F&, ServerStore&>>(readers_, std::move(f)));
   }
   // Runs `f(ServerStore&)` on the writer, between intake groups, and resumes with its result.
   template <class F>
   asio::awaitable<std::invoke_result_t<F&, ServerStore&>> Write(F f) {
-    auto r = co_await Hand<std::invoke_result_t<F&, ServerStore&>>(writer_, std::move(f));
-    co_return std::move(*r);
+    return Unwrap(Hand<std::invoke_result_t<F&, ServerStore&>>(writer_, std::move(f)));
   }
 
   // What became of one pushed change-set, with the signed receipt of a stored (or duplicate) one.
@@ -141,6 +141,12 @@ class StoreWorkers {
   void ServeWriter(ServerStore& store);
   void Stop(Lane& lane);
 
+  template <class R>
+  static asio::awaitable<R> Unwrap(asio::awaitable<std::optional<R>> handed) {
+    std::optional<R> r = co_await std::move(handed);
+    co_return std::move(*r);
+  }
+
   template <class R, class F>
   auto Hand(Lane& lane, F f) {
     auto init = [this, &lane](auto handler, F work) {
@@ -166,6 +172,7 @@ class StoreWorkers {
         std::move(init), asio::use_awaitable, std::move(batch));
   }
   // Checks every sealed change-set on the readers at once and resumes when all are checked.
+  // (Not a coroutine, for the reason Read gives.)
   asio::awaitable<std::vector<ServerStore::Checked>> CheckAll(const std::vector<std::string>& sealed,
                                                               const CredentialRecord& connection, std::int64_t now);
 

@@ -984,11 +984,6 @@ class Server {
     }
   }
 
-  struct RemoteReply {
-    Response response;
-    std::optional<Refused> refusal;
-  };
-
   // Every remote request passes here: unknown operation, wrong role and bad arguments are refusals
   // that leave the connection open.
   static RemoteReply RunRemote(ServerStore& store, const CredentialRecord& cred, const Request& request) {

@@ -39,7 +39,8 @@ Result<std::unique_ptr<StoreWorkers>> StoreWorkers::Open(const std::string& dir,
 }
 
 StoreWorkers::~StoreWorkers() {
-  // Readers first: a Receive in flight may still hand its change-sets to the writer.
+  // Each lane runs its queued work to the end before its threads stop: every hand-over is answered
+  // (into the io_context, which its caller destroys after this).
   Stop(readers_);
   Stop(writer_);
 }

@@ -124,5 +124,5 @@ TEST_CASE("Oversized and malformed frames are refused while an honest client kee
   asio::error_code ec;
   silent.read_some(asio::buffer(&byte, 1), ec);
   CHECK(ec);
-  CHECK(h.log().find("handshake-failed") != std::string::npos);
+  CHECK(Contains(h.LogOnce("handshake-failed"), "handshake-failed"));
 }

@@ -1,6 +1,7 @@
 #include "tests/e2e/sync_harness.h"
 
 #include <stdexcept>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -31,6 +32,16 @@ void SyncHarness::StartServer() {
 }
 
 void SyncHarness::StopServer() { server_.reset(); }
+
+std::string SyncHarness::LogOnce(const std::string& text, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string text_now = log();
+  while (!Contains(text_now, text) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    text_now = log();
+  }
+  return text_now;
+}
 
 RunResult SyncHarness::Server(std::vector<std::string> args) const {
   args.insert(args.begin(), ServerBin());

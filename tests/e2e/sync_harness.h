@@ -2,6 +2,7 @@
 // to credentials it issued. Shared by the end-to-end sync tests.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ class SyncHarness {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   std::string log() const { return ReadText(dir_ / "server.log"); }
+  // The server log once it contains `text`, or as it stands after `timeout`: the server may close a
+  // connection before it writes the line that says why.
+  std::string LogOnce(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
 
   RunResult Server(std::vector<std::string> args) const;  // mnr-server ARGS (--data added where needed by caller)
   RunResult Client(std::vector<std::string> args) const;  // mnr-client ARGS

@@ -3,7 +3,6 @@
 # listed, and with the longest last both workers wait on one of them at the end of the run.
 foreach(name IN ITEMS
     "e2e:The sample's dataset: aggregate, release, a field client offline, and the published site in chromium"
-    "e2e:The 42-country sample synced from 42 stores reproduces the published figures"
     "e2e:The server killed with SIGKILL at random moments of many syncs loses no edit and stores none twice"
     "e2e:Hundreds of clients syncing at once are all served and every change-set is stored once"
     "e2e:mnr-client killed mid-import: the store stays consistent and imports are all or nothing"

@@ -655,7 +655,6 @@ class Server {
     std::optional<Refused> push_refused;  // the first Push refused in this session
     std::optional<Frame> ahead;            // a frame read while gathering pipelined pushes
     std::uint64_t session_id = 0;
-    std::vector<std::string> receipts;
     for (;;) {
       auto frame = co_await NextFrame(conn, ahead);
       if (!frame.ok()) {
@@ -725,33 +724,25 @@ class Server {
             }
             sealed.push_back(std::move(next->sealed));
           }
-          std::vector<ServerStore::Intake> intakes(sealed.size());
+          std::vector<StoreWorkers::Received> received(sealed.size());
           if (push_refused) {
             // A pipelining client sent these before it read the refusal; they may build on the refused
             // change-set, so they are not stored either (docs/protocol.md, "Refused").
-            for (auto& in : intakes) in.refusal = Refusal{static_cast<RefusalCode>(push_refused->code), "not stored: an earlier change-set of this sync was refused"};
+            for (auto& r : received) r.intake.refusal = Refusal{static_cast<RefusalCode>(push_refused->code), "not stored: an earlier change-set of this sync was refused"};
           } else if (cred.role != Role::kField) {
             // Only field credentials submit answers; refused before the envelope is even opened.
             NoteRefusal(log, RefusalCode::kRole, "a " + std::string(RoleName(cred.role)) + " credential pushed");
-            for (auto& in : intakes) {
-              in.refusal = Refusal{RefusalCode::kRole, std::string(RoleName(cred.role)) +
-                                                           " credentials may not push change-sets; only field credentials "
-                                                           "submit answers (coordinators resolve conflicts with `conflicts resolve`)"};
+            for (auto& r : received) {
+              r.intake.refusal = Refusal{RefusalCode::kRole, std::string(RoleName(cred.role)) +
+                                                                 " credentials may not push change-sets; only field credentials "
+                                                                 "submit answers (coordinators resolve conflicts with `conflicts resolve`)"};
             }
           } else {
             if (session_id == 0) session_id = ++next_session_;
-            std::vector<StoreWorkers::Received> received = co_await workers_.ReceiveAll(std::move(sealed), cred, session_id, UnixNow());
-            for (std::size_t i = 0; i < received.size(); ++i) {
-              intakes[i] = std::move(received[i].intake);
-              if (!received[i].receipt_error.empty()) {
-                LogLine(LogLevel::kWarning) << "receipt for change-set " << intakes[i].outcome->changeset_id.substr(0, 16)
-                                            << " not signed: " << received[i].receipt_error;
-              }
-              if (intakes[i].outcome) receipts.push_back(std::move(received[i].receipt));
-            }
+            received = co_await workers_.ReceiveAll(std::move(sealed), cred, session_id, UnixNow());
           }
-          std::size_t next_receipt = 0;
-          for (auto& intake : intakes) {
+          for (auto& r : received) {
+            const ServerStore::Intake& intake = r.intake;
             if (intake.refusal) {
               ++log.refused;
               // The connection stays usable: the client decides whether to go on (it pulls, then stops).
@@ -764,10 +755,13 @@ class Server {
             }
             const IntakeOutcome& out = *intake.outcome;
             if (out.duplicate) ++log.duplicates; else ++log.pushed;
-            // The change-set is committed either way; a receipt that could not be signed was logged.
-            conn.Queue(Ack{out.changeset_id, out.seq, out.duplicate, out.acked_through, std::move(receipts[next_receipt++])});
+            // The change-set is committed either way: without a receipt, the Ack still says so.
+            if (!r.receipt_error.empty()) {
+              LogLine(LogLevel::kWarning) << "receipt for change-set " << out.changeset_id.substr(0, 16)
+                                          << " not signed: " << r.receipt_error;
+            }
+            conn.Queue(Ack{out.changeset_id, out.seq, out.duplicate, out.acked_through, std::move(r.receipt)});
           }
-          receipts.clear();
           const Status sent = co_await conn.Flush();
           if (!sent.ok()) {
             log.result = "dropped";

@@ -41,6 +41,7 @@ std::string_view server_store_v4();
 std::string_view server_store_v5();
 std::string_view server_store_v6();
 std::string_view server_store_v7();
+std::string_view server_store_v8();
 }
 
 namespace mnr::server {
@@ -52,7 +53,8 @@ namespace {
 // Migration i (0-based) takes the store from version i+1 to i+2.
 constexpr std::string_view (*kMigrations[])() = {&mnr::embedded::server_store_v2, &mnr::embedded::server_store_v3,
                                                       &mnr::embedded::server_store_v4, &mnr::embedded::server_store_v5,
-                                                      &mnr::embedded::server_store_v6, &mnr::embedded::server_store_v7};
+                                                      &mnr::embedded::server_store_v6, &mnr::embedded::server_store_v7,
+                                                      &mnr::embedded::server_store_v8};
 constexpr int kStoreVersion = 1 + static_cast<int>(std::size(kMigrations));
 
 // Brings a store from `from` to kStoreVersion, one transaction per step, so a crash mid-way leaves a

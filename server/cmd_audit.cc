@@ -9,7 +9,7 @@
 #include "mnr/credential.h"
 #include "mnr/describe.h"
 #include "mnr/file_util.h"
-#include "server/audit_log.h"
+#include "server/audit_trail.h"
 #include "server/cli_common.h"
 #include "server/commands.h"
 #include "server/remote_ops.h"

@@ -12,7 +12,7 @@
 #include "mnr/file_util.h"
 #include "mnr/sqlite.h"
 #include "mnr/wall_clock.h"
-#include "server/audit_log.h"
+#include "server/audit_trail.h"
 #include "server/backup.h"
 #include "server/cli_common.h"
 #include "server/commands.h"

@@ -20,7 +20,7 @@
 #include "mnr/sqlite.h"
 #include "mnr/status.h"
 #include "mnr/survey_schema.h"
-#include "server/server_store.h"
+#include "server/country.h"
 
 namespace mnr::server {
 

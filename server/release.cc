@@ -146,7 +146,7 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
       attachments.push_back(std::move(e));
     }
   }
-  auto head = CurrentTreeHead(store);
+  auto head = CurrentTreeHead(store.db(), store.HeadSigner());
   if (!head.ok()) return head.status().With("signing the audit log's tree head for the release");
 
   Release r;

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "mnr/describe.h"
-#include "server/audit_log.h"
+#include "server/audit_trail.h"
 
 #include "server/release.h"
 #include "server/return_bundle.h"

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "server/audit_log.h"
+#include "server/audit_trail.h"
 #include "server/server_store.h"
 
 namespace mnr::server {

@@ -120,7 +120,7 @@ Result<nlohmann::json> Receipts(ServerStore& store, const std::string& country) 
   }
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : rows) {
-    auto receipt = MakeReceipt(store, r.id);
+    auto receipt = MakeReceipt(store.db(), store.HeadSigner(), r.id);
     if (!receipt.ok()) return receipt.status().With("receipt for change-set " + r.id);
     out.push_back({{"changeset_id", r.id}, {"device_id", r.device}, {"seq", r.seq}, {"receipt", *receipt}});
   }

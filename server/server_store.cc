@@ -520,6 +520,14 @@ Result<std::string> ServerStore::ServerSigningKey() {
   return key;
 }
 
+Signer ServerStore::HeadSigner() {
+  return [this](std::string_view message) -> Result<std::string> {
+    auto key = ServerSigningKey();
+    if (!key.ok()) return key.status();
+    return crypto::Sign(*key, message);
+  };
+}
+
 Result<std::string> ServerStore::SealingPrivateKey() {
   if (sealing_key_) return *sealing_key_;
   auto text = ReadFile(paths_.sealing_key(), kKeyFileBytes);
@@ -1126,7 +1134,7 @@ std::vector<ServerStore::Intake> ServerStore::ApplyChangeSets(std::vector<Verifi
   }
   if (stored && sign_head) {
     // Signed now, in the same commit, so the receipts the listener sends cost no second write.
-    auto head = CurrentTreeHead(*this);
+    auto head = CurrentTreeHead(*db_, HeadSigner());
     if (!head.ok()) return all_internal(head.status().message());
   }
   if (Status s = tx.Commit(); !s.ok()) return all_internal(s.message());

@@ -21,15 +21,10 @@
 #include "mnr/sqlite.h"
 #include "mnr/status.h"
 #include "mnr/survey_schema.h"
+#include "server/audit_log.h"
+#include "server/country.h"
 
 namespace mnr::server {
-
-struct Country {
-  std::string code;
-  std::string name;
-  std::string income_group;  // high|upper_middle|lower_middle|low
-  std::string region;
-};
 
 // The store version this mnr-server writes (PRAGMA user_version); Open migrates older stores to it and
 // refuses newer ones.
@@ -119,6 +114,9 @@ class ServerStore {
   // The server's Ed25519 signing key (DIR/server.key, PEM) that signs audit tree heads and receipts;
   // read on first use and kept, like the sealing key.
   Result<std::string> ServerSigningKey();
+  // Signs with that key, for the audit log's tree heads and receipts (server/audit_log.h). Valid while
+  // this ServerStore lives.
+  Signer HeadSigner();
 
   Status ImportCountries(const std::vector<Country>& rows);
   Result<std::vector<Country>> Countries();

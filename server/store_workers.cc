@@ -119,7 +119,7 @@ void StoreWorkers::ServeWriter(ServerStore& store) {
           if (r.intake.outcome) {
             // After the commit, which signed the tree head the receipts name: no write unless an admin
             // command appended to the audit log in between.
-            auto receipt = MakeReceipt(store, r.intake.outcome->changeset_id);
+            auto receipt = MakeReceipt(store.db(), store.HeadSigner(), r.intake.outcome->changeset_id);
             if (receipt.ok()) {
               r.receipt = std::move(*receipt);
             } else {

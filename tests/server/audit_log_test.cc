@@ -1,7 +1,7 @@
 // The audit log on a real server store: what gets logged and how, signed tree heads and receipts,
 // history queries, exports checked by the offline verifier, credential renewal, and filling the log
 // of a store from before it existed.
-#include "server/audit_log.h"
+#include "server/audit_trail.h"
 
 #include <catch2/catch.hpp>
 
@@ -91,7 +91,7 @@ TEST_CASE("audit log: every change is one hash-linked entry, in the transaction 
   REQUIRE(again.outcome);
   CHECK(again.outcome->duplicate);
   CHECK(Entries(*w.store).size() == 6);
-  auto receipt = MakeReceipt(*w.store, in.outcome->changeset_id);
+  auto receipt = MakeReceipt(w.store->db(), w.store->HeadSigner(), in.outcome->changeset_id);
   REQUIRE(receipt.ok());
   auto r = audit::DecodeReceipt(*receipt);
   REQUIRE(r.ok());
@@ -152,10 +152,10 @@ TEST_CASE("audit log: revocation, resolution and the register are logged with th
 
 TEST_CASE("audit log: tree heads are signed once per size and agree with a recomputation") {
   ServerWorld w;
-  auto h1 = CurrentTreeHead(*w.store);
+  auto h1 = CurrentTreeHead(w.store->db(), w.store->HeadSigner());
   REQUIRE(h1.ok());
   CHECK(h1->size == 5);
-  auto h1b = CurrentTreeHead(*w.store);
+  auto h1b = CurrentTreeHead(w.store->db(), w.store->HeadSigner());
   REQUIRE(h1b.ok());
   CHECK(h1b->signature == h1->signature);
   CHECK(crypto::VerifyWithCertificate(ServerCert(w), audit::TreeHeadMessage(h1->size, h1->root, h1->timestamp), h1->signature).ok());
@@ -165,7 +165,7 @@ TEST_CASE("audit log: tree heads are signed once per size and agree with a recom
     REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", i + 1, {Edit(kC00, Answer(i % 2 ? "yes" : "no"), T(i + 1), "dev-a")}), w.q01a)).outcome);
   }
   for (const auto& e : Entries(*w.store)) tree.Append(e.hash);
-  auto h2 = CurrentTreeHead(*w.store);
+  auto h2 = CurrentTreeHead(w.store->db(), w.store->HeadSigner());
   REQUIRE(h2.ok());
   CHECK(h2->size == 17);
   CHECK(h2->root == crypto::HexEncode(tree.Root(17)));
@@ -187,7 +187,7 @@ TEST_CASE("audit log: an online change-set is acknowledged with a receipt whose 
   REQUIRE(heads->Step().value());
   CHECK(heads->Int(0) == 1);
   CHECK(heads->Int(1) == 6);
-  auto receipt = MakeReceipt(*w.store, in.outcome->changeset_id);
+  auto receipt = MakeReceipt(w.store->db(), w.store->HeadSigner(), in.outcome->changeset_id);
   REQUIRE(receipt.ok());
   auto r = audit::DecodeReceipt(*receipt);
   REQUIRE(r.ok());
@@ -200,7 +200,7 @@ TEST_CASE("audit log: an online change-set is acknowledged with a receipt whose 
   audit::Receipt forged = *r;
   forged.index = 4;
   CHECK_FALSE(audit::VerifyReceipt(forged, ServerCert(w), CaCert(w)).ok());
-  CHECK(MakeReceipt(*w.store, "no-such-change-set").status().code() == Status::Code::kNotFound);
+  CHECK(MakeReceipt(w.store->db(), w.store->HeadSigner(), "no-such-change-set").status().code() == Status::Code::kNotFound);
 }
 
 TEST_CASE("audit log: history names who changed which field from what to what") {
@@ -260,7 +260,7 @@ TEST_CASE("audit log: an export verifies offline, with proofs, and a changed byt
   ServerWorld w;
   for (int i = 0; i < 9; ++i) {
     REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", i + 1, {Edit(kC00, Answer(i % 2 ? "yes" : "no"), T(i + 1), "dev-a")}), w.q01a)).outcome);
-    if (i % 3 == 0) REQUIRE(CurrentTreeHead(*w.store).ok());
+    if (i % 3 == 0) REQUIRE(CurrentTreeHead(w.store->db(), w.store->HeadSigner()).ok());
   }
   auto file = ExportAuditLog(*w.store, ExportOptions{});
   REQUIRE(file.ok());

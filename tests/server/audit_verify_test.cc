@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "mnr/audit_format.h"
-#include "server/audit_log.h"
+#include "server/audit_trail.h"
 #include "server/server_store.h"
 #include "tests/server/fixture.h"
 
@@ -26,7 +26,7 @@ TEST_CASE("audit verify: each edit of the store file is caught and named") {
   REQUIRE(conflicts.ok());
   REQUIRE(conflicts->size() == 1);
   REQUIRE(w.store->ResolveConflict(conflicts->front().id, Answer("partial"), "alice", "agreed on the phone").ok());
-  REQUIRE(CurrentTreeHead(*w.store).ok());
+  REQUIRE(CurrentTreeHead(w.store->db(), w.store->HeadSigner()).ok());
   {
     auto ok = VerifyAuditTrail(*w.store);
     INFO(ok.status().message());

@@ -16,7 +16,7 @@
 #include "mnr/field.h"
 #include "mnr/hlc.h"
 #include "mnr/file_util.h"
-#include "server/audit_log.h"
+#include "server/audit_trail.h"
 #include "server/server_store.h"
 #include "tests/support/process.h"
 

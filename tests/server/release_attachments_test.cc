@@ -7,7 +7,7 @@
 #include "mnr/attachment.h"
 #include "mnr/crypto.h"
 #include "server/attachments.h"
-#include "server/audit_log.h"
+#include "server/audit_trail.h"
 #include "server/release.h"
 #include "tests/server/fixture.h"
 

@@ -8,7 +8,7 @@
 #include "mnr/audit_format.h"
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
-#include "server/audit_log.h"
+#include "server/audit_trail.h"
 #include "server/dataset.h"
 #include "server/release.h"
 #include "server/server_store.h"
@@ -49,7 +49,7 @@ Release ForgeRelease(ServerWorld& w, const std::string& label) {
   REQUIRE(dataset.ok());
   auto practices = PracticeEntries(db, w.store->schema());
   REQUIRE(practices.ok());
-  auto head = CurrentTreeHead(*w.store);
+  auto head = CurrentTreeHead(w.store->db(), w.store->HeadSigner());
   REQUIRE(head.ok());
   Release r;
   r.label = label;
@@ -302,7 +302,7 @@ TEST_CASE("verify numbers: audit verify catches an extended credential lifetime,
 TEST_CASE("verify numbers: an export cut short, an edited credentials section or release, and pinned tree heads") {
   ServerWorld w;
   ThreeAnswers(w);
-  auto receipt_text = MakeReceipt(*w.store, ChangeSetId(SerializeChangeSet(
+  auto receipt_text = MakeReceipt(w.store->db(), w.store->HeadSigner(), ChangeSetId(SerializeChangeSet(
                                                 MakeChangeSet(w.q01a, "dev-a", 1, {Edit(AnswerField("Q01", kHelpline), Answer("yes"), T(1), "dev-a")}))));
   REQUIRE(receipt_text.ok());
   auto receipt = audit::DecodeReceipt(*receipt_text);
@@ -310,7 +310,7 @@ TEST_CASE("verify numbers: an export cut short, an edited credentials section or
   REQUIRE(CreateRelease(*w.store, "r1", "operator:test", 1'760'000'000).ok());
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01b, "dev-b", 1, {Edit(AnswerField("Q01", "c12_reporting_hotline"), Answer("no"), T(7), "dev-b")}), w.q01b))
               .outcome);
-  auto later = CurrentTreeHead(*w.store);
+  auto later = CurrentTreeHead(w.store->db(), w.store->HeadSigner());
   REQUIRE(later.ok());
   auto file = ExportAuditLog(*w.store, ExportOptions{});
   REQUIRE(file.ok());

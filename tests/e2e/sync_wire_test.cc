@@ -253,3 +253,43 @@ TEST_CASE("A push sent behind a refused one in the same session is refused and n
   // Nothing was stored: a version-1 pull (which leaves nothing out) has no field to send.
   CHECK(peer.Pull().type == static_cast<int>(MessageType::kPullEnd));
 }
+
+TEST_CASE("Pushes that arrive together are each acknowledged, and a damaged or cut frame behind them costs none of them") {
+  SyncHarness h;
+  h.NewFieldStore("office", {"Q01"});
+  const Credential cred = *LoadCredential(h.CredentialPath("office"));
+  const std::string db = h.data() + "/server.db";
+  auto stored = [&](const std::string& device) {
+    return Scalar(db, "SELECT COUNT(*) FROM changesets WHERE device_id = '" + device + "'");
+  };
+  // Two pushes and what follows them go out in one write, so the server finds them all waiting and
+  // gathers them into one hand-over.
+  auto two_pushes = [&](const std::string& device) {
+    return EncodeMessage(mnr::Push{SealedAnswer(cred, cred, device, 1, "Q01", "c11_child_helpline", "yes", 1700000000000)}) +
+           EncodeMessage(mnr::Push{SealedAnswer(cred, cred, device, 2, "Q01", "c12_reporting_hotline", "no", 1700000000001)});
+  };
+
+  SECTION("a Push frame whose payload does not decode") {
+    RawPeer peer(cred, h.port());
+    REQUIRE(peer.Hello("dev-a"));
+    peer.Send(two_pushes("dev-a") + EncodeFrame(MessageType::kPush, "not a push"));
+    CHECK(peer.Next().type == static_cast<int>(MessageType::kAck));
+    CHECK(peer.Next().type == static_cast<int>(MessageType::kAck));
+    CHECK(peer.Next().refused(RefusalCode::kProtocol));
+    CHECK(peer.Next().type == 0);  // closed
+    CHECK(stored("dev-a") == "2");
+    CHECK(Contains(h.LogOnce("result=refused:protocol"), "result=refused:protocol"));
+  }
+  SECTION("a connection cut in the middle of the third frame") {
+    {
+      RawPeer peer(cred, h.port());
+      REQUIRE(peer.Hello("dev-b"));
+      const std::string third = EncodeMessage(mnr::Push{SealedAnswer(cred, cred, "dev-b", 3, "Q01", "c13_education_programme", "yes", 1700000000002)});
+      peer.Send(two_pushes("dev-b") + third.substr(0, third.size() / 2));
+    }  // the peer goes away without reading its Acks
+    const std::string log = h.LogOnce("result=dropped");
+    CHECK(Contains(log, "result=dropped"));
+    // What arrived whole is stored once, and the half frame is not.
+    CHECK(stored("dev-b") == "2");
+  }
+}

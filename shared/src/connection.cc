@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <array>
-#include <ctime>
 
 #include "mnr/crypto.h"
 #include "mnr/limits.h"
+#include "mnr/wall_clock.h"
 
 namespace mnr {
 
@@ -110,8 +110,7 @@ asio::awaitable<Status> Connection::Handshake(asio::ssl::stream_base::handshake_
     // with nothing to send), the client offering the one it has again, and a device that syncs daily
     // never falls back to a full handshake. The session's time is when its ticket was issued.
     SSL_SESSION* session = SSL_get_session(stream_.native_handle());
-    const auto age = std::chrono::seconds(static_cast<std::int64_t>(std::time(nullptr)) -
-                                          static_cast<std::int64_t>(session ? SSL_SESSION_get_time(session) : 0));
+    const auto age = std::chrono::seconds(UnixNow() - static_cast<std::int64_t>(session ? SSL_SESSION_get_time(session) : 0));
     ticket_due_ = !Resumed() || age < std::chrono::seconds(0) || age >= kTicketLifetime / 2;
   }
   if (ec) {

@@ -19,6 +19,7 @@
 #include "mnr/limits.h"
 #include "mnr/media_type.h"
 #include "mnr/utf8.h"
+#include "mnr/wall_clock.h"
 
 namespace mnr::embedded {
 std::string_view client_store_v1();
@@ -67,8 +68,6 @@ bool IsReservedMetaKey(std::string_view key) {
 }
 
 const char* const kPracticeAttrs[] = {"capability", "kind", "title", "text", "lang"};
-
-std::int64_t NowSeconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
@@ -176,7 +175,7 @@ Status AppendChange(Db& db, HlcTime hlc, std::string_view author, std::string_vi
       .Bind(5, new_value)
       .Bind(6, origin)
       .Bind(7, parents)
-      .Bind(8, NowSeconds());
+      .Bind(8, UnixNow());
   return st.Run();
 }
 
@@ -417,7 +416,7 @@ Result<std::unique_ptr<ClientStore>> ClientStore::Create(const std::string& path
     if (credential) MNR_RETURN_IF_ERROR(MetaSet(db, "credential", CredentialToJson(*credential)));
     MNR_RETURN_IF_ERROR(MetaSet(db, "hlc", "0"));
     MNR_RETURN_IF_ERROR(MetaSet(db, "next_changeset_seq", "1"));
-    MNR_RETURN_IF_ERROR(MetaSet(db, "created_at", std::to_string(NowSeconds())));
+    MNR_RETURN_IF_ERROR(MetaSet(db, "created_at", std::to_string(UnixNow())));
     CS_ASSIGN_OR_RETURN(store->schema_, SurveySchema::Active());
     // A new store works on the survey's current round.
     if (!store->schema_->round().empty()) {
@@ -1047,7 +1046,7 @@ Result<int> ClientStore::CutChangeSets() {
         .Bind(4, first)
         .Bind(5, last)
         .Bind(6, static_cast<std::int64_t>(cs.ops.size()))
-        .Bind(7, NowSeconds());
+        .Bind(7, UnixNow());
     MNR_RETURN_IF_ERROR(ins.Run());
     ++next_seq;
     ++cut;
@@ -1173,7 +1172,7 @@ Status ClientStore::KeepTlsSession(const std::string& server, const std::string&
 }
 
 Status ClientStore::RecordSync(const std::string& result_sentence) {
-  const std::int64_t now = NowSeconds();
+  const std::int64_t now = UnixNow();
   Transaction tx(*db_);
   MNR_RETURN_IF_ERROR(tx.status());
   MNR_RETURN_IF_ERROR(MetaSet(*db_, "last_sync_at", std::to_string(now)));

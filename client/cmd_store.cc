@@ -15,6 +15,7 @@
 #include "mnr/file_util.h"
 #include "mnr/i18n.h"
 #include "mnr/limits.h"
+#include "mnr/wall_clock.h"
 
 namespace mnr::client {
 namespace {
@@ -242,7 +243,7 @@ int StatusCommand(const std::vector<std::string>& argv) {
   std::cout << StatusLabel(tr("scope:")) << Scope(id) << "\n";
   if (id.credential) {
     const Credential& c = *id.credential;
-    const bool expired = c.expires_at < static_cast<std::int64_t>(std::time(nullptr));
+    const bool expired = c.expires_at < UnixNow();
     std::cout << StatusLabel(tr("credential:"))
               << (expired ? tr("{1} ({2}), server {3}, EXPIRED {4}", c.id, RoleName(c.role), c.server_address, FormatLocalTime(c.expires_at))
                           : tr("{1} ({2}), server {3}, expires {4}", c.id, RoleName(c.role), c.server_address, FormatLocalTime(c.expires_at)))

@@ -43,6 +43,7 @@
 #include "mnr/describe.h"
 #include "mnr/limits.h"
 #include "mnr/media_type.h"
+#include "mnr/wall_clock.h"
 
 extern char** environ;
 
@@ -859,7 +860,7 @@ class UiServer {
     std::lock_guard<std::mutex> lock(sync_mu_);
     sync_ = std::move(run);
     sync_.done = true;
-    sync_.finished_at = static_cast<std::int64_t>(std::time(nullptr));
+    sync_.finished_at = UnixNow();
   }
 
   std::string db_;

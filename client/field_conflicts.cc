@@ -7,6 +7,7 @@
 #include "mnr/field.h"
 #include "mnr/i18n.h"
 #include "mnr/messages.h"
+#include "mnr/wall_clock.h"
 #include "client/json_fields.h"
 
 namespace mnr::client {
@@ -119,7 +120,7 @@ Status StoreConflicts(ClientStore& store, const nlohmann::json& conflicts) {
       "ON CONFLICT (id) DO UPDATE SET field = excluded.field, status = excluded.status, body = excluded.body, "
       "updated_at = excluded.updated_at WHERE body <> excluded.body");
   if (!st.ok()) return st.status();
-  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  const auto now = UnixNow();
   for (const auto& c : conflicts) {
     st->Reset();
     st->Bind(1, c["id"].get<std::int64_t>()).Bind(2, StringField(c, "field")).Bind(3, StringField(c, "status")).Bind(4, c.dump()).Bind(5, now);

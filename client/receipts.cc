@@ -10,6 +10,7 @@
 #include "mnr/cli.h"
 #include "mnr/crypto.h"
 #include "mnr/i18n.h"
+#include "mnr/wall_clock.h"
 
 namespace mnr::client {
 
@@ -24,7 +25,7 @@ Status SaveReceipt(ClientStore& store, std::string_view server_certificate_pem, 
   if (server_certificate_pem.empty()) return Status::Corruption("the server sent a receipt but no certificate to check it with");
   auto info = crypto::InspectCertificate(server_certificate_pem);
   if (!info.ok()) return info.status().With("the server certificate in Welcome");
-  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  const std::int64_t now = UnixNow();
   Db& db = store.db();
   Transaction tx(db);
   MNR_RETURN_IF_ERROR(tx.status());

@@ -5,6 +5,7 @@
 #include "client/server_link.h"
 #include "mnr/crypto.h"
 #include "mnr/messages.h"
+#include "mnr/wall_clock.h"
 
 namespace mnr::client {
 // The messages here stay in English (not passed through tr()): they are errors of a sync, which the
@@ -141,7 +142,7 @@ asio::awaitable<Result<std::string>> ReadLatestRelease(Connection& conn, ClientS
   if (!response.ok()) co_return response.status();
   const auto result = nlohmann::json::parse(response->body, nullptr, false);
   if (result.is_discarded()) co_return Status::Corruption("the server's answer to release.latest is not JSON");
-  co_return StoreReleaseResult(store, result, static_cast<std::int64_t>(std::time(nullptr)));
+  co_return StoreReleaseResult(store, result, UnixNow());
 }
 
 Result<std::optional<StoredRelease>> FindStoredRelease(ClientStore& store, const std::optional<std::string>& label) {

@@ -24,6 +24,7 @@
 #include "mnr/field.h"
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
+#include "mnr/wall_clock.h"
 #include "client/json_fields.h"
 
 namespace mnr::client {
@@ -336,7 +337,7 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
     auto key = ParseField(c["field"].get<std::string>());
     if (!key.ok() || key->country != country) return fail(Status::Corruption(tr("{1}: a conflict of another country", file)));
   }
-  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  const auto now = UnixNow();
   std::optional<ReceivedRelease> release;
   bool release_new = false;
   if (payload.contains("release") && payload["release"].is_object()) {

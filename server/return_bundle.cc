@@ -11,6 +11,7 @@
 #include "mnr/field.h"
 #include "mnr/file_util.h"
 #include "mnr/limits.h"
+#include "mnr/wall_clock.h"
 #include "server/attachments.h"
 #include "server/audit_log.h"
 #include "server/cli_common.h"
@@ -318,7 +319,7 @@ int ReturnBundleCommand(const std::vector<std::string>& argv) {
   if (!store.ok()) return Fail(store.status());
   ReturnBundleOptions o;
   o.country = *a.Get("country");
-  o.now = static_cast<std::int64_t>(std::time(nullptr));
+  o.now = UnixNow();
   o.allow_empty = a.Has("allow-empty");
   o.with_attachments = a.Has("with-attachments");
   auto bundle = MakeReturnBundle(**store, o);

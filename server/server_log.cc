@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "mnr/wall_clock.h"
+
 namespace mnr::server {
 namespace {
 
@@ -28,7 +30,7 @@ bool StderrIsTheJournal() {
 }
 
 std::string LogUtcStamp() {
-  std::time_t t = std::time(nullptr);
+  const std::time_t t = static_cast<std::time_t>(UnixNow());
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

@@ -1,21 +1,14 @@
 #include "mnr/hlc.h"
 
-#include <chrono>
 #include <cstdio>
 #include <ctime>
 
+#include "mnr/wall_clock.h"
+
 namespace mnr {
-namespace {
-
-std::uint64_t WallMillis() {
-  using namespace std::chrono;
-  return static_cast<std::uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
-
-}  // namespace
 
 HlcTime HybridClock::Now() {
-  const HlcTime wall = Make(WallMillis(), 0);
+  const HlcTime wall = Make(static_cast<std::uint64_t>(UnixNowMillis()), 0);
   // The counter overflowing into the millisecond bits is harmless: the result still orders correctly.
   last_ = wall > last_ ? wall : last_ + 1;
   return last_;

@@ -125,6 +125,18 @@ TEST_CASE("mnr-client init --credentials: a new store takes the credential's sco
   CHECK_THAT(status.out, Catch::Contains("credential:  cred-q01 (field), server 127.0.0.1:7443, expires 2034-"));
   CHECK_THAT(status.out, Catch::Contains("unsynced:    1 edits"));
   CHECK(ClientOk({"export", "--db", local}).out == "country,indicator,answer,note\nQ01,c11_child_helpline,yes,\n");
+
+  // Nine years on, for this one process (the clock seam of the real binary), the credential shows as
+  // expired; an offset that is not a number is named on stderr and changes nothing.
+  const std::string nine_years = "MNR_TEST_CLOCK_OFFSET=" + std::to_string(9LL * 365 * 86400);
+  RunResult later = Run({ClientBin(), "status", "--db", local}, "", std::chrono::seconds(60), {nine_years});
+  INFO(later.err);
+  REQUIRE(later.exit_code == 0);
+  CHECK_THAT(later.out, Catch::Contains("credential:  cred-q01 (field), server 127.0.0.1:7443, EXPIRED 2034-"));
+  RunResult garbled = Run({ClientBin(), "status", "--db", local}, "", std::chrono::seconds(60), {"MNR_TEST_CLOCK_OFFSET=soon"});
+  REQUIRE(garbled.exit_code == 0);
+  CHECK_THAT(garbled.err, Catch::Contains("MNR_TEST_CLOCK_OFFSET=soon is not a whole number of seconds"));
+  CHECK_THAT(garbled.out, Catch::Contains("credential:  cred-q01 (field), server 127.0.0.1:7443, expires 2034-"));
 }
 
 TEST_CASE("mnr-client: help, version, usage errors", "[e2e][client]") {

@@ -190,9 +190,10 @@ TEST_CASE("A renewed credential keeps the device id and every unsynced edit, sea
   CHECK(fresh->name == old->name);
 
   // The office tries the old file once more before the new one arrives: refused, but the attempt has
-  // sealed the pending edit under the old credential, after the renewal.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  auto refused = h.Sync(db);
+  // sealed the pending edit under the old credential, after the renewal (in a later second: the
+  // client's test clock is two seconds on).
+  auto refused = Run({ClientBin(), "sync", "--db", db, "--server", h.address(), "--retries", "0"}, "", std::chrono::seconds(60),
+                     {"MNR_TEST_CLOCK_OFFSET=2"});
   CHECK(refused.exit_code == 4);
   CHECK(refused.err.find("revoked") != std::string::npos);
   auto bind = h.Client({"init", "--db", db, "--credentials", h.dir() / "office-2.mnrcred"});

@@ -9,6 +9,7 @@
 #include "mnr/crypto.h"
 #include "mnr/file_util.h"
 #include "mnr/merkle.h"
+#include "mnr/wall_clock.h"
 #include "server/server_store.h"
 #include "tests/server/fixture.h"
 
@@ -173,6 +174,37 @@ TEST_CASE("audit log: tree heads are signed once per size and agree with a recom
   auto proof = tree.ConsistencyProof(5, 17);
   REQUIRE(proof.ok());
   CHECK(merkle::VerifyConsistency(5, 17, tree.Root(5), tree.Root(17), *proof).ok());
+}
+
+TEST_CASE("audit log: entries carry the server clock's time, and a signed head's time never goes back with it") {
+  std::int64_t clock_ms = 2'000'000'000'000;  // 2033-05-18
+  ScopedWallClock clock([&clock_ms] { return clock_ms; });
+  ServerWorld w;
+  auto recorded = [&w] {
+    auto st = w.store->db().Prepare("SELECT recorded_at FROM audit_entries ORDER BY idx DESC LIMIT 1");
+    REQUIRE(st.ok());
+    REQUIRE(*st->Step());
+    return st->Int(0);
+  };
+  CHECK(recorded() == 2'000'000'000);
+  auto h1 = CurrentTreeHead(w.store->db(), w.store->HeadSigner());
+  REQUIRE(h1.ok());
+  CHECK(h1->timestamp == 2'000'000'000);
+
+  clock_ms -= 3'600'000;  // the server's clock is set back an hour
+  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01a)).outcome);
+  CHECK(recorded() == 2'000'000'000 - 3'600);
+  auto h2 = CurrentTreeHead(w.store->db(), w.store->HeadSigner());
+  REQUIRE(h2.ok());
+  CHECK(h2->size == h1->size + 1);
+  CHECK(h2->timestamp == 2'000'000'000);  // not earlier than the head it follows
+  CHECK(crypto::VerifyWithCertificate(ServerCert(w), audit::TreeHeadMessage(h2->size, h2->root, h2->timestamp), h2->signature).ok());
+
+  clock_ms += 7'200'000;
+  REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 2, {Edit(kC00, Answer("no"), T(2), "dev-a")}), w.q01a)).outcome);
+  auto h3 = CurrentTreeHead(w.store->db(), w.store->HeadSigner());
+  REQUIRE(h3.ok());
+  CHECK(h3->timestamp == 2'000'003'600);
 }
 
 TEST_CASE("audit log: an online change-set is acknowledged with a receipt whose head includes it") {

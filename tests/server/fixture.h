@@ -16,6 +16,7 @@
 #include "mnr/field.h"
 #include "mnr/hlc.h"
 #include "mnr/file_util.h"
+#include "mnr/wall_clock.h"
 #include "server/audit_trail.h"
 #include "server/server_store.h"
 #include "tests/support/process.h"
@@ -60,7 +61,7 @@ inline std::string Seal(const ChangeSet& cs, const Credential& signer) {
   return *sealed;
 }
 
-inline std::int64_t NowSeconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+inline std::int64_t NowSeconds() { return UnixNow(); }
 
 struct ServerWorld {
   mnr::test::TempDir tmp;

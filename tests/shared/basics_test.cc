@@ -13,6 +13,7 @@
 #include "mnr/messages.h"
 #include "mnr/survey_schema.h"
 #include "mnr/utf8.h"
+#include "mnr/wall_clock.h"
 #include "tests/support/process.h"
 
 using namespace mnr;
@@ -168,6 +169,27 @@ TEST_CASE("The hybrid clock never goes backwards and moves past what it observes
   c.Observe(future);
   CHECK(c.Now() > future);
   CHECK(HybridClock::Format(HybridClock::Make(0, 2)) == "1970-01-01T00:00:00.000Z+2");
+}
+
+TEST_CASE("A scoped wall clock sets the time every reader sees, the hybrid clock's too, and restores the one it replaced") {
+  const std::int64_t system = UnixNow();
+  {
+    std::int64_t ms = 1'700'000'000'999;
+    ScopedWallClock outer([&ms] { return ms; });
+    CHECK(UnixNowMillis() == 1'700'000'000'999);
+    CHECK(UnixNow() == 1'700'000'000);
+    HybridClock c;
+    CHECK(HybridClock::Millis(c.Now()) == 1'700'000'000'999u);
+    ms = 1'700'000'001'000;
+    CHECK(UnixNow() == 1'700'000'001);
+    {
+      ScopedWallClock inner([] { return std::int64_t{-1}; });
+      CHECK(UnixNow() == -1);  // a millisecond before the epoch is in the second before it
+    }
+    CHECK(UnixNowMillis() == 1'700'000'001'000);
+  }
+  CHECK(UnixNow() >= system);
+  CHECK(UnixNow() < system + 60);
 }
 
 TEST_CASE("The embedded survey schema has 6 domains, 21 capabilities and every seed indicator") {

@@ -1,13 +1,6 @@
 #include "mnr/credential.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "mnr/crypto.h"
@@ -74,61 +67,6 @@ Status CheckConsistent(const Credential& c, std::string_view origin) {
   if (!sig.ok()) return FieldError(origin, "private_key", "is not a usable Ed25519 key: " + sig.status().message());
   if (!crypto::VerifyWithCertificate(c.certificate_pem, kProbe, *sig).ok()) {
     return FieldError(origin, "private_key", "does not belong to the certificate");
-  }
-  return Status::OK();
-}
-
-Status PosixError(const std::string& what, const std::string& path, int err) {
-  return Status::IOError(what + " " + path + ": " + std::strerror(err));
-}
-
-// Writes a new file atomically without ever replacing an existing one: the temporary file is linked
-// into place with RENAME_NOREPLACE, so a concurrent writer cannot be clobbered either.
-Status WriteNewFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return PosixError("cannot create", tmp, errno);
-  auto fail = [&](const std::string& what, const std::string& p, int err) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    return PosixError(what, p, err);
-  };
-  if (::fchmod(fd, mode) != 0) return fail("cannot set the mode of", tmp, errno);
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("cannot write", tmp, errno);
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail("cannot sync", tmp, errno);
-  if (::close(fd) != 0) {
-    fd = -1;
-    return fail("cannot close", tmp, errno);
-  }
-  fd = -1;
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
-    int err = errno;
-    if (err == EEXIST) {
-      ::unlink(tmp.c_str());
-      return Status::AlreadyExists(path + ": already exists; refusing to overwrite a credential (remove it first)");
-    }
-    if (err != EINVAL && err != ENOSYS) return fail("cannot rename into", path, err);
-    // Filesystems without RENAME_NOREPLACE: check, then rename; the window is tiny and local.
-    if (FileExists(path)) {
-      ::unlink(tmp.c_str());
-      return Status::AlreadyExists(path + ": already exists; refusing to overwrite a credential (remove it first)");
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename into", path, errno);
-  }
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
   }
   return Status::OK();
 }
@@ -267,10 +205,11 @@ Status SaveCredential(const std::string& path, const Credential& c) {
   // Refuse to write what LoadCredential would reject, so a bad credential never reaches a device.
   auto check = CredentialFromJson(text, path);
   if (!check.ok()) return check.status().With("refusing to save an invalid credential");
-  if (FileExists(path)) {
-    return Status::AlreadyExists(path + ": already exists; refusing to overwrite a credential (remove it first)");
-  }
-  return WriteNewFileAtomic(path, text, 0600);
+  const std::string exists = path + ": already exists; refusing to overwrite a credential (remove it first)";
+  if (FileExists(path)) return Status::AlreadyExists(exists);
+  Status written = WriteNewFileAtomic(path, text, 0600);
+  if (written.code() == Status::Code::kAlreadyExists) return Status::AlreadyExists(exists);
+  return written;
 }
 
 }  // namespace mnr

@@ -4,12 +4,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <optional>
 
 namespace mnr {
+
+struct WriteFault {
+  WriteStep step;
+  int error;
+  std::atomic<int> calls_left;
+};
+
 namespace {
 
 Status PosixError(const std::string& context, int err) { return Status::IOError(context + ": " + std::strerror(err)); }
@@ -83,44 +92,103 @@ Result<std::string> ReadFile(const std::string& path, std::size_t max_bytes) {
   return data;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
-  if (fd < 0) return PosixError(tmp, errno);
-  ::fchmod(fd, static_cast<mode_t>(mode));
+namespace {
+
+std::atomic<WriteFault*> injected_fault{nullptr};
+std::atomic<std::uint64_t> temporary_counter{0};
+
+// The step at which this call of WriteAtomic is to fail, if a test asked for it.
+std::optional<WriteStep> TakeFault(int& error) {
+  WriteFault* f = injected_fault.load(std::memory_order_acquire);
+  if (f == nullptr || f->calls_left.fetch_sub(1, std::memory_order_acq_rel) != 1) return std::nullopt;
+  error = f->error;
+  return f->step;
+}
+
+// One writer for WriteFileAtomic and WriteNewFileAtomic. The temporary file's name is unique per
+// process and call, so that two threads writing the same path never share it.
+Status WriteAtomic(const std::string& path, std::string_view data, unsigned mode, bool replace) {
+  int fault_error = 0;
+  const std::optional<WriteStep> fault = TakeFault(fault_error);
+  // Runs `call` unless the test's fault is at `step`; either way, leaves errno to report.
+  const auto step = [&](WriteStep at, auto&& call) {
+    if (fault == at) {
+      errno = fault_error;
+      return false;
+    }
+    return call();
+  };
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(temporary_counter.fetch_add(1, std::memory_order_relaxed));
+  int fd = -1;
+  if (!step(WriteStep::kOpen, [&] { return (fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode))) >= 0; })) {
+    return PosixError(path + ": cannot create " + tmp, errno);
+  }
+  const auto fail = [&](const std::string& what, int err) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    return PosixError(path + ": " + what, err);
+  };
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail("cannot set the mode of " + tmp, errno);
   std::size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
+    ssize_t n = -1;
+    if (!step(WriteStep::kWrite, [&] { return (n = ::write(fd, data.data() + off, data.size() - off)) >= 0; })) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return PosixError(tmp, e);
+      return fail("cannot write " + tmp, errno);
     }
     off += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return PosixError(tmp, e);
+  if (!step(WriteStep::kSync, [&] { return ::fsync(fd) == 0; })) return fail("cannot sync " + tmp, errno);
+  const int closing = fd;
+  fd = -1;
+  if (::close(closing) != 0) return fail("cannot close " + tmp, errno);
+  if (replace) {
+    if (!step(WriteStep::kRename, [&] { return ::rename(tmp.c_str(), path.c_str()) == 0; })) {
+      return fail("cannot rename " + tmp + " into place", errno);
+    }
+  } else if (!step(WriteStep::kRename, [&] { return ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0; })) {
+    const int err = errno;
+    if (err == EEXIST) {
+      ::unlink(tmp.c_str());
+      return Status::AlreadyExists(path + ": already exists");
+    }
+    if (err != EINVAL && err != ENOSYS) return fail("cannot rename " + tmp + " into place", err);
+    // File systems without RENAME_NOREPLACE: check, then rename; the window is tiny and local.
+    if (FileExists(path)) {
+      ::unlink(tmp.c_str());
+      return Status::AlreadyExists(path + ": already exists");
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename " + tmp + " into place", errno);
   }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return PosixError(path, e);
-  }
+  // The rename is durable only once the directory is: a failure here is reported, although the new
+  // content is already what readers see.
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return PosixError(path + ": cannot open its directory " + dir + " to sync it", errno);
+  const bool synced = step(WriteStep::kSyncDirectory, [&] { return ::fsync(dfd) == 0; });
+  const int err = errno;
+  ::close(dfd);
+  if (!synced) return PosixError(path + ": cannot sync its directory " + dir, err);
   return Status::OK();
 }
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
+  return WriteAtomic(path, data, mode, true);
+}
+
+Status WriteNewFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
+  return WriteAtomic(path, data, mode, false);
+}
+
+ScopedWriteFault::ScopedWriteFault(WriteStep step, int error, int nth) : fault_(new WriteFault{step, error, nth}) {
+  injected_fault.store(fault_.get(), std::memory_order_release);
+}
+
+ScopedWriteFault::~ScopedWriteFault() { injected_fault.store(nullptr, std::memory_order_release); }
 
 bool FileExists(const std::string& path) {
   struct stat st {};

@@ -5,7 +5,10 @@
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "mnr/sqlite.h"
 #include "tests/support/process.h"
@@ -78,6 +81,69 @@ TEST_CASE("file util: the open store is never an output, by any name, link or co
   CHECK_FALSE(CheckOutputDirectory(tmp.path(), {store}).ok());
   CHECK_FALSE(CheckOutputDirectory(store, {store}).ok());
   CHECK(CheckOutputDirectory(tmp / "site", {store}).ok());
+}
+
+TEST_CASE("file util: a write that fails at any step leaves the old file whole, no temporary file, and says where") {
+  TempDir dir;
+  const std::string path = dir / "answers.csv";
+  const auto names = [&dir] {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) out.push_back(e.path().filename().string());
+    return out;
+  };
+  const struct {
+    WriteStep step;
+    const char* says;
+  } steps[] = {{WriteStep::kOpen, "cannot create"},
+               {WriteStep::kWrite, "cannot write"},
+               {WriteStep::kSync, "cannot sync"},
+               {WriteStep::kRename, "into place"},
+               {WriteStep::kSyncDirectory, "cannot sync its directory"}};
+  for (const auto& s : steps) {
+    INFO("step " << static_cast<int>(s.step));
+    REQUIRE(WriteFileAtomic(path, "old").ok());
+    {
+      ScopedWriteFault disk_full(s.step, ENOSPC);
+      Status written = WriteFileAtomic(path, "new");
+      CHECK(written.code() == Status::Code::kIOError);
+      CHECK_THAT(written.message(), Catch::StartsWith(path + ": ") && Catch::Contains(s.says) &&
+                                        Catch::EndsWith(std::strerror(ENOSPC)));
+      // Until the rename the old content stays; after it, readers see the new one, but the caller
+      // was told the write is not durable.
+      CHECK(ReadFile(path, 100).value() == (s.step == WriteStep::kSyncDirectory ? "new" : "old"));
+      CHECK(names() == std::vector<std::string>{"answers.csv"});
+      // Only the one write fails.
+      CHECK(WriteFileAtomic(path, "after").ok());
+      CHECK(ReadFile(path, 100).value() == "after");
+    }
+  }
+
+  // The nth write from now on, not the next one.
+  {
+    ScopedWriteFault third(WriteStep::kSync, EIO, 3);
+    CHECK(WriteFileAtomic(dir / "a", "1").ok());
+    CHECK(WriteFileAtomic(dir / "b", "2").ok());
+    CHECK_FALSE(WriteFileAtomic(dir / "c", "3").ok());
+    CHECK(WriteFileAtomic(dir / "d", "4").ok());
+  }
+  CHECK_FALSE(FileExists(dir / "c"));
+}
+
+TEST_CASE("file util: a new file is never written over an existing one, and a failed write leaves nothing") {
+  TempDir dir;
+  const std::string path = dir / "office.mnrcred";
+  REQUIRE(WriteNewFileAtomic(path, "first").ok());
+  Status again = WriteNewFileAtomic(path, "second");
+  CHECK(again.code() == Status::Code::kAlreadyExists);
+  CHECK(ReadFile(path, 100).value() == "first");
+  {
+    ScopedWriteFault failing(WriteStep::kWrite, EIO);
+    CHECK(WriteNewFileAtomic(dir / "other.mnrcred", "x").code() == Status::Code::kIOError);
+  }
+  CHECK_FALSE(FileExists(dir / "other.mnrcred"));
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++files;
+  CHECK(files == 1);
 }
 
 }  // namespace mnr

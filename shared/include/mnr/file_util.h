@@ -1,6 +1,9 @@
-// File access used by every command that reads user files or writes outputs.
+// File access used by every command that reads user files or writes outputs. A file the product
+// writes whole (outputs, releases, credentials, keys) goes through WriteFileAtomic or
+// WriteNewFileAtomic, which is where tests inject faults.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,8 +15,30 @@ namespace mnr {
 // Reads a whole file; refuses files larger than `max_bytes` with an error naming the path.
 Result<std::string> ReadFile(const std::string& path, std::size_t max_bytes);
 // Writes `data` to a temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs the
-// directory: readers see the old or the new content, never a mix, even across a crash.
+// directory: readers see the old or the new content, never a mix, even across a crash. On an error
+// before the rename, `path` is as it was and the temporary file is removed; on an error syncing the
+// directory after it, readers already see the new content, which a crash may still undo.
 Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+// WriteFileAtomic that never replaces an existing file, not even one a concurrent writer creates
+// meanwhile (RENAME_NOREPLACE): AlreadyExists, and nothing written, if `path` exists.
+Status WriteNewFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0600);
+
+// The steps of an atomic write, where a test can make one fail.
+struct WriteFault;
+enum class WriteStep { kOpen, kWrite, kSync, kRename, kSyncDirectory };
+// For tests: while it lives, the `nth` atomic write from now on (1: the next one), on any thread,
+// fails at `step` with `error` (an errno value such as ENOSPC or EIO), as a full disk or a failing
+// device would; the writes before and after it are untouched. One at a time.
+class ScopedWriteFault {
+ public:
+  ScopedWriteFault(WriteStep step, int error, int nth = 1);
+  ~ScopedWriteFault();
+  ScopedWriteFault(const ScopedWriteFault&) = delete;
+  ScopedWriteFault& operator=(const ScopedWriteFault&) = delete;
+
+ private:
+  std::unique_ptr<WriteFault> fault_;
+};
 bool FileExists(const std::string& path);
 
 // What an output option (`--out FILE`) may replace. Every command that writes a file a user named

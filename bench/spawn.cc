@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -59,7 +60,7 @@ Child Spawn(const std::vector<std::string>& argv, const std::string& scratch) {
   return c;
 }
 
-Exit Wait(Child& c, std::chrono::seconds timeout) {
+Exit Wait(Child& c, std::chrono::seconds timeout, bool watch_memory) {
   Exit e;
   if (c.pid < 0) {
     e.err = "cannot start the process";
@@ -68,9 +69,21 @@ Exit Wait(Child& c, std::chrono::seconds timeout) {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
+  long peak = 0;
   std::thread watchdog([&] {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const std::chrono::steady_clock::duration every =
+        watch_memory ? std::chrono::steady_clock::duration(std::chrono::milliseconds(2)) : deadline - std::chrono::steady_clock::now();
     std::unique_lock l(mu);
-    if (!cv.wait_for(l, timeout, [&] { return done; })) ::kill(c.pid, SIGKILL);
+    for (;;) {
+      if (watch_memory) peak = std::max(peak, PeakRssKib(c.pid));
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        ::kill(c.pid, SIGKILL);
+        return;
+      }
+      if (cv.wait_for(l, std::min(every, deadline - now), [&] { return done; })) return;
+    }
   });
   int status = 0;
   rusage ru{};
@@ -89,6 +102,7 @@ Exit Wait(Child& c, std::chrono::seconds timeout) {
   if (r != c.pid) e.err = "wait4 failed: " + std::string(std::strerror(errno)) + "\n";
   if (r == c.pid && WIFSIGNALED(status)) e.err = "killed by signal " + std::to_string(WTERMSIG(status)) + "\n";
   e.max_rss_kib = ru.ru_maxrss;
+  e.peak_rss_kib = peak;
   e.out = Slurp(c.out_path);
   e.err += Slurp(c.err_path);
   std::remove(c.out_path.c_str());
@@ -96,9 +110,9 @@ Exit Wait(Child& c, std::chrono::seconds timeout) {
   return e;
 }
 
-Exit Exec(const std::vector<std::string>& argv, const std::string& scratch, std::chrono::seconds timeout) {
+Exit Exec(const std::vector<std::string>& argv, const std::string& scratch, std::chrono::seconds timeout, bool watch_memory) {
   Child c = Spawn(argv, scratch);
-  return Wait(c, timeout);
+  return Wait(c, timeout, watch_memory);
 }
 
 long PeakRssKib(pid_t pid) {

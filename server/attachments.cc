@@ -1,4 +1,5 @@
 #include "server/attachments.h"
+#include "server/register.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -223,10 +224,10 @@ BlobState AttachmentIntake::Put(std::string_view sealed, const CredentialRecord*
     }
     signer = *session;
   } else {
-    auto found = store_.FindCredential(chunk->credential_id);
+    auto found = FindCredential(store_.db(), chunk->credential_id);
     if (!found.ok()) return Refuse(chunk->hash, chunk->size, "server store error; try again later");
     if (!found->has_value()) return Refuse(chunk->hash, chunk->size, "credential " + chunk->credential_id + " is not in the register");
-    if (Status usable = store_.CheckCredentialUsable(**found, now); !usable.ok()) return Refuse(chunk->hash, chunk->size, usable.message());
+    if (Status usable = CheckCredentialUsable(**found, now); !usable.ok()) return Refuse(chunk->hash, chunk->size, usable.message());
     signer = **found;
   }
   if (Status s = VerifyBlobChunkSignature(*chunk, signer->certificate_pem); !s.ok()) {

@@ -12,6 +12,7 @@
 #include "mnr/attachment.h"
 #include "mnr/messages.h"
 #include "mnr/status.h"
+#include "server/register.h"
 #include "server/server_config.h"
 #include "server/server_store.h"
 

@@ -19,6 +19,7 @@
 #include "server/attachments.h"
 #include "server/dataset.h"
 #include "server/merge.h"
+#include "server/register.h"
 #include "server/release.h"
 #include "server/server_store.h"
 
@@ -98,7 +99,7 @@ std::string CredentialName(const std::map<std::string, std::string>& names, cons
 }
 
 Result<std::map<std::string, std::string>> CredentialNames(ServerStore& store) {
-  auto creds = store.Credentials();
+  auto creds = Credentials(store.db());
   if (!creds.ok()) return creds.status();
   std::map<std::string, std::string> out;
   for (const auto& c : *creds) out[c.id] = c.name;
@@ -361,7 +362,7 @@ Result<nlohmann::json> ExportAuditLog(ServerStore& store, const ExportOptions& o
     out["exported_at"] = UnixNow();
     out["ca_certificate"] = *ca;
     out["server_certificate"] = *cert;
-    auto creds = store.Credentials();
+    auto creds = Credentials(store.db());
     if (!creds.ok()) return creds.status();
     out["credentials"] = nlohmann::json::array();
     for (const auto& c : *creds) {
@@ -858,7 +859,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
 
   // The credential register: each credential as issued, revoked exactly when the log says so.
   {
-    auto creds = store.Credentials();
+    auto creds = Credentials(store.db());
     if (!creds.ok()) return creds.status();
     for (const auto& c : *creds) {
       auto it = issued.find(c.id);
@@ -913,7 +914,7 @@ Result<AuditVerifyReport> CheckAuditTrail(ServerStore& store) {
 
   // The country register.
   {
-    auto rows = store.Countries();
+    auto rows = Countries(store.db());
     if (!rows.ok()) return rows.status();
     for (const auto& c : *rows) {
       auto it = countries.find(c.code);

@@ -178,7 +178,7 @@ int RenewCommand(const std::vector<std::string>& argv) {
   auto store = ServerStore::Open(*a.Get("data"));
   if (!store.ok()) return Failure(store.status());
   const std::string old_id = a.positional()[0];
-  auto cred = (*store)->RenewCredential(old_id, days * 24 * 3600);
+  auto cred = RenewCredential((*store)->db(), (*store)->paths(), old_id, days * 24 * 3600);
   if (!cred.ok()) return Failure(cred.status());
   // The file names its predecessor: `mnr-client init --credentials` then knows it for the store's own
   // successor and lets it carry unsynced edits.

@@ -23,6 +23,7 @@
 #include "server/cli_common.h"
 #include "server/commands.h"
 #include "server/dataset_commands.h"
+#include "server/register.h"
 #include "server/return_bundle.h"
 #include "server/remote_ops.h"
 #include "server/server_config.h"
@@ -128,7 +129,7 @@ int CountriesCommand(const std::vector<std::string>& argv) {
     }
     auto store = OpenStore(a);
     if (!store.ok()) return Failure(store.status());
-    if (Status s = (*store)->ImportCountries(rows); !s.ok()) return Failure(s.With(file));
+    if (Status s = ImportCountries((*store)->db(), rows); !s.ok()) return Failure(s.With(file));
     std::cout << rows.size() << " countries imported\n";
     return cli::kExitOk;
   }
@@ -139,7 +140,7 @@ int CountriesCommand(const std::vector<std::string>& argv) {
     if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
     auto store = OpenStore(a);
     if (!store.ok()) return Failure(store.status());
-    auto countries = (*store)->Countries();
+    auto countries = Countries((*store)->db());
     if (!countries.ok()) return Failure(countries.status());
     std::cout << CsvLine({"code", "name", "income_group", "region"});
     for (const auto& c : *countries) std::cout << CsvLine({c.code, c.name, c.income_group, c.region});
@@ -175,11 +176,11 @@ int IssueCommand(const std::vector<std::string>& argv) {
   if (Status s = CheckOutputFile(out, {false, false, {ServerPaths{*a.Get("data")}.db()}}); !s.ok()) return Failure(s);
   auto store = OpenStore(a);
   if (!store.ok()) return Failure(store.status());
-  auto cred = (*store)->IssueCredential(*role, countries, *a.Get("name"), days * 24 * 3600);
+  auto cred = IssueCredential((*store)->db(), (*store)->paths(), *role, countries, *a.Get("name"), days * 24 * 3600);
   if (!cred.ok()) return Failure(cred.status());
   if (Status s = SaveCredential(out, *cred); !s.ok()) {
     // A credential nobody holds must not stay usable.
-    (void)(*store)->RevokeCredential(cred->id);
+    (void)RevokeCredential((*store)->db(), cred->id);
     return Failure(s.With("credential " + cred->id + " was revoked again because its file could not be written"));
   }
   std::cout << cred->id << "\n";
@@ -196,13 +197,13 @@ int RevokeCommand(const std::vector<std::string>& argv) {
   const std::string id = a.positional()[0];
   auto store = OpenStore(a);
   if (!store.ok()) return Failure(store.status());
-  auto before = (*store)->FindCredential(id);
+  auto before = FindCredential((*store)->db(), id);
   if (!before.ok()) return Failure(before.status());
   if (*before && (*before)->revoked_at) {
     std::cout << id << " was already revoked on " << FormatDay(*(*before)->revoked_at) << "\n";
     return cli::kExitOk;
   }
-  if (Status s = (*store)->RevokeCredential(id); !s.ok()) return Failure(s);
+  if (Status s = RevokeCredential((*store)->db(), id); !s.ok()) return Failure(s);
   std::cout << "revoked " << id << "\n";
   return cli::kExitOk;
 }
@@ -221,7 +222,7 @@ int CredentialsCommand(const std::vector<std::string>& argv) {
   if (auto rc = cli::ParseOrExit(p, std::vector<std::string>(argv.begin() + 1, argv.end()), kProgram, a)) return *rc;
   auto store = OpenStore(a);
   if (!store.ok()) return Failure(store.status());
-  auto creds = (*store)->Credentials();
+  auto creds = Credentials((*store)->db());
   if (!creds.ok()) return Failure(creds.status());
   const std::int64_t now = UnixNow();
   std::vector<std::vector<std::string>> rows = {{"ID", "ROLE", "NAME", "COUNTRIES", "EXPIRES", "STATUS"}};

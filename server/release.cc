@@ -10,6 +10,7 @@
 #include "server/aggregate.h"
 #include "server/audit_log.h"
 #include "server/dataset.h"
+#include "server/register.h"
 
 namespace mnr::server {
 namespace {
@@ -130,7 +131,7 @@ Result<Release> CreateRelease(ServerStore& store, const std::string& label, cons
   {
     auto refs = AllAttachmentRefs(db);
     if (!refs.ok()) return refs.status();
-    auto countries = store.Countries();
+    auto countries = Countries(store.db());
     if (!countries.ok()) return countries.status();
     const BlobDirectory blobs(store.paths().dir);
     for (auto& e : ReleaseAttachmentsOf(*refs, *countries, store.schema(), *practices)) {
@@ -302,7 +303,7 @@ Result<nlohmann::json> ReleaseLatestOperation(const RemoteCall& call) {
   auto cert = ReadFile(call.store.paths().server_cert(), kKeyFileBytes);
   if (!cert.ok()) return cert.status();
   nlohmann::json scope = nlohmann::json::array();
-  auto countries = call.store.Countries();
+  auto countries = Countries(call.store.db());
   if (!countries.ok()) return countries.status();
   for (const auto& c : *countries) {
     if (std::find(call.caller.countries.begin(), call.caller.countries.end(), c.code) == call.caller.countries.end()) continue;

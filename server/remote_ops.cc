@@ -5,6 +5,7 @@
 #include "mnr/describe.h"
 #include "server/audit_trail.h"
 
+#include "server/register.h"
 #include "server/release.h"
 #include "server/return_bundle.h"
 #include "server/review.h"
@@ -218,7 +219,7 @@ std::string PeopleNames::Device(const std::string& id, const std::string& creden
 
 Result<PeopleNames> LoadPeopleNames(ServerStore& store) {
   PeopleNames names;
-  auto creds = store.Credentials();
+  auto creds = Credentials(store.db());
   if (!creds.ok()) return creds.status();
   for (const auto& c : *creds) names.credentials[c.id] = c.name;
   auto st = store.db().Prepare("SELECT device_id, credential_id, name FROM devices");
@@ -313,7 +314,7 @@ Status UnknownName(const std::string& what, const std::string& given, const std:
 
 Status ResolveHistoryFilters(ServerStore& store, const PeopleNames& names, HistoryQuery& q) {
   if (q.country) {
-    auto countries = store.Countries();
+    auto countries = Countries(store.db());
     if (!countries.ok()) return countries.status();
     std::vector<std::string> codes;
     for (const auto& c : *countries) codes.push_back(c.code);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "server/audit_trail.h"
+#include "server/register.h"
 #include "server/server_store.h"
 
 namespace mnr::server {

@@ -15,6 +15,8 @@
 #include "server/attachments.h"
 #include "server/audit_log.h"
 #include "server/cli_common.h"
+#include "server/pull.h"
+#include "server/register.h"
 #include "server/release.h"
 #include "server/remote_ops.h"
 
@@ -60,7 +62,7 @@ struct Recipient {
 };
 
 Result<std::vector<Recipient>> Recipients(ServerStore& store, const std::string& country, std::int64_t now) {
-  auto creds = store.Credentials();
+  auto creds = Credentials(store.db());
   if (!creds.ok()) return creds.status();
   auto keys = ReturnKeys(store.db());
   if (!keys.ok()) return keys.status();
@@ -68,7 +70,7 @@ Result<std::vector<Recipient>> Recipients(ServerStore& store, const std::string&
   std::vector<std::string> without_key;
   for (const auto& c : *creds) {
     if (c.role != Role::kField || !HasCountry(c.countries, country)) continue;
-    if (!store.CheckCredentialUsable(c, now).ok()) continue;
+    if (!CheckCredentialUsable(c, now).ok()) continue;
     auto k = keys->find(c.id);
     if (k == keys->end()) {
       without_key.push_back(c.id);
@@ -96,7 +98,7 @@ Result<std::vector<Recipient>> Recipients(ServerStore& store, const std::string&
 // Receipts for every change-set stored from a device whose credential (now, or when it signed, for a
 // device never seen since) covers `country`.
 Result<nlohmann::json> Receipts(ServerStore& store, const std::string& country) {
-  auto creds = store.Credentials();
+  auto creds = Credentials(store.db());
   if (!creds.ok()) return creds.status();
   std::map<std::string, std::vector<std::string>> countries_of;
   for (const auto& c : *creds) {
@@ -167,7 +169,7 @@ Result<ReturnBundle> MakeReturnBundle(ServerStore& store, const ReturnBundleOpti
   if (!IsValidCountryCode(o.country)) {
     return Status::InvalidArgument("\"" + o.country.substr(0, 20) + "\" is not a country code (2 to 8 capital letters and digits)");
   }
-  auto registered = store.Countries();
+  auto registered = Countries(store.db());
   if (!registered.ok()) return registered.status();
   if (std::none_of(registered->begin(), registered->end(), [&](const Country& c) { return c.code == o.country; })) {
     return Status::InvalidArgument("country " + o.country + " is not in the register (see mnr-server countries list)");
@@ -188,7 +190,7 @@ Result<ReturnBundle> MakeReturnBundle(ServerStore& store, const ReturnBundleOpti
   if (!cursor.ok()) return cursor.status();
   nlohmann::json fields = nlohmann::json::array();
   for (std::uint64_t from = 0;;) {
-    auto batch = store.PullSince({o.country}, from, limits::kPullChunkFields);
+    auto batch = PullSince(store.db(), {o.country}, from, limits::kPullChunkFields);
     if (!batch.ok()) return batch.status();
     for (const auto& f : batch->fields) {
       fields.push_back({{"field", f.field},

@@ -8,6 +8,7 @@
 #include "mnr/audit_format.h"
 #include "mnr/describe.h"
 #include "mnr/field.h"
+#include "server/register.h"
 
 namespace mnr::server {
 namespace {
@@ -62,7 +63,7 @@ std::string PersonName(std::string_view author) {
 
 Result<std::vector<CountryOverview>> Overview(ServerStore& store) {
   Db& db = store.db();
-  auto countries = store.Countries();
+  auto countries = Countries(store.db());
   if (!countries.ok()) return countries.status();
   const auto& indicators = store.schema().indicators();
 

@@ -30,6 +30,7 @@
 #include "server/backup.h"
 #include "server/dataset.h"
 #include "server/merge.h"
+#include "server/store_internal.h"
 #include "mnr/review.h"
 #include "mnr/wall_clock.h"
 
@@ -76,85 +77,12 @@ int ServerStoreVersion() { return kStoreVersion; }
 namespace {
 
 constexpr std::int64_t kTenYears = 10LL * 365 * 24 * 3600;
-// Certificates start a little in the past so a device whose clock runs a few minutes behind the
-// server's can use a credential issued a moment ago.
-constexpr std::int64_t kClockSlack = 300;
 constexpr std::size_t kDeviceIdBytes = 128;
 constexpr std::size_t kShortAttrBytes = 1024;
-
-
-std::string FormatDate(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
-
-Result<std::optional<std::string>> GetMeta(Db& db, std::string_view key) {
-  auto st = db.Cached("SELECT value FROM meta WHERE key = ?");
-  if (!st.ok()) return st.status();
-  st->Bind(1, key);
-  auto row = st->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<std::string>();
-  return std::optional<std::string>(st->Text(0));
-}
-
-Status SetMeta(Db& db, std::string_view key, std::string_view value) {
-  auto st = db.Cached("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-  if (!st.ok()) return st.status();
-  st->Bind(1, key).Bind(2, value);
-  return st->Run();
-}
-
-Result<std::uint64_t> GetMetaNumber(Db& db, std::string_view key) {
-  auto v = GetMeta(db, key);
-  if (!v.ok()) return v.status();
-  if (!*v) return std::uint64_t{0};
-  try {
-    return static_cast<std::uint64_t>(std::stoull(**v));
-  } catch (const std::exception&) {
-    return Status::Corruption("meta value '" + std::string(key) + "' is not a number: " + **v);
-  }
-}
-
-std::string JoinCountries(const std::vector<std::string>& codes) {
-  std::string out;
-  for (const auto& c : codes) {
-    if (!out.empty()) out += ',';
-    out += c;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitCountries(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    std::size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    if (comma > start) out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 
 bool IsIpAddress(const std::string& host) {
   unsigned char buf[16];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-bool HasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
-Status CheckLabel(std::string_view s, std::string_view what, std::size_t max_bytes) {
-  if (s.empty()) return Status::InvalidArgument(std::string(what) + " is empty");
-  MNR_RETURN_IF_ERROR(CheckText(s, what, max_bytes));
-  if (HasControl(s)) return Status::InvalidArgument(std::string(what) + " contains a control character (tab, newline, ...)");
-  return Status::OK();
 }
 
 Status CheckAddress(const std::string& address) {
@@ -167,32 +95,6 @@ std::string CountryOfField(const std::string& field) {
   auto parsed = ParseField(field);
   return parsed.ok() ? parsed->country : std::string();
 }
-
-Result<Role> RoleFromText(const std::string& s) {
-  auto r = ParseRole(s);
-  if (!r) return Status::Corruption("credential register holds an unknown role '" + s + "'");
-  return *r;
-}
-
-Result<CredentialRecord> ReadCredentialRow(const Statement& st) {
-  CredentialRecord c;
-  c.id = st.Text(0);
-  auto role = RoleFromText(st.Text(1));
-  if (!role.ok()) return role.status();
-  c.role = *role;
-  c.name = st.Text(2);
-  c.countries = SplitCountries(st.Text(3));
-  c.certificate_pem = st.Text(4);
-  c.fingerprint = st.Text(5);
-  c.issued_at = st.Int(6);
-  c.expires_at = st.Int(7);
-  if (!st.IsNull(8)) c.revoked_at = st.Int(8);
-  if (!st.IsNull(9)) c.predecessor = st.Text(9);
-  return c;
-}
-
-constexpr const char* kCredentialColumns =
-    "id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, revoked_at, predecessor";
 
 // True if `later` is `earlier` or replaces it through a chain of renewals (mnr-server renew).
 Result<bool> SameLineage(Db& db, std::string later, const std::string& earlier) {
@@ -207,21 +109,6 @@ Result<bool> SameLineage(Db& db, std::string later, const std::string& earlier) 
     later = st->Text(0);
   }
   return Status::Corruption("credential " + earlier + " has a renewal chain that loops");
-}
-
-// The audit payload of a credential as issued (mnr/audit_format.h, kind 5).
-std::string IssuedPayload(const Credential& c, const std::string& fingerprint, std::int64_t issued_at,
-                          const std::optional<std::string>& predecessor) {
-  nlohmann::json j = {{"id", c.id},
-                      {"role", RoleName(c.role)},
-                      {"name", c.name},
-                      {"countries", c.countries},
-                      {"certificate", c.certificate_pem},
-                      {"fingerprint", fingerprint},
-                      {"issued_at", issued_at},
-                      {"expires_at", c.expires_at}};
-  if (predecessor) j["predecessor"] = *predecessor;
-  return j.dump();
 }
 
 // Validates the value an operation writes, by field kind. Free text is never echoed in the error.
@@ -376,20 +263,6 @@ constexpr const char* kConflictColumns = "id, field, candidates, status, resolve
 
 }  // namespace
 
-Status ValidateCountry(const Country& c) {
-  if (!IsValidCountryCode(c.code)) {
-    return Status::InvalidArgument("country code '" + c.code + "' is not 2 to 8 capital letters or digits");
-  }
-  MNR_RETURN_IF_ERROR(CheckLabel(c.name, "country name", limits::kNameBytes).With(c.code));
-  static const std::set<std::string, std::less<>> kGroups = {"high", "upper_middle", "lower_middle", "low"};
-  if (!kGroups.count(c.income_group)) {
-    return Status::InvalidArgument(c.code + ": income group '" + c.income_group +
-                                   "' is not one of high, upper_middle, lower_middle, low");
-  }
-  if (!c.region.empty()) MNR_RETURN_IF_ERROR(CheckLabel(c.region, "region", limits::kNameBytes).With(c.code));
-  return Status::OK();
-}
-
 Status ServerStore::Init(const std::string& dir_in, const std::vector<std::string>& hosts, const std::string& address) {
   std::string dir = dir_in;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
@@ -540,220 +413,6 @@ Result<std::string> ServerStore::SealingPrivateKey() {
   }
   sealing_key_ = *raw;
   return *raw;
-}
-
-Status ServerStore::ImportCountries(const std::vector<Country>& rows) {
-  std::set<std::string> seen;
-  for (const auto& c : rows) {
-    MNR_RETURN_IF_ERROR(ValidateCountry(c));
-    if (!seen.insert(c.code).second) return Status::InvalidArgument("country " + c.code + " is listed twice");
-  }
-  Transaction tx(*db_);
-  MNR_RETURN_IF_ERROR(tx.status());
-  auto st = db_->Cached(
-      "INSERT INTO countries (code, name, income_group, region) VALUES (?, ?, ?, ?) "
-      "ON CONFLICT (code) DO UPDATE SET name = excluded.name, income_group = excluded.income_group, region = excluded.region");
-  if (!st.ok()) return st.status();
-  for (const auto& c : rows) {
-    st->Reset();
-    st->Bind(1, c.code).Bind(2, c.name).Bind(3, c.income_group).Bind(4, c.region);
-    MNR_RETURN_IF_ERROR(DatasetOnCountryImport(*db_, c));
-    MNR_RETURN_IF_ERROR(st->Run());
-  }
-  nlohmann::json logged = nlohmann::json::array();
-  for (const auto& c : rows) logged.push_back({{"code", c.code}, {"name", c.name}, {"income_group", c.income_group}, {"region", c.region}});
-  auto entry = AppendAuditEntry(*db_, AuditKind::kCountriesChanged, OperatorActor(), logged.dump());
-  if (!entry.ok()) return entry.status();
-  return tx.Commit();
-}
-
-Result<std::vector<Country>> ServerStore::Countries() {
-  auto st = db_->Cached("SELECT code, name, income_group, region FROM countries ORDER BY code");
-  if (!st.ok()) return st.status();
-  std::vector<Country> out;
-  for (;;) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Text(3)});
-  }
-  return out;
-}
-
-Result<Credential> ServerStore::IssueCredential(Role role, const std::vector<std::string>& countries,
-                                                const std::string& name, std::int64_t lifetime_seconds) {
-  return IssueOrRenew(role, countries, name, lifetime_seconds, nullptr);
-}
-
-Result<Credential> ServerStore::IssueOrRenew(Role role, const std::vector<std::string>& countries_in, const std::string& name,
-                                             std::int64_t lifetime_seconds, const CredentialRecord* renews) {
-  MNR_RETURN_IF_ERROR(CheckLabel(name, "credential name", limits::kNameBytes));
-  if (lifetime_seconds <= 0 || lifetime_seconds > 20 * 365 * 24 * 3600LL) {
-    return Status::InvalidArgument("credential lifetime must be between 1 second and 20 years");
-  }
-  std::vector<std::string> countries;
-  for (const auto& c : countries_in) {
-    if (std::find(countries.begin(), countries.end(), c) == countries.end()) countries.push_back(c);
-  }
-  if (role == Role::kField && countries.empty()) {
-    return Status::InvalidArgument("a field credential needs at least one --country it may write");
-  }
-  auto registered = Countries();
-  if (!registered.ok()) return registered.status();
-  for (const auto& c : countries) {
-    bool known = std::any_of(registered->begin(), registered->end(), [&](const Country& r) { return r.code == c; });
-    if (!known) {
-      return Status::InvalidArgument("country '" + c + "' is not in the register (import it with `mnr-server countries import`)");
-    }
-  }
-  auto address = GetMeta(*db_, "server_address");
-  if (!address.ok()) return address.status();
-  auto sealing_b64 = GetMeta(*db_, "sealing_public_key");
-  if (!sealing_b64.ok()) return sealing_b64.status();
-  if (!*sealing_b64) return Status::Corruption("the store has no sealing public key");
-  auto sealing = crypto::Base64Decode(**sealing_b64);
-  if (!sealing.ok()) return sealing.status().With("sealing public key");
-  auto ca_cert = ReadFile(paths_.ca_cert(), kKeyFileBytes);
-  if (!ca_cert.ok()) return ca_cert.status();
-  auto ca_key = ReadFile(paths_.ca_key(), kKeyFileBytes);
-  if (!ca_key.ok()) return ca_key.status();
-
-  const std::int64_t now = UnixNow();
-  Credential c;
-  c.id = "cred-" + crypto::HexEncode(crypto::RandomBytes(8));
-  c.role = role;
-  c.name = name;
-  c.countries = countries;
-  c.server_address = address->value_or("localhost:7443");
-  c.ca_certificate_pem = *ca_cert;
-  c.sealing_public_key = *sealing;
-  c.expires_at = now + lifetime_seconds;
-  auto key = crypto::GenerateSigningKey();
-  if (!key.ok()) return key.status().With("generating the credential key");
-  crypto::CertificateRequest req;
-  req.common_name = c.id;
-  req.not_before = now - kClockSlack;
-  req.not_after = c.expires_at;
-  req.client = true;
-  auto cert = crypto::IssueCertificate(*ca_cert, *ca_key, key->public_pem, req);
-  if (!cert.ok()) return cert.status().With("issuing the credential certificate");
-  auto info = crypto::InspectCertificate(*cert);
-  if (!info.ok()) return info.status();
-  c.certificate_pem = *cert;
-  c.private_key_pem = key->private_pem;
-  // Return bundles for the holder's offices are sealed to a key derived from this private key
-  // (docs/protocol.md, "Return bundles"); the server keeps only its public half.
-  std::optional<std::string> return_key;
-  if (role == Role::kField) {
-    auto rk = crypto::DeriveReturnKey(key->private_pem);
-    if (!rk.ok()) return rk.status().With("deriving the credential's return key");
-    return_key = crypto::Base64Encode(rk->public_key);
-  }
-
-  Transaction tx(*db_);
-  MNR_RETURN_IF_ERROR(tx.status());
-  auto st = db_->Cached(
-      "INSERT INTO credentials (id, role, name, countries, certificate_pem, fingerprint, issued_at, expires_at, predecessor, "
-      "return_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!st.ok()) return st.status();
-  const std::optional<std::string> predecessor = renews ? std::optional<std::string>(renews->id) : std::nullopt;
-  st->Bind(1, c.id).Bind(2, RoleName(role)).Bind(3, name).Bind(4, JoinCountries(countries));
-  st->Bind(5, c.certificate_pem).Bind(6, info->fingerprint).Bind(7, now).Bind(8, c.expires_at).Bind(9, predecessor);
-  st->Bind(10, return_key);
-  MNR_RETURN_IF_ERROR(st->Run());
-  auto entry = AppendAuditEntry(*db_, AuditKind::kCredentialIssued, OperatorActor(), IssuedPayload(c, info->fingerprint, now, predecessor));
-  if (!entry.ok()) return entry.status();
-  if (renews) {
-    // The old credential is revoked in the same transaction, and its devices follow the new one.
-    auto revoke = db_->Cached("UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
-    if (!revoke.ok()) return revoke.status();
-    revoke->Bind(1, now).Bind(2, renews->id);
-    MNR_RETURN_IF_ERROR(revoke->Run());
-    if (db_->Changes() != 1) return Status::InvalidArgument("credential " + renews->id + " was revoked meanwhile; it is not renewed");
-    auto devices = db_->Cached("UPDATE devices SET credential_id = ? WHERE credential_id = ?");
-    if (!devices.ok()) return devices.status();
-    devices->Bind(1, c.id).Bind(2, renews->id);
-    MNR_RETURN_IF_ERROR(devices->Run());
-    nlohmann::json revoked = {{"id", renews->id}, {"revoked_at", now}, {"successor", c.id}};
-    auto logged = AppendAuditEntry(*db_, AuditKind::kCredentialRevoked, OperatorActor(), revoked.dump());
-    if (!logged.ok()) return logged.status();
-  }
-  MNR_RETURN_IF_ERROR(tx.Commit());
-  return c;
-}
-
-Result<Credential> ServerStore::RenewCredential(const std::string& id, std::int64_t lifetime_seconds) {
-  auto old = FindCredential(id);
-  if (!old.ok()) return old.status();
-  if (!*old) return Status::NotFound("no credential " + id + " in the register (see `mnr-server credentials list`)");
-  const CredentialRecord before = **old;
-  if (before.revoked_at) {
-    auto successor = db_->Cached("SELECT id FROM credentials WHERE predecessor = ?");
-    if (!successor.ok()) return successor.status();
-    successor->Bind(1, id);
-    auto row = successor->Step();
-    if (!row.ok()) return row.status();
-    return Status::InvalidArgument("credential " + id + " was revoked on " + FormatDate(*before.revoked_at) +
-                                   (*row ? " (renewed as " + successor->Text(0) + "; renew that one)" : "; a revoked credential is not renewed, issue a new one"));
-  }
-  return IssueOrRenew(before.role, before.countries, before.name, lifetime_seconds, &before);
-}
-
-Status ServerStore::RevokeCredential(const std::string& id) {
-  Transaction tx(*db_);
-  MNR_RETURN_IF_ERROR(tx.status());
-  auto found = FindCredential(id);
-  if (!found.ok()) return found.status();
-  if (!*found) return Status::NotFound("no credential " + id + " in the register (see `mnr-server credentials list`)");
-  if ((*found)->revoked_at) return Status::OK();
-  const std::int64_t now = UnixNow();
-  auto st = db_->Cached("UPDATE credentials SET revoked_at = ? WHERE id = ?");
-  if (!st.ok()) return st.status();
-  st->Bind(1, now).Bind(2, id);
-  MNR_RETURN_IF_ERROR(st->Run());
-  nlohmann::json logged = {{"id", id}, {"revoked_at", now}};
-  auto entry = AppendAuditEntry(*db_, AuditKind::kCredentialRevoked, OperatorActor(), logged.dump());
-  if (!entry.ok()) return entry.status();
-  return tx.Commit();
-}
-
-Result<std::optional<CredentialRecord>> ServerStore::FindCredential(const std::string& id) {
-  auto st = db_->Cached(std::string("SELECT ") + kCredentialColumns + " FROM credentials WHERE id = ?");
-  if (!st.ok()) return st.status();
-  st->Bind(1, id);
-  auto row = st->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<CredentialRecord>();
-  auto c = ReadCredentialRow(*st);
-  if (!c.ok()) return c.status();
-  return std::optional<CredentialRecord>(std::move(*c));
-}
-
-Result<std::vector<CredentialRecord>> ServerStore::Credentials() {
-  auto st = db_->Cached(std::string("SELECT ") + kCredentialColumns + " FROM credentials ORDER BY issued_at, id");
-  if (!st.ok()) return st.status();
-  std::vector<CredentialRecord> out;
-  for (;;) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    auto c = ReadCredentialRow(*st);
-    if (!c.ok()) return c.status();
-    out.push_back(std::move(*c));
-  }
-  return out;
-}
-
-Status ServerStore::CheckCredentialUsable(const CredentialRecord& c, std::int64_t now) {
-  if (c.revoked_at) {
-    return Status::Refused("credential " + c.id + " (" + c.name + ") was revoked on " + FormatDate(*c.revoked_at) +
-                           "; ask the coordinator for a new one");
-  }
-  if (now >= c.expires_at) {
-    return Status::Refused("credential " + c.id + " (" + c.name + ") expired on " + FormatDate(c.expires_at) +
-                           "; ask the coordinator for a new one");
-  }
-  return Status::OK();
 }
 
 namespace {
@@ -996,7 +655,7 @@ ServerStore::Checked ServerStore::CheckChangeSet(std::string_view sealed, const 
   const ChangeSet& cs = opened->changeset;
   const std::string what = "change-set " + std::to_string(cs.seq) + " of device " + cs.device_id;
 
-  auto cred = FindCredential(cs.credential_id);
+  auto cred = FindCredential(*db_, cs.credential_id);
   if (!cred.ok()) return Refuse(RefusalCode::kInternal, cred.status().message());
   if (!*cred) {
     return Refuse(RefusalCode::kCredential, what + " is signed by credential '" + cs.credential_id +
@@ -1293,60 +952,6 @@ std::uint64_t ServerStore::AckedThrough(const std::string& device_id) {
   return static_cast<std::uint64_t>(st->Int(0));
 }
 
-Result<PullBatch> ServerStore::PullSince(const std::vector<std::string>& countries, std::uint64_t cursor,
-                                         std::size_t limit, std::string_view skip_own_of_device) {
-  if (limit == 0) limit = limits::kPullChunkFields;
-  const bool skip_own = !skip_own_of_device.empty();
-  // `own`: the winner is the device's own edit (a version is "%016x@author") and the device made no
-  // later edit of the field, so the device's store holds exactly this version.
-  std::string sql = "SELECT field, value, version, hlc, state_seq, ";
-  sql += skip_own ? "(substr(version, 18) = ?1 AND NOT EXISTS (SELECT 1 FROM ops o WHERE o.field = fields.field "
-                    "AND o.author = ?1 AND o.hlc > fields.hlc))"
-                  : "0";
-  sql += " AS own FROM fields WHERE state_seq > ?2";
-  if (!countries.empty()) {
-    sql += " AND country IN (";
-    for (std::size_t i = 0; i < countries.size(); ++i) sql += "?" + std::to_string(i + 4) + (i + 1 < countries.size() ? ", " : "");
-    sql += ")";
-  }
-  sql += " ORDER BY state_seq LIMIT ?3";
-  auto st = db_->Prepare(sql);
-  if (!st.ok()) return st.status();
-  // Rows left out still cost a step: bound the rows one batch reads, so that a device that pulls
-  // after pushing 100,000 edits gets a few empty batches rather than one long scan.
-  const std::size_t max_rows = skip_own ? limit * 8 : limit + 1;
-  if (skip_own) st->Bind(1, std::string(skip_own_of_device));
-  st->Bind(2, static_cast<std::int64_t>(std::min<std::uint64_t>(cursor, INT64_MAX)));
-  st->Bind(3, static_cast<std::int64_t>(max_rows));
-  int i = 4;
-  for (const auto& c : countries) st->Bind(i++, c);
-  PullBatch batch;
-  batch.next_cursor = cursor;
-  std::size_t rows = 0;
-  for (;;) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (batch.fields.size() == limit || ++rows == max_rows) {
-      batch.more = true;
-      if (batch.fields.size() == limit) break;
-    }
-    const auto seq = static_cast<std::uint64_t>(st->Int(4));
-    if (st->Int(5) != 0) {
-      batch.next_cursor = seq;
-      continue;
-    }
-    PulledField f;
-    f.field = st->Text(0);
-    f.value = st->OptText(1);
-    f.version = st->Text(2);
-    f.hlc = static_cast<HlcTime>(st->Int(3));
-    batch.next_cursor = seq;
-    batch.fields.push_back(std::move(f));
-  }
-  return batch;
-}
-
 Result<std::vector<Conflict>> ServerStore::Conflicts(bool open_only) {
   std::string sql = std::string("SELECT ") + kConflictColumns + " FROM conflicts";
   if (open_only) sql += " WHERE status = 'open'";
@@ -1382,7 +987,7 @@ Result<std::optional<Conflict>> ServerStore::FindConflict(std::int64_t id) {
 Result<std::string> ServerStore::CoordinatorActor(const std::string& who) {
   if (const auto open = who.rfind(" (cred-"); open != std::string::npos && who.back() == ')') {
     const std::string cred_id = who.substr(open + 2, who.size() - open - 3);
-    auto cred = FindCredential(cred_id);
+    auto cred = FindCredential(*db_, cred_id);
     if (!cred.ok()) return cred.status();
     if (*cred && (*cred)->name + " (" + cred_id + ")" == who) return cred_id;
   }
@@ -1577,18 +1182,6 @@ Status ServerStore::ReopenIfEditedAfterApproval(const std::string& country, cons
                    "edited after approval by device " + device_id + " in change-set " + changeset_id.substr(0, 16), 0,
                    "review.reopen"};
   return WriteCoordinatorOp(op, clock, state_seq);
-}
-
-Status ServerStore::NoteDeviceSync(const std::string& device_id, const std::string& credential_id, const std::string& name,
-                                   std::int64_t now) {
-  std::string clean = name.substr(0, limits::kNameBytes);
-  if (!IsValidUtf8(clean) || HasControl(clean)) clean.clear();
-  auto st = db_->Cached(
-      "INSERT INTO devices (device_id, credential_id, name, last_seen_at) VALUES (?, ?, ?, ?) "
-      "ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, last_seen_at = excluded.last_seen_at");
-  if (!st.ok()) return st.status();
-  st->Bind(1, device_id).Bind(2, credential_id).Bind(3, clean).Bind(4, now);
-  return st->Run();
 }
 
 Result<std::string> ServerStore::StateHash() {

@@ -1,9 +1,9 @@
 // ServerStore: the reconciliation server's SQLite store (DIR/server.db, WAL) and key material
-// (DIR/ca.key, DIR/server.key, DIR/sealing.key, mode 0600). It holds the country register, the
-// credential register, every accepted change-set exactly as received, every operation, the merged
-// state (one winner per field), conflicts and resolutions. Opened by `mnr-server run` and by the admin
-// commands at the same time: every write is one IMMEDIATE transaction and waits on a busy timeout.
-// One ServerStore per thread.
+// (DIR/ca.key, DIR/server.key, DIR/sealing.key, mode 0600). It holds every accepted change-set exactly
+// as received, every operation, the merged state (one winner per field), conflicts and resolutions.
+// The country and credential registers (server/register.h) and pulls (server/pull.h) are units over
+// its database. Opened by `mnr-server run` and by the admin commands at the same time: every write is
+// one IMMEDIATE transaction and waits on a busy timeout. One ServerStore per thread.
 #pragma once
 
 #include <cstdint>
@@ -22,42 +22,14 @@
 #include "mnr/status.h"
 #include "mnr/survey_schema.h"
 #include "server/audit_log.h"
-#include "server/country.h"
+#include "server/register.h"
+#include "server/server_paths.h"
 
 namespace mnr::server {
 
 // The store version this mnr-server writes (PRAGMA user_version); Open migrates older stores to it and
 // refuses newer ones.
 int ServerStoreVersion();
-
-// OK if `c` can enter the register: a valid code, a name, a known income group, text limits.
-Status ValidateCountry(const Country& c);
-
-struct CredentialRecord {
-  std::string id;
-  Role role = Role::kField;
-  std::string name;
-  std::vector<std::string> countries;
-  std::string certificate_pem;
-  std::string fingerprint;
-  std::int64_t issued_at = 0;
-  std::int64_t expires_at = 0;
-  std::optional<std::int64_t> revoked_at;
-  std::optional<std::string> predecessor;  // the credential this one renewed (mnr-server renew)
-};
-
-// A key or certificate file of the server is never larger than this; a bigger one is refused.
-inline constexpr std::size_t kKeyFileBytes = 64 * 1024;
-
-struct ServerPaths {
-  std::string dir;
-  std::string db() const { return dir + "/server.db"; }
-  std::string ca_cert() const { return dir + "/ca.crt"; }
-  std::string ca_key() const { return dir + "/ca.key"; }
-  std::string server_cert() const { return dir + "/server.crt"; }
-  std::string server_key() const { return dir + "/server.key"; }
-  std::string sealing_key() const { return dir + "/sealing.key"; }
-};
 
 // What happened to one change-set offered to the server (by network or bundle).
 struct IntakeOutcome {
@@ -73,12 +45,6 @@ struct IntakeOutcome {
 struct Refusal {
   RefusalCode code;
   std::string reason;
-};
-
-struct PullBatch {
-  std::vector<PulledField> fields;
-  std::uint64_t next_cursor = 0;
-  bool more = false;
 };
 
 struct Conflict {
@@ -118,22 +84,6 @@ class ServerStore {
   // this ServerStore lives.
   Signer HeadSigner();
 
-  Status ImportCountries(const std::vector<Country>& rows);
-  Result<std::vector<Country>> Countries();
-
-  // Issues a new credential (a key pair and a certificate from the CA) and records it.
-  Result<Credential> IssueCredential(Role role, const std::vector<std::string>& countries,
-                                     const std::string& name, std::int64_t lifetime_seconds);
-  Status RevokeCredential(const std::string& id);
-  // Issues a successor of credential `id` (same role, name and countries, a new key pair), revokes
-  // `id` and moves its devices to the successor, in one transaction. Change-sets the old credential
-  // signed before the renewal are still accepted (ReceiveChangeSet), so a device loses nothing.
-  Result<Credential> RenewCredential(const std::string& id, std::int64_t lifetime_seconds);
-  Result<std::optional<CredentialRecord>> FindCredential(const std::string& id);
-  Result<std::vector<CredentialRecord>> Credentials();
-  // OK if the credential exists, is not revoked and has not expired at `now`; else a Refusal reason.
-  static Status CheckCredentialUsable(const CredentialRecord& c, std::int64_t now);
-
   // The single entry point for a change-set, online or from a bundle: opens the envelope, checks the
   // signer's credential (and, online, that it is the connection's credential), verifies the signature,
   // checks scope and the schema version, then stores and merges it in one transaction. Idempotent: a
@@ -171,13 +121,6 @@ class ServerStore {
 
   std::uint64_t AckedThrough(const std::string& device_id);
 
-  // Merged state changed after `cursor`, limited to `countries` (empty = all, for coordinators), at
-  // most `limit` fields. With `skip_own_of_device` (protocol 2), leaves out each field whose winner is
-  // that device's own latest edit of it: the device holds it already. The cursor still moves past what
-  // was left out; a batch may then be empty with `more` set (a batch scans a bounded number of rows).
-  Result<PullBatch> PullSince(const std::vector<std::string>& countries, std::uint64_t cursor, std::size_t limit,
-                              std::string_view skip_own_of_device = {});
-
   Result<std::vector<Conflict>> Conflicts(bool open_only);
   Result<std::optional<Conflict>> FindConflict(std::int64_t id);
   // Records a coordinator's choice as a new operation that descends from every candidate, so it wins
@@ -193,11 +136,6 @@ class ServerStore {
   Result<std::vector<std::string>> RecordReview(const std::string& country, const std::optional<ReviewDecision>& decision,
                                                 const std::vector<QueryQuestion>& questions, const std::string& who,
                                                 const std::string& action);
-
-  // Notes that a device completed a sync (a pull) now: its name and time, for the coordinator's
-  // overview. A device not yet known is bound to `credential_id`; a known one keeps its binding.
-  Status NoteDeviceSync(const std::string& device_id, const std::string& credential_id, const std::string& name,
-                        std::int64_t now);
 
   // SHA-256 over the merged state in canonical order: equal for equal sets of change-sets, whatever
   // their arrival order or repetition.
@@ -228,8 +166,6 @@ class ServerStore {
                                      const std::string& changeset_id, HybridClock& clock, std::uint64_t& state_seq);
   Status WriteCoordinatorOp(const CoordinatorOp& op, HybridClock& clock, std::uint64_t& state_seq);
   Intake ApplyChangeSet(Verified& v, std::int64_t now);
-  Result<Credential> IssueOrRenew(Role role, const std::vector<std::string>& countries, const std::string& name,
-                                  std::int64_t lifetime_seconds, const CredentialRecord* renews);
   ServerPaths paths_;
   std::unique_ptr<Db> db_;
   std::optional<std::string> sealing_key_, signing_key_;

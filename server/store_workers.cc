@@ -5,6 +5,7 @@
 #include "mnr/limits.h"
 #include "mnr/wall_clock.h"
 #include "server/audit_log.h"
+#include "server/register.h"
 #include "server/server_log.h"
 
 namespace mnr::server {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "mnr/status.h"
+#include "server/register.h"
 #include "server/server_store.h"
 
 namespace mnr::server {

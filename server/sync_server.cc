@@ -34,6 +34,8 @@
 #include "server/attachments.h"
 #include "server/audit_log.h"
 #include "server/commands.h"
+#include "server/pull.h"
+#include "server/register.h"
 #include "server/remote_ops.h"
 #include "server/server_config.h"
 #include "server/server_log.h"
@@ -536,7 +538,7 @@ class Server {
     log.resumed = conn.Resumed();
     const std::string cred_id = conn.PeerCommonName();
     log.credential = cred_id.empty() ? "-" : cred_id;
-    const auto find = [cred_id](ServerStore& store) { return store.FindCredential(cred_id); };
+    const auto find = [cred_id](ServerStore& store) { return FindCredential(store.db(), cred_id); };
     auto found = co_await workers_.Read(find);
     if (!found.ok()) {
       {
@@ -560,7 +562,7 @@ class Server {
       }
       co_return;
     }
-    if (Status usable = ServerStore::CheckCredentialUsable(cred, UnixNow()); !usable.ok()) {
+    if (Status usable = CheckCredentialUsable(cred, UnixNow()); !usable.ok()) {
       {
         const std::string why = usable.message();
         co_await Refuse(conn, log, RefusalCode::kCredential, why);
@@ -679,11 +681,11 @@ class Server {
       }
       if (frame->type == MessageType::kPush || frame->type == MessageType::kPull || frame->type == MessageType::kRequest ||
           blob_message) {
-        const auto find_current = [id = cred.id](ServerStore& store) { return store.FindCredential(id); };
+        const auto find_current = [id = cred.id](ServerStore& store) { return FindCredential(store.db(), id); };
         auto current = co_await workers_.Read(find_current);
         Status usable = !current.ok() ? current.status()
                         : !current->has_value() ? Status::Refused("credential " + cred.id + " is no longer in the register")
-                                                : ServerStore::CheckCredentialUsable(**current, UnixNow());
+                                                : CheckCredentialUsable(**current, UnixNow());
         if (!usable.ok()) {
           {
             const std::string why = usable.message();
@@ -801,7 +803,7 @@ class Server {
           const std::string skip_own = v2 && cred.role == Role::kField ? hello->device_id : std::string();
           for (;;) {
             const auto read_batch = [&scope, cursor, &skip_own](ServerStore& store) {
-              return store.PullSince(scope, cursor, limits::kPullChunkFields, skip_own);
+              return PullSince(store.db(), scope, cursor, limits::kPullChunkFields, skip_own);
             };
             auto batch = co_await workers_.Read(read_batch);
             if (!batch.ok()) {
@@ -839,7 +841,7 @@ class Server {
           if (cred.role == Role::kField) {
             // A pull completes a sync: the coordinator's overview shows when each device last did.
             const auto note = [&hello, &cred](ServerStore& store) {
-              return store.NoteDeviceSync(hello->device_id, cred.id, hello->device_name, UnixNow());
+              return NoteDeviceSync(store.db(), hello->device_id, cred.id, hello->device_name, UnixNow());
             };
             Status seen = co_await workers_.Write(note);
             if (!seen.ok()) LogLine(LogLevel::kWarning) << "device " << hello->device_id.substr(0, 16) << ": " << seen.message();

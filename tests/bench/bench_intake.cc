@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
     codes.push_back((c < 10 ? "X0" : "X") + std::to_string(c));
     countries.push_back({codes.back(), "Placeholder " + codes.back(), c <= 15 ? "high" : "upper_middle", "africa"});
   }
-  Check((*store)->ImportCountries(countries), "countries");
-  auto cred = (*store)->IssueCredential(Role::kField, codes, "bench", 86400);
+  Check(ImportCountries((*store)->db(), countries), "countries");
+  auto cred = IssueCredential((*store)->db(), (*store)->paths(), Role::kField, codes, "bench", 86400);
   Check(cred.status(), "issue");
   const auto& schema = (*store)->schema();
 

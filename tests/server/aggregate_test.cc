@@ -1,4 +1,5 @@
 #include "server/aggregate.h"
+#include "server/register.h"
 
 #include <catch2/catch.hpp>
 
@@ -45,7 +46,7 @@ TEST_CASE("aggregate: counts the merged answers of registered countries by incom
                                                            Edit(AnswerField("Q02", "c01_national_strategy"), std::nullopt, T(2), "dev-c")}),
                          w.q02)).outcome);
 
-  auto countries = w.store->Countries();
+  auto countries = Countries(w.store->db());
   auto answers = w.store->MergedAnswers();
   REQUIRE(countries.ok());
   REQUIRE(answers.ok());

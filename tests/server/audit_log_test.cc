@@ -10,6 +10,7 @@
 #include "mnr/file_util.h"
 #include "mnr/merkle.h"
 #include "mnr/wall_clock.h"
+#include "server/register.h"
 #include "server/server_store.h"
 #include "tests/server/fixture.h"
 
@@ -125,8 +126,8 @@ TEST_CASE("audit log: revocation, resolution and the register are logged with th
   const std::string who = "coordinator (" + w.coordinator.id + ")";
   REQUIRE(w.store->ResolveConflict(conflicts->front().id, Answer("partial"), who, "checked with the ministry").ok());
   REQUIRE(w.store->ResolveConflict(0, Answer("partial"), "x", "y").code() == Status::Code::kNotFound);
-  REQUIRE(w.store->RevokeCredential(w.q02.id).ok());
-  REQUIRE(w.store->ImportCountries({{"Q05", "Placeholder Q05", "low", "asia"}}).ok());
+  REQUIRE(RevokeCredential(w.store->db(), w.q02.id).ok());
+  REQUIRE(ImportCountries(w.store->db(), {{"Q05", "Placeholder Q05", "low", "asia"}}).ok());
 
   auto entries = Entries(*w.store);
   REQUIRE(entries.size() == 10);
@@ -409,7 +410,7 @@ TEST_CASE("audit log: a renewed credential keeps its device and its sealed chang
   REQUIRE(w.store->ReceiveChangeSet(Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01a),
                                     &old_conn, NowSeconds())
               .outcome);
-  auto renewed = w.store->RenewCredential(w.q01a.id, 3600);
+  auto renewed = RenewCredential(w.store->db(), w.store->paths(), w.q01a.id, 3600);
   REQUIRE(renewed.ok());
   CHECK(renewed->id != w.q01a.id);
   CHECK(renewed->countries == w.q01a.countries);
@@ -418,10 +419,10 @@ TEST_CASE("audit log: a renewed credential keeps its device and its sealed chang
   const CredentialRecord fresh = Record(w, *renewed);
   CHECK(fresh.predecessor == w.q01a.id);
   CHECK(Record(w, w.q01a).revoked_at);
-  CHECK(w.store->RenewCredential(w.q01a.id, 3600).status().message().find("renew that one") != std::string::npos);
+  CHECK(RenewCredential(w.store->db(), w.store->paths(), w.q01a.id, 3600).status().message().find("renew that one") != std::string::npos);
 
   // The old credential may no longer connect; its early change-set comes through the new one.
-  CHECK_FALSE(w.store->CheckCredentialUsable(Record(w, w.q01a), NowSeconds()).ok());
+  CHECK_FALSE(CheckCredentialUsable(Record(w, w.q01a), NowSeconds()).ok());
   auto carried = w.store->ReceiveChangeSet(early, &fresh, NowSeconds());
   INFO((carried.refusal ? carried.refusal->reason : ""));
   REQUIRE(carried.outcome);
@@ -506,7 +507,7 @@ TEST_CASE("audit log: a store from before the log gets its history as the first 
   auto conflicts = w.store->Conflicts(true);
   REQUIRE(conflicts.ok());
   REQUIRE(w.store->ResolveConflict(conflicts->front().id, Answer("partial"), "alice", "called both offices").ok());
-  REQUIRE(w.store->RevokeCredential(w.q02.id).ok());
+  REQUIRE(RevokeCredential(w.store->db(), w.q02.id).ok());
   // What a version-1 store holds: the same tables, no log.
   REQUIRE(w.store->db().Exec("DROP TRIGGER audit_entries_no_delete; DROP TRIGGER audit_tree_heads_no_delete;"
                              "DELETE FROM audit_entries; DELETE FROM audit_frontier; DELETE FROM audit_tree_heads;").ok());

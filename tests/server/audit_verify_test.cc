@@ -4,6 +4,7 @@
 
 #include "mnr/audit_format.h"
 #include "server/audit_trail.h"
+#include "server/register.h"
 #include "server/server_store.h"
 #include "tests/server/fixture.h"
 
@@ -85,7 +86,7 @@ TEST_CASE("audit verify: each edit of the store file is caught and named") {
     CHECK(VerifyFailure(w).find("credential " + w.q01a.id) != std::string::npos);
   }
   SECTION("a revocation undone") {
-    REQUIRE(w.store->RevokeCredential(w.q02.id).ok());
+    REQUIRE(RevokeCredential(w.store->db(), w.q02.id).ok());
     Sql(w, "UPDATE credentials SET revoked_at = NULL WHERE id = '" + w.q02.id + "'");
     CHECK(VerifyFailure(w).find("not revoked") != std::string::npos);
   }

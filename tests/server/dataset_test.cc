@@ -11,6 +11,7 @@
 #include "mnr/file_util.h"
 #include "server/backup.h"
 #include "server/aggregate.h"
+#include "server/register.h"
 #include "tests/server/fixture.h"
 
 namespace mnr::server {
@@ -118,7 +119,7 @@ TEST_CASE("dataset: counts, denominators, regions and capabilities in place") {
   CHECK(Row(d, ind, "region:americas").n_not_answered == 1);
 
   // Moving Q02 from low/africa to high/europe moves its answers with it.
-  REQUIRE(w.store->ImportCountries({{"Q02", "Placeholder Q02", "high", "europe"}}).ok());
+  REQUIRE(ImportCountries(w.store->db(), {{"Q02", "Placeholder Q02", "high", "europe"}}).ok());
   d = Load(w);
   CHECK(Row(d, ind, "high").n_no == 1);
   CHECK(Row(d, ind, "high").n_countries == 2);
@@ -134,7 +135,7 @@ TEST_CASE("dataset: counts, denominators, regions and capabilities in place") {
   auto back = ParseDatasetCsv(csv, "test");
   REQUIRE(back.ok());
   CHECK(DatasetCsv(*back) == csv);
-  auto countries = w.store->Countries();
+  auto countries = Countries(w.store->db());
   auto answers = w.store->MergedAnswers();
   REQUIRE(countries.ok());
   REQUIRE(answers.ok());
@@ -181,7 +182,7 @@ TEST_CASE("dataset: incremental counts equal a rebuild after random edit histori
       const int action = pick(10);
       if (action == 0) {
         const std::string code = "Q0" + std::to_string(1 + pick(4));
-        REQUIRE(w.store->ImportCountries({{code, "Placeholder " + code, incomes[pick(4)], regions[pick(5)]}}).ok());
+        REQUIRE(ImportCountries(w.store->db(), {{code, "Placeholder " + code, incomes[pick(4)], regions[pick(5)]}}).ok());
         ++imports;
       } else if (action == 1) {
         auto open = w.store->Conflicts(true);

@@ -18,6 +18,8 @@
 #include "mnr/file_util.h"
 #include "mnr/wall_clock.h"
 #include "server/audit_trail.h"
+#include "server/pull.h"
+#include "server/register.h"
 #include "server/server_store.h"
 #include "tests/support/process.h"
 
@@ -72,10 +74,10 @@ struct ServerWorld {
   ServerWorld() {
     REQUIRE(ServerStore::Init(dir, {}, "localhost:7443").ok());
     Reopen();
-    REQUIRE(store->ImportCountries({{"Q01", "Placeholder Q01", "high", "europe"},
-                                    {"Q02", "Placeholder Q02", "low", "africa"},
-                                    {"Q03", "Placeholder Q03", "upper_middle", "americas"},
-                                    {"Q04", "Placeholder Q04", "lower_middle", "asia"}})
+    REQUIRE(ImportCountries(store->db(), {{"Q01", "Placeholder Q01", "high", "europe"},
+                                          {"Q02", "Placeholder Q02", "low", "africa"},
+                                          {"Q03", "Placeholder Q03", "upper_middle", "americas"},
+                                          {"Q04", "Placeholder Q04", "lower_middle", "asia"}})
                 .ok());
     q01a = Issue(Role::kField, {"Q01"}, "Q01 laptop a");
     q01b = Issue(Role::kField, {"Q01"}, "Q01 laptop b");
@@ -91,7 +93,7 @@ struct ServerWorld {
   }
 
   Credential Issue(Role role, const std::vector<std::string>& countries, const std::string& name) {
-    auto c = store->IssueCredential(role, countries, name, 30LL * 24 * 3600);
+    auto c = IssueCredential(store->db(), store->paths(), role, countries, name, 30LL * 24 * 3600);
     REQUIRE(c.ok());
     return *c;
   }
@@ -110,7 +112,7 @@ struct ServerWorld {
   }
 
   std::optional<PulledField> Field(const std::string& field) {
-    auto batch = store->PullSince({}, 0, 100000);
+    auto batch = PullSince(store->db(), {}, 0, 100000);
     REQUIRE(batch.ok());
     for (const auto& f : batch->fields) {
       if (f.field == field) return f;
@@ -135,7 +137,7 @@ inline std::string ServerCert(ServerWorld& w) {
 }
 
 inline CredentialRecord Record(ServerWorld& w, const Credential& c) {
-  auto r = w.store->FindCredential(c.id);
+  auto r = FindCredential(w.store->db(), c.id);
   REQUIRE(r.ok());
   REQUIRE(r->has_value());
   return **r;

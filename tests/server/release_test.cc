@@ -1,3 +1,4 @@
+#include "server/register.h"
 #include "server/release.h"
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,5 @@
+#include "server/pull.h"
+#include "server/register.h"
 #include "server/server_store.h"
 
 #include <catch2/catch.hpp>
@@ -56,24 +58,24 @@ TEST_CASE("server store: credentials carry the server's identity and can be revo
   CHECK(w.q01a.countries == std::vector<std::string>{"Q01"});
   CHECK(w.q01a.ca_certificate_pem == ReadFile(w.store->paths().ca_cert(), 1 << 20).value());
 
-  auto rec = w.store->FindCredential(w.q01a.id);
+  auto rec = FindCredential(w.store->db(), w.q01a.id);
   REQUIRE(rec.ok());
   REQUIRE(rec->has_value());
   CHECK((*rec)->role == Role::kField);
   CHECK((*rec)->certificate_pem == w.q01a.certificate_pem);
-  CHECK(w.store->CheckCredentialUsable(**rec, NowSeconds()).ok());
-  CHECK_FALSE(w.store->CheckCredentialUsable(**rec, (*rec)->expires_at).ok());
+  CHECK(CheckCredentialUsable(**rec, NowSeconds()).ok());
+  CHECK_FALSE(CheckCredentialUsable(**rec, (*rec)->expires_at).ok());
 
-  REQUIRE(w.store->RevokeCredential(w.q01a.id).ok());
-  rec = w.store->FindCredential(w.q01a.id);
+  REQUIRE(RevokeCredential(w.store->db(), w.q01a.id).ok());
+  rec = FindCredential(w.store->db(), w.q01a.id);
   CHECK((*rec)->revoked_at.has_value());
-  CHECK(w.store->CheckCredentialUsable(**rec, NowSeconds()).code() == Status::Code::kRefused);
-  CHECK(w.store->RevokeCredential("cred-0000000000000000").code() == Status::Code::kNotFound);
+  CHECK(CheckCredentialUsable(**rec, NowSeconds()).code() == Status::Code::kRefused);
+  CHECK(RevokeCredential(w.store->db(), "cred-0000000000000000").code() == Status::Code::kNotFound);
 
   // A field credential needs countries of the register.
-  CHECK_FALSE(w.store->IssueCredential(Role::kField, {}, "nobody", 3600).ok());
-  CHECK_FALSE(w.store->IssueCredential(Role::kField, {"Q99"}, "unknown country", 3600).ok());
-  auto creds = w.store->Credentials();
+  CHECK_FALSE(IssueCredential(w.store->db(), w.store->paths(), Role::kField, {}, "nobody", 3600).ok());
+  CHECK_FALSE(IssueCredential(w.store->db(), w.store->paths(), Role::kField, {"Q99"}, "unknown country", 3600).ok());
+  auto creds = Credentials(w.store->db());
   REQUIRE(creds.ok());
   CHECK(creds->size() == 4);
 }
@@ -113,7 +115,7 @@ TEST_CASE("server store: a duplicate changes nothing, a reused sequence number i
   ChangeSet cs = MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("no"), T(1), "dev-a")});
   REQUIRE(w.Receive(Seal(cs, w.q01a)).outcome.has_value());
   const std::string hash = w.Hash();
-  auto batch = w.store->PullSince({}, 0, 100);
+  auto batch = PullSince(w.store->db(), {}, 0, 100);
   const std::uint64_t cursor = batch->next_cursor;
 
   // Sealed again (other bytes on the wire, same content): a duplicate.
@@ -124,7 +126,7 @@ TEST_CASE("server store: a duplicate changes nothing, a reused sequence number i
   CHECK(w.Hash() == hash);
   CHECK(w.Count("changesets") == 1);
   CHECK(w.Count("ops") == 1);
-  CHECK(w.store->PullSince({}, cursor, 100)->fields.empty());
+  CHECK(PullSince(w.store->db(), {}, cursor, 100)->fields.empty());
 
   ChangeSet other = MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(2), "dev-a")});
   auto reused = w.Receive(Seal(other, w.q01a));
@@ -159,7 +161,7 @@ TEST_CASE("server store: unknown, revoked, expired, mismatched and wrongly signe
     CHECK(in.refusal->code == RefusalCode::kBadChangeSet);
   }
   SECTION("revoked") {
-    REQUIRE(w.store->RevokeCredential(w.q01a.id).ok());
+    REQUIRE(RevokeCredential(w.store->db(), w.q01a.id).ok());
     auto in = w.Receive(sealed);
     REQUIRE(in.refusal.has_value());
     CHECK(in.refusal->code == RefusalCode::kCredential);
@@ -179,7 +181,7 @@ TEST_CASE("server store: unknown, revoked, expired, mismatched and wrongly signe
     CHECK(in.refusal->code == RefusalCode::kCredential);
   }
   SECTION("pushed over another credential's connection") {
-    auto other = w.store->FindCredential(w.q01b.id);
+    auto other = FindCredential(w.store->db(), w.q01b.id);
     auto in = w.Receive(sealed, &**other);
     REQUIRE(in.refusal.has_value());
     CHECK(in.refusal->code == RefusalCode::kCredential);
@@ -267,7 +269,7 @@ TEST_CASE("server store: concurrent edits open a conflict, a sequential edit doe
   CHECK(c.winner_version == OperationVersion(T(2), "dev-b"));  // last writer wins meanwhile
   CHECK(w.Field(kC01)->value == Answer("partial"));
 
-  auto before = w.store->PullSince({"Q01"}, 0, 100);
+  auto before = PullSince(w.store->db(), {"Q01"}, 0, 100);
   REQUIRE(before.ok());
   const std::uint64_t cursor = before->next_cursor;
 
@@ -281,7 +283,7 @@ TEST_CASE("server store: concurrent edits open a conflict, a sequential edit doe
   CHECK(w.store->Conflicts(true)->empty());
   CHECK(w.store->Conflicts(false)->size() == 1);
 
-  auto after = w.store->PullSince({"Q01"}, cursor, 100);
+  auto after = PullSince(w.store->db(), {"Q01"}, cursor, 100);
   REQUIRE(after.ok());
   REQUIRE(after->fields.size() == 1);
   CHECK(after->fields[0].field == kC00);
@@ -315,7 +317,7 @@ TEST_CASE("server store: pulls are limited to the credential's countries and pag
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-c", 1, {Edit(AnswerField("Q02", "c00_mnr_reference"), Answer("no"), T(9), "dev-c"),
                                                             Edit(practice, std::string("Helpline, 24/7"), T(9), "dev-c")}), w.q02)).outcome);
 
-  auto q02 = w.store->PullSince({"Q02"}, 0, 100);
+  auto q02 = PullSince(w.store->db(), {"Q02"}, 0, 100);
   REQUIRE(q02.ok());
   CHECK(q02->fields.size() == 2);
   CHECK_FALSE(q02->more);
@@ -323,15 +325,15 @@ TEST_CASE("server store: pulls are limited to the credential's countries and pag
   std::vector<std::string> seen;
   std::uint64_t cursor = 0;
   for (int page = 0; page < 10; ++page) {
-    auto b = w.store->PullSince({"Q01"}, cursor, 2);
+    auto b = PullSince(w.store->db(), {"Q01"}, cursor, 2);
     REQUIRE(b.ok());
     for (const auto& f : b->fields) seen.push_back(f.field);
     cursor = b->next_cursor;
     if (!b->more) break;
   }
   CHECK(seen.size() == 3);
-  CHECK(w.store->PullSince({}, 0, 100)->fields.size() == 5);
-  CHECK(w.store->PullSince({"Q01"}, cursor, 100)->fields.empty());
+  CHECK(PullSince(w.store->db(), {}, 0, 100)->fields.size() == 5);
+  CHECK(PullSince(w.store->db(), {"Q01"}, cursor, 100)->fields.empty());
 }
 
 TEST_CASE("server store: the same change-sets in 30 random orders with repetition give one state hash") {
@@ -392,7 +394,7 @@ TEST_CASE("server store: the same change-sets in 30 random orders with repetitio
       auto open = (*store)->Conflicts(true);
       REQUIRE(open.ok());
       CHECK(open->size() == 3);
-      auto f = (*store)->PullSince({"Q01"}, 0, 100);
+      auto f = PullSince((*store)->db(), {"Q01"}, 0, 100);
       REQUIRE(f.ok());
       for (const auto& field : f->fields) {
         if (field.field == kC00) CHECK(field.value == Answer("partial", "draft"));

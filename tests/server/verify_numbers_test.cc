@@ -10,6 +10,8 @@
 #include "mnr/file_util.h"
 #include "server/audit_trail.h"
 #include "server/dataset.h"
+#include "server/pull.h"
+#include "server/register.h"
 #include "server/release.h"
 #include "server/server_store.h"
 #include "tests/server/fixture.h"
@@ -179,17 +181,17 @@ TEST_CASE("verify numbers: the in-memory recount, the SQL recount and the mainta
   REQUIRE(conflicts->size() == 1);
   REQUIRE(w.store->ResolveConflict(conflicts->front().id, Answer("partial"), "alice", "checked").ok());
   // Q01 moves region and income group; Q04 leaves its region.
-  REQUIRE(w.store->ImportCountries({{"Q01", "Placeholder Q01", "upper_middle", "americas"}, {"Q04", "Placeholder Q04", "low", ""}}).ok());
+  REQUIRE(ImportCountries(w.store->db(), {{"Q01", "Placeholder Q01", "upper_middle", "americas"}, {"Q04", "Placeholder Q04", "low", ""}}).ok());
 
   auto stored = StoredDatasetCounts(w.store->db(), kFirstRound);
   auto sql = RecountDataset(w.store->db(), kFirstRound);
   REQUIRE(stored.ok());
   REQUIRE(sql.ok());
   std::map<std::string, std::optional<std::string>> merged;
-  auto batch = w.store->PullSince({}, 0, 100000);
+  auto batch = PullSince(w.store->db(), {}, 0, 100000);
   REQUIRE(batch.ok());
   for (const auto& f : batch->fields) merged[f.field] = f.value;
-  auto countries = w.store->Countries();
+  auto countries = Countries(w.store->db());
   REQUIRE(countries.ok());
   const DatasetCounts memory = CountDataset(merged, *countries, kFirstRound);
   CHECK(*stored == *sql);
@@ -210,7 +212,7 @@ TEST_CASE("verify numbers: audit verify recomputes every release from the log re
   // After r1: edits, a register change and a second release, then more edits. Each release must
   // match the log as it was when it was made, not the current state.
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 2, {Edit(AnswerField("Q01", kHelpline), Answer("no"), T(5), "dev-a")}), w.q01a)).outcome);
-  REQUIRE(w.store->ImportCountries({{"Q04", "Placeholder Q04", "low", "asia"}}).ok());
+  REQUIRE(ImportCountries(w.store->db(), {{"Q04", "Placeholder Q04", "low", "asia"}}).ok());
   REQUIRE(CreateRelease(*w.store, "r2", "operator:test", 1'760'000'100).ok());
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-q", 2, {Edit(AnswerField("Q02", kHelpline), Answer("unknown"), T(6), "dev-q"),
                                                            Edit(PracticeField("Q02", "p1", "capability"), "11", T(6), "dev-q"),
@@ -279,7 +281,7 @@ TEST_CASE("verify numbers: audit verify catches an extended credential lifetime,
     VerifyOk(w);
   }
   SECTION("the time of a revocation") {
-    REQUIRE(w.store->RevokeCredential(w.q01b.id).ok());
+    REQUIRE(RevokeCredential(w.store->db(), w.q01b.id).ok());
     VerifyOk(w);
     Sql(w, "UPDATE credentials SET revoked_at = revoked_at + 86400 WHERE id = '" + w.q01b.id + "'");
     const std::string why = VerifyFailure(w);

@@ -1,4 +1,5 @@
 #include "server/aggregate.h"
+#include "server/merged_state.h"
 
 #include <map>
 #include <set>
@@ -24,7 +25,7 @@ std::string ChangeInPoints(int y1, int r1, int y2, int r2) {
 }
 
 std::vector<AggregateRow> Aggregate(const SurveySchema& schema, const std::vector<Country>& countries,
-                                    const std::vector<ServerStore::MergedAnswer>& answers) {
+                                    const std::vector<MergedAnswer>& answers) {
   static const std::set<std::string, std::less<>> kLmic = {"upper_middle", "lower_middle", "low"};
   std::map<std::string, std::string, std::less<>> group_of;  // country -> high|lmic|""
   for (const auto& c : countries) {

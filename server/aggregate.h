@@ -11,7 +11,7 @@
 #include "mnr/field.h"
 #include "mnr/survey_schema.h"
 #include "server/dataset.h"
-#include "server/server_store.h"
+#include "server/merged_state.h"
 
 namespace mnr::server {
 
@@ -25,7 +25,7 @@ struct AggregateRow {
 // One row per schema indicator (questionnaire order) and group (all, high, lmic = upper_middle +
 // lower_middle + low), zero rows included; answers of the first round only.
 std::vector<AggregateRow> Aggregate(const SurveySchema& schema, const std::vector<Country>& countries,
-                                    const std::vector<ServerStore::MergedAnswer>& answers);
+                                    const std::vector<MergedAnswer>& answers);
 
 // 100 * yes / responding rounded half up to one decimal ("66.7"); "" when nobody responded.
 std::string PercentYes(int n_yes, int n_responding);

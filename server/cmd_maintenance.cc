@@ -199,7 +199,7 @@ int CheckCommand(const std::vector<std::string>& argv) {
           report["files"] = {{"ok", false}, {"message", files.status().message()}};
           criticals.push_back("attachment files: " + files.status().message());
         }
-        auto conflicts = (*store)->Conflicts(true);
+        auto conflicts = Conflicts((*store)->db(), true);
         if (conflicts.ok()) report["open_conflicts"] = conflicts->size();
       }
     }

@@ -23,6 +23,8 @@
 #include "server/cli_common.h"
 #include "server/commands.h"
 #include "server/dataset_commands.h"
+#include "server/intake.h"
+#include "server/merged_state.h"
 #include "server/register.h"
 #include "server/return_bundle.h"
 #include "server/remote_ops.h"
@@ -259,7 +261,7 @@ int ImportBundleCommand(const std::vector<std::string>& argv) {
   int applied = 0, present = 0, refused = 0;
   const std::vector<std::string>& changesets = bundle->changesets;
   for (std::size_t i = 0; i < changesets.size(); ++i) {
-    auto in = (*store)->ReceiveChangeSet(changesets[i], nullptr, UnixNow());
+    auto in = ReceiveChangeSet(**store, changesets[i], nullptr, UnixNow());
     if (in.refusal) {
       ++refused;
       std::cerr << kProgram << ": " << file << ": change-set " << (i + 1) << " of " << changesets.size()
@@ -331,7 +333,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     if (auto rc = cli::ParseOrExit(p, rest, kProgram, a)) return *rc;
     auto store = OpenStore(a);
     if (!store.ok()) return Failure(store.status());
-    auto conflicts = (*store)->Conflicts(!a.Has("all"));
+    auto conflicts = Conflicts((*store)->db(), !a.Has("all"));
     if (!conflicts.ok()) return Failure(conflicts.status());
     if (conflicts->empty()) {
       std::cout << (a.Has("all") ? "no conflicts\n" : "no open conflicts\n");
@@ -358,7 +360,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     if (!id) return Usage("conflict ID must be a number, not \"" + a.positional()[0] + "\"");
     auto store = OpenStore(a);
     if (!store.ok()) return Failure(store.status());
-    auto c = (*store)->FindConflict(*id);
+    auto c = FindConflict((*store)->db(), *id);
     if (!c.ok()) return Failure(c.status());
     if (!*c) return Failure(Status::NotFound("no conflict " + a.positional()[0] + " (see `mnr-server conflicts list --all`)"));
     const Conflict& k = **c;
@@ -426,7 +428,7 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     }
     auto store = OpenStore(a);
     if (!store.ok()) return Failure(store.status());
-    auto c = (*store)->FindConflict(*id);
+    auto c = FindConflict((*store)->db(), *id);
     if (!c.ok()) return Failure(c.status());
     if (!*c) return Failure(Status::NotFound("no conflict " + a.positional()[0] + " (see `mnr-server conflicts list`)"));
     auto fk = ParseField((*c)->field);
@@ -453,8 +455,8 @@ int ConflictsCommand(const std::vector<std::string>& argv) {
     }
     auto value = ResolutionValue(**store, **c, choice);
     if (!value.ok()) return value.status().code() == Status::Code::kInvalidArgument ? Usage(value.status().message()) : Failure(value.status());
-    if (Status s = (*store)->ResolveConflict(*id, *value, by, *a.Get("reason")); !s.ok()) return Failure(s);
-    auto after = (*store)->FindConflict(*id);
+    if (Status s = ResolveConflict((*store)->db(), *id, *value, by, *a.Get("reason")); !s.ok()) return Failure(s);
+    auto after = FindConflict((*store)->db(), *id);
     std::cout << "conflict " << *id << " resolved: " << (*c)->field << " = " << mnr::DescribeValue((*c)->field, *value);
     if (after.ok() && *after && (*after)->resolution_version) std::cout << " (version " << *(*after)->resolution_version << ")";
     std::cout << "\n";
@@ -478,7 +480,7 @@ int StateCommand(const std::vector<std::string>& argv) {
   if (auto rc = cli::ParseOrExit(p, std::vector<std::string>(argv.begin() + 1, argv.end()), kProgram, a)) return *rc;
   auto store = OpenStore(a);
   if (!store.ok()) return Failure(store.status());
-  auto h = (*store)->StateHash();
+  auto h = StateHash((*store)->db());
   if (!h.ok()) return Failure(h.status());
   std::cout << *h << "\n";
   return cli::kExitOk;

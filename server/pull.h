@@ -1,5 +1,5 @@
-// Pulls: what a device fetches of the merged state, in bounded batches after a cursor, and the device
-// register's note of its last sync. Over a database handle only, so a
+// Pulls: what a device fetches of the merged state (server/merged_state.h), in bounded batches after
+// a cursor, and the device register's note of its last sync. Over a database handle only, so a
 // reader's read-only WAL connection (server/store_workers.h) serves pulls beside the writer.
 #pragma once
 

@@ -48,8 +48,7 @@ Result<Credential> IssueCredential(Db& db, const ServerPaths& paths, Role role, 
 Status RevokeCredential(Db& db, const std::string& id);
 // Issues a successor of credential `id` (same role, name and countries, a new key pair), revokes
 // `id` and moves its devices to the successor, in one transaction. Change-sets the old credential
-// signed before the renewal are still accepted (ServerStore::ReceiveChangeSet), so a device loses
-// nothing.
+// signed before the renewal are still accepted (server/intake.h), so a device loses nothing.
 Result<Credential> RenewCredential(Db& db, const ServerPaths& paths, const std::string& id, std::int64_t lifetime_seconds);
 // The credential `id`; nullopt if the register has none.
 Result<std::optional<CredentialRecord>> FindCredential(Db& db, const std::string& id);

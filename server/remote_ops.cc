@@ -5,6 +5,7 @@
 #include "mnr/describe.h"
 #include "server/audit_trail.h"
 
+#include "server/merged_state.h"
 #include "server/register.h"
 #include "server/release.h"
 #include "server/return_bundle.h"
@@ -26,7 +27,7 @@ bool CallerMaySee(const RemoteCall& call, const Conflict& c) {
 
 Result<nlohmann::json> ConflictsList(const RemoteCall& call) {
   const bool all = call.arguments.value("all", false);
-  auto conflicts = call.store.Conflicts(!all);
+  auto conflicts = Conflicts(call.store.db(), !all);
   if (!conflicts.ok()) return conflicts.status();
   auto names = LoadPeopleNames(call.store);
   if (!names.ok()) return names.status();
@@ -43,7 +44,7 @@ Result<nlohmann::json> ConflictsList(const RemoteCall& call) {
 Result<nlohmann::json> ConflictsShow(const RemoteCall& call) {
   auto id = ConflictId(call.arguments);
   if (!id.ok()) return id.status();
-  auto c = call.store.FindConflict(*id);
+  auto c = FindConflict(call.store.db(), *id);
   if (!c.ok()) return c.status();
   if (!*c || !CallerMaySee(call, **c)) return Status::InvalidArgument("no conflict " + std::to_string(*id));
   auto names = LoadPeopleNames(call.store);
@@ -76,15 +77,15 @@ Result<nlohmann::json> ConflictsResolve(const RemoteCall& call) {
     if (!a["note"].is_string()) return Status::InvalidArgument("argument \"note\" must be a string");
     choice.note = a["note"].get<std::string>();
   }
-  auto c = call.store.FindConflict(*id);
+  auto c = FindConflict(call.store.db(), *id);
   if (!c.ok()) return c.status();
   if (!*c) return Status::InvalidArgument("no conflict " + std::to_string(*id));
   auto value = ResolutionValue(call.store, **c, choice);
   if (!value.ok()) return value.status();
   // The resolver is the authenticated caller, never a name the caller supplies.
   const std::string who = call.caller.name + " (" + call.caller.id + ")";
-  MNR_RETURN_IF_ERROR(call.store.ResolveConflict(*id, *value, who, a["reason"].get<std::string>()));
-  auto after = call.store.FindConflict(*id);
+  MNR_RETURN_IF_ERROR(ResolveConflict(call.store.db(), *id, *value, who, a["reason"].get<std::string>()));
+  auto after = FindConflict(call.store.db(), *id);
   if (!after.ok()) return after.status();
   auto names = LoadPeopleNames(call.store);
   if (!names.ok()) return names.status();

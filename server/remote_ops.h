@@ -11,7 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "mnr/messages.h"
 #include "server/audit_trail.h"
+#include "server/merged_state.h"
 #include "server/register.h"
 #include "server/server_store.h"
 

@@ -15,6 +15,7 @@
 #include "server/attachments.h"
 #include "server/audit_log.h"
 #include "server/cli_common.h"
+#include "server/merged_state.h"
 #include "server/pull.h"
 #include "server/register.h"
 #include "server/release.h"
@@ -203,7 +204,7 @@ Result<ReturnBundle> MakeReturnBundle(ServerStore& store, const ReturnBundleOpti
   }
   auto receipts = Receipts(store, o.country);
   if (!receipts.ok()) return receipts.status();
-  auto all = store.Conflicts(false);
+  auto all = Conflicts(store.db(), false);
   if (!all.ok()) return all.status();
   auto names = LoadPeopleNames(store);
   if (!names.ok()) return names.status();

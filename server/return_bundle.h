@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mnr/status.h"
+#include "server/merged_state.h"
 #include "server/remote_ops.h"
 #include "server/server_store.h"
 

@@ -8,6 +8,7 @@
 #include "mnr/audit_format.h"
 #include "mnr/describe.h"
 #include "mnr/field.h"
+#include "server/merged_state.h"
 #include "server/register.h"
 
 namespace mnr::server {
@@ -101,7 +102,7 @@ Result<std::vector<CountryOverview>> Overview(ServerStore& store) {
       }
     }
   }
-  auto conflicts = store.Conflicts(true);
+  auto conflicts = Conflicts(store.db(), true);
   if (!conflicts.ok()) return conflicts.status();
   std::map<std::string, int> open_conflicts;
   for (const auto& c : *conflicts) {
@@ -294,7 +295,7 @@ Result<std::vector<std::string>> Approve(ServerStore& store, const std::string& 
     return Status::InvalidArgument(country + " is " + std::string(ReviewStateName(s)) +
                                    (s == ReviewState::kApproved ? " already" : "; only a submitted survey can be approved"));
   }
-  return store.RecordReview(country, ReviewDecision{true, comment}, {}, who, "review.approve");
+  return RecordReview(store.db(), country, ReviewDecision{true, comment}, {}, who, "review.approve");
 }
 
 Result<std::vector<std::string>> Return(ServerStore& store, const std::string& country, const std::string& comment,
@@ -319,12 +320,12 @@ Result<std::vector<std::string>> Return(ServerStore& store, const std::string& c
     questions.push_back({q.indicator, q.text.empty() ? comment : q.text});
   }
   if (questions.empty()) questions.push_back({"", comment});
-  return store.RecordReview(country, ReviewDecision{false, comment}, questions, who, "review.return");
+  return RecordReview(store.db(), country, ReviewDecision{false, comment}, questions, who, "review.return");
 }
 
 Result<ReleaseGate> CheckReleaseGate(ServerStore& store) {
   ReleaseGate gate;
-  auto conflicts = store.Conflicts(true);
+  auto conflicts = Conflicts(store.db(), true);
   if (!conflicts.ok()) return conflicts.status();
   for (const auto& c : *conflicts) gate.open_conflicts.emplace_back(c.id, c.field);
   auto rows = Overview(store);

@@ -1,5 +1,5 @@
-// What the units over the server store (server/server_store.cc, register.cc, pull.cc) share and
-// nothing else needs: the store's meta table, the checks of a
+// What the units over the server store (server/server_store.cc, register.cc, intake.cc,
+// merged_state.cc, pull.cc) share and nothing else needs: the store's meta table, the checks of a
 // name a person gives, and how a list of countries is written. Not for other code.
 #pragma once
 

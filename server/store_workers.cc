@@ -5,6 +5,7 @@
 #include "mnr/limits.h"
 #include "mnr/wall_clock.h"
 #include "server/audit_log.h"
+#include "server/intake.h"
 #include "server/register.h"
 #include "server/server_log.h"
 
@@ -101,17 +102,17 @@ void StoreWorkers::ServeWriter(ServerStore& store) {
       }
     }
     if (!group.empty()) {
-      std::vector<ServerStore::Verified> all;
+      std::vector<VerifiedChangeSet> all;
       for (auto& g : group) {
         for (auto& v : g->batch) all.push_back(std::move(v));
       }
       // Each change-set's `now` is when the writer stores it: the same for the whole group.
-      std::vector<ServerStore::Intake> results;
+      std::vector<IntakeResult> results;
       try {
-        results = store.ApplyChangeSets(all, UnixNow(), true);
+        results = ApplyChangeSets(store, all, UnixNow(), true);
       } catch (...) {
         // Nothing was committed (the transaction rolled back as the exception left it).
-        results.assign(all.size(), ServerStore::Intake{std::nullopt, Refusal{RefusalCode::kInternal, "the server failed storing a change-set"}});
+        results.assign(all.size(), IntakeResult{std::nullopt, Refusal{RefusalCode::kInternal, "the server failed storing a change-set"}});
       }
       std::size_t next = 0;
       for (auto& g : group) {
@@ -153,9 +154,8 @@ StoreWorkers::Counts StoreWorkers::counts() {
   return counts_;
 }
 
-asio::awaitable<std::vector<ServerStore::Checked>> StoreWorkers::CheckAll(const std::vector<std::string>& sealed,
-                                                                          const CredentialRecord& connection,
-                                                                          std::int64_t now) {
+asio::awaitable<std::vector<CheckResult>> StoreWorkers::CheckAll(const std::vector<std::string>& sealed,
+                                                                 const CredentialRecord& connection, std::int64_t now) {
   // One job per change-set, so that a pipelined batch is opened and verified on every core; the last
   // to finish resumes the coroutine.
   auto init = [this, &sealed, &connection, now](auto handler) {
@@ -164,14 +164,14 @@ asio::awaitable<std::vector<ServerStore::Checked>> StoreWorkers::CheckAll(const 
       Shared(H h, std::size_t n) : h(std::move(h)), work(asio::make_work_guard(asio::get_associated_executor(this->h))), checked(n), left(n) {}
       H h;
       asio::executor_work_guard<asio::associated_executor_t<H>> work;
-      std::vector<ServerStore::Checked> checked;
+      std::vector<CheckResult> checked;
       std::atomic<std::size_t> left;
     };
     auto shared = std::make_shared<Shared>(std::move(handler), sealed.size());
     for (std::size_t i = 0; i < sealed.size(); ++i) {
       auto check = [shared, i, body = &sealed[i], cred = &connection, now](ServerStore& store) {
         try {
-          shared->checked[i] = store.CheckChangeSet(*body, cred, now);
+          shared->checked[i] = CheckChangeSet(store, *body, cred, now);
         } catch (const std::exception& e) {
           shared->checked[i].refusal = Refusal{RefusalCode::kInternal, std::string("the server failed opening a change-set: ") + e.what()};
         }
@@ -183,8 +183,8 @@ asio::awaitable<std::vector<ServerStore::Checked>> StoreWorkers::CheckAll(const 
       Push(readers_, std::make_unique<FnJob<decltype(check)>>(std::move(check)));
     }
   };
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::vector<ServerStore::Checked>)>(std::move(init),
-                                                                                                     asio::use_awaitable);
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::vector<CheckResult>)>(std::move(init),
+                                                                                             asio::use_awaitable);
 }
 
 asio::awaitable<std::vector<StoreWorkers::Received>> StoreWorkers::ReceiveAll(std::vector<std::string> sealed,
@@ -192,8 +192,8 @@ asio::awaitable<std::vector<StoreWorkers::Received>> StoreWorkers::ReceiveAll(st
                                                                              std::uint64_t session, std::int64_t now) {
   std::vector<Received> out(sealed.size());
   if (sealed.empty()) co_return out;
-  std::vector<ServerStore::Checked> checked = co_await CheckAll(sealed, connection, now);
-  std::vector<ServerStore::Verified> batch;
+  std::vector<CheckResult> checked = co_await CheckAll(sealed, connection, now);
+  std::vector<VerifiedChangeSet> batch;
   std::size_t stored = 0;
   for (; stored < checked.size() && !checked[stored].refusal; ++stored) {
     checked[stored].verified->session = session;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "mnr/status.h"
+#include "server/intake.h"
 #include "server/register.h"
 #include "server/server_store.h"
 
@@ -60,7 +61,7 @@ class StoreWorkers {
 
   // What became of one pushed change-set, with the signed receipt of a stored (or duplicate) one.
   struct Received {
-    ServerStore::Intake intake;
+    IntakeResult intake;
     std::string receipt;        // audit::EncodeReceipt; empty if refused or if signing failed
     std::string receipt_error;  // why signing failed (the change-set is stored all the same)
   };
@@ -113,7 +114,7 @@ class StoreWorkers {
   };
   // Change-sets of one hand-over, stored by the writer in a group with others; Run() answers.
   struct IntakeJob : Job {
-    std::vector<ServerStore::Verified> batch;
+    std::vector<VerifiedChangeSet> batch;
     std::vector<Received> results;
   };
   template <class H>
@@ -159,8 +160,8 @@ class StoreWorkers {
   }
 
   // Hands checked change-sets to the writer and resumes once their group's commit is durable.
-  auto Store(std::vector<ServerStore::Verified> batch) {
-    auto init = [this](auto handler, std::vector<ServerStore::Verified> checked) {
+  auto Store(std::vector<VerifiedChangeSet> batch) {
+    auto init = [this](auto handler, std::vector<VerifiedChangeSet> checked) {
       auto job = std::make_unique<IntakeJobOf<decltype(handler)>>(std::move(handler));
       job->batch = std::move(checked);
       {
@@ -174,8 +175,8 @@ class StoreWorkers {
   }
   // Checks every sealed change-set on the readers at once and resumes when all are checked.
   // (Not a coroutine, for the reason Read gives.)
-  asio::awaitable<std::vector<ServerStore::Checked>> CheckAll(const std::vector<std::string>& sealed,
-                                                              const CredentialRecord& connection, std::int64_t now);
+  asio::awaitable<std::vector<CheckResult>> CheckAll(const std::vector<std::string>& sealed,
+                                                     const CredentialRecord& connection, std::int64_t now);
 
   Lane readers_;
   Lane writer_;

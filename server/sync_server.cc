@@ -34,6 +34,7 @@
 #include "server/attachments.h"
 #include "server/audit_log.h"
 #include "server/commands.h"
+#include "server/intake.h"
 #include "server/pull.h"
 #include "server/register.h"
 #include "server/remote_ops.h"
@@ -639,7 +640,7 @@ class Server {
     Welcome welcome;
     welcome.protocol = hello->protocol;  // the session speaks the client's version
     const auto where = [device = hello->device_id](ServerStore& store) {
-      return std::pair<std::string, std::uint64_t>(store.store_id(), store.AckedThrough(device));
+      return std::pair<std::string, std::uint64_t>(store.store_id(), AckedThrough(store.db(), device));
     };
     std::tie(welcome.store_id, welcome.acked_through) = co_await workers_.Read(where);
     welcome.credential_id = cred.id;
@@ -744,7 +745,7 @@ class Server {
             received = co_await workers_.ReceiveAll(std::move(sealed), cred, session_id, UnixNow());
           }
           for (auto& r : received) {
-            const ServerStore::Intake& intake = r.intake;
+            const IntakeResult& intake = r.intake;
             if (intake.refusal) {
               ++log.refused;
               // The connection stays usable: the client decides whether to go on (it pulls, then stops).

@@ -2,7 +2,7 @@
 // (these machines are noisy; absolute times are printed for context only).
 //   1. Sealing and opening a 200-operation change-set vs. serializing it (the price of sign + zstd +
 //      X25519/AES-GCM per change-set).
-//   2. ServerStore::ReceiveChangeSet (open, verify, scope-check, store, merge, one durable transaction)
+//   2. ReceiveChangeSet, server/intake.h (open, verify, scope-check, store, merge, one durable transaction)
 //      vs. a bare SQLite insert of the same sealed bytes in its own durable transaction.
 //   3. The server CPU time of one change-set (this thread's, so other load on the machine does not
 //      count) after 50, 150, 300, 1,000 and 10,000 change-sets of history: it should not grow.
@@ -20,6 +20,7 @@
 #include "mnr/envelope.h"
 #include "mnr/field.h"
 #include "mnr/sqlite.h"
+#include "server/intake.h"
 #include "server/server_store.h"
 #include "tests/support/process.h"
 
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < sealed.size(); ++i) {
       const auto& s = sealed[i];
       const double before = ThreadCpuSeconds();
-      auto r = (*store)->ReceiveChangeSet(s, nullptr, 1'760'000'000);
+      auto r = ReceiveChangeSet(**store, s, nullptr, 1'760'000'000);
       cpu[i] = ThreadCpuSeconds() - before;
       if (r.refusal) {
         std::fprintf(stderr, "mnr_bench: refused: %s\n", r.refusal->reason.c_str());
@@ -143,7 +144,7 @@ int main(int argc, char** argv) {
     }
   });
   const double replay = Time([&] {
-    for (const auto& s : sealed) (void)(*store)->ReceiveChangeSet(s, nullptr, 1'760'000'000);
+    for (const auto& s : sealed) (void)ReceiveChangeSet(**store, s, nullptr, 1'760'000'000);
   });
 
   std::printf("change-sets: %d x 200 operations over %zu fields (%zu bytes sealed on average)\n", n, fields, [&] {

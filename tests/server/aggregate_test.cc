@@ -1,4 +1,5 @@
 #include "server/aggregate.h"
+#include "server/merged_state.h"
 #include "server/register.h"
 
 #include <catch2/catch.hpp>
@@ -47,7 +48,7 @@ TEST_CASE("aggregate: counts the merged answers of registered countries by incom
                          w.q02)).outcome);
 
   auto countries = Countries(w.store->db());
-  auto answers = w.store->MergedAnswers();
+  auto answers = MergedAnswers(w.store->db());
   REQUIRE(countries.ok());
   REQUIRE(answers.ok());
   const auto rows = Aggregate(w.store->schema(), *countries, *answers);

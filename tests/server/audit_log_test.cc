@@ -10,6 +10,8 @@
 #include "mnr/file_util.h"
 #include "mnr/merkle.h"
 #include "mnr/wall_clock.h"
+#include "server/intake.h"
+#include "server/merged_state.h"
 #include "server/register.h"
 #include "server/server_store.h"
 #include "tests/server/fixture.h"
@@ -119,13 +121,13 @@ TEST_CASE("audit log: revocation, resolution and the register are logged with th
   ServerWorld w;
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01a)).outcome);
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01b, "dev-b", 1, {Edit(kC00, Answer("no"), T(2), "dev-b")}), w.q01b)).outcome);
-  auto conflicts = w.store->Conflicts(true);
+  auto conflicts = Conflicts(w.store->db(), true);
   REQUIRE(conflicts.ok());
   REQUIRE(conflicts->size() == 1);
   // As remote_ops.cc names a remote coordinator: the entry's actor is the credential.
   const std::string who = "coordinator (" + w.coordinator.id + ")";
-  REQUIRE(w.store->ResolveConflict(conflicts->front().id, Answer("partial"), who, "checked with the ministry").ok());
-  REQUIRE(w.store->ResolveConflict(0, Answer("partial"), "x", "y").code() == Status::Code::kNotFound);
+  REQUIRE(ResolveConflict(w.store->db(), conflicts->front().id, Answer("partial"), who, "checked with the ministry").ok());
+  REQUIRE(ResolveConflict(w.store->db(), 0, Answer("partial"), "x", "y").code() == Status::Code::kNotFound);
   REQUIRE(RevokeCredential(w.store->db(), w.q02.id).ok());
   REQUIRE(ImportCountries(w.store->db(), {{"Q05", "Placeholder Q05", "low", "asia"}}).ok());
 
@@ -211,8 +213,8 @@ TEST_CASE("audit log: entries carry the server clock's time, and a signed head's
 TEST_CASE("audit log: an online change-set is acknowledged with a receipt whose head includes it") {
   ServerWorld w;
   const CredentialRecord conn = Record(w, w.q01a);
-  auto in = w.store->ReceiveChangeSet(Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01a),
-                                      &conn, NowSeconds());
+  auto in = ReceiveChangeSet(*w.store, Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01a),
+                             &conn, NowSeconds());
   REQUIRE(in.outcome);
   // The head was signed in the intake's transaction: the receipt needs no new signature of it.
   auto heads = w.store->db().Prepare("SELECT COUNT(*), MAX(size) FROM audit_tree_heads");
@@ -407,8 +409,8 @@ TEST_CASE("audit log: a renewed credential keeps its device and its sealed chang
   const CredentialRecord old_conn = Record(w, w.q01a);
   // Cut (sealed) before the renewal, sent after it.
   const std::string early = Seal(MakeChangeSet(w.q01a, "dev-a", 2, {Edit(kC11, Answer("yes"), T(2), "dev-a")}), w.q01a);
-  REQUIRE(w.store->ReceiveChangeSet(Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01a),
-                                    &old_conn, NowSeconds())
+  REQUIRE(ReceiveChangeSet(*w.store, Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01a),
+                           &old_conn, NowSeconds())
               .outcome);
   auto renewed = RenewCredential(w.store->db(), w.store->paths(), w.q01a.id, 3600);
   REQUIRE(renewed.ok());
@@ -423,13 +425,13 @@ TEST_CASE("audit log: a renewed credential keeps its device and its sealed chang
 
   // The old credential may no longer connect; its early change-set comes through the new one.
   CHECK_FALSE(CheckCredentialUsable(Record(w, w.q01a), NowSeconds()).ok());
-  auto carried = w.store->ReceiveChangeSet(early, &fresh, NowSeconds());
+  auto carried = ReceiveChangeSet(*w.store, early, &fresh, NowSeconds());
   INFO((carried.refusal ? carried.refusal->reason : ""));
   REQUIRE(carried.outcome);
   // New change-sets of the same device under the new credential.
   Credential renewed_cred = *renewed;
-  auto next = w.store->ReceiveChangeSet(Seal(MakeChangeSet(renewed_cred, "dev-a", 3, {Edit(kC00, Answer("no"), T(3), "dev-a")}), renewed_cred),
-                                        &fresh, NowSeconds());
+  auto next = ReceiveChangeSet(*w.store, Seal(MakeChangeSet(renewed_cred, "dev-a", 3, {Edit(kC00, Answer("no"), T(3), "dev-a")}), renewed_cred),
+                               &fresh, NowSeconds());
   REQUIRE(next.outcome);
   CHECK(next.outcome->acked_through == 3);
   auto dev = w.store->db().Prepare("SELECT credential_id FROM devices WHERE device_id = 'dev-a'");
@@ -441,15 +443,15 @@ TEST_CASE("audit log: a renewed credential keeps its device and its sealed chang
   // arrived): refused on its own, in a bundle; accepted when the successor's connection carries it.
   ChangeSet late = MakeChangeSet(w.q01a, "dev-a", 4, {Edit(kC11, Answer("no"), T(4), "dev-a")});
   late.created = HybridClock::Make(static_cast<std::uint64_t>(NowSeconds() + 120) * 1000, 0);
-  auto alone = w.store->ReceiveChangeSet(Seal(late, w.q01a), nullptr, NowSeconds());
+  auto alone = ReceiveChangeSet(*w.store, Seal(late, w.q01a), nullptr, NowSeconds());
   REQUIRE(alone.refusal);
   CHECK(alone.refusal->code == RefusalCode::kCredential);
   // Nor may another credential's connection carry it.
   const CredentialRecord other = Record(w, w.q01b);
-  auto sideways = w.store->ReceiveChangeSet(Seal(late, w.q01a), &other, NowSeconds());
+  auto sideways = ReceiveChangeSet(*w.store, Seal(late, w.q01a), &other, NowSeconds());
   REQUIRE(sideways.refusal);
   CHECK(sideways.refusal->code == RefusalCode::kCredential);
-  auto late_carried = w.store->ReceiveChangeSet(Seal(late, w.q01a), &fresh, NowSeconds());
+  auto late_carried = ReceiveChangeSet(*w.store, Seal(late, w.q01a), &fresh, NowSeconds());
   REQUIRE(late_carried.outcome);
   HistoryQuery q01;
   q01.country = "Q01";
@@ -483,13 +485,13 @@ TEST_CASE("audit log: a change-set signed by another device's key is refused and
   const CredentialRecord conn = Record(w, w.q01a);
   const auto before = Entries(*w.store).size();
   // Names credential q01a but is signed with q01b's key.
-  auto forged = w.store->ReceiveChangeSet(Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01b),
-                                          &conn, NowSeconds());
+  auto forged = ReceiveChangeSet(*w.store, Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01b),
+                                 &conn, NowSeconds());
   REQUIRE(forged.refusal);
   CHECK(forged.refusal->code == RefusalCode::kBadChangeSet);
   // Signed honestly by q01b but pushed over q01a's connection.
-  auto carried = w.store->ReceiveChangeSet(Seal(MakeChangeSet(w.q01b, "dev-b", 1, {Edit(kC00, Answer("yes"), T(1), "dev-b")}), w.q01b),
-                                           &conn, NowSeconds());
+  auto carried = ReceiveChangeSet(*w.store, Seal(MakeChangeSet(w.q01b, "dev-b", 1, {Edit(kC00, Answer("yes"), T(1), "dev-b")}), w.q01b),
+                                  &conn, NowSeconds());
   REQUIRE(carried.refusal);
   CHECK(carried.refusal->code == RefusalCode::kCredential);
   // q01b claiming q01a's device.
@@ -504,9 +506,9 @@ TEST_CASE("audit log: a store from before the log gets its history as the first 
   ServerWorld w;
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01a)).outcome);
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01b, "dev-b", 1, {Edit(kC00, Answer("no"), T(2), "dev-b")}), w.q01b)).outcome);
-  auto conflicts = w.store->Conflicts(true);
+  auto conflicts = Conflicts(w.store->db(), true);
   REQUIRE(conflicts.ok());
-  REQUIRE(w.store->ResolveConflict(conflicts->front().id, Answer("partial"), "alice", "called both offices").ok());
+  REQUIRE(ResolveConflict(w.store->db(), conflicts->front().id, Answer("partial"), "alice", "called both offices").ok());
   REQUIRE(RevokeCredential(w.store->db(), w.q02.id).ok());
   // What a version-1 store holds: the same tables, no log.
   REQUIRE(w.store->db().Exec("DROP TRIGGER audit_entries_no_delete; DROP TRIGGER audit_tree_heads_no_delete;"

@@ -4,6 +4,7 @@
 
 #include "mnr/audit_format.h"
 #include "server/audit_trail.h"
+#include "server/merged_state.h"
 #include "server/register.h"
 #include "server/server_store.h"
 #include "tests/server/fixture.h"
@@ -23,10 +24,10 @@ TEST_CASE("audit verify: each edit of the store file is caught and named") {
                                                              Edit(kC11, Answer("partial", "a note"), T(1), "dev-a")}), w.q01a)).outcome);
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q01b, "dev-b", 1, {Edit(kC00, Answer("no"), T(2), "dev-b")}), w.q01b)).outcome);
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-q", 1, {Edit(AnswerField("Q02", "c00_mnr_reference"), Answer("yes"), T(3), "dev-q")}), w.q02)).outcome);
-  auto conflicts = w.store->Conflicts(true);
+  auto conflicts = Conflicts(w.store->db(), true);
   REQUIRE(conflicts.ok());
   REQUIRE(conflicts->size() == 1);
-  REQUIRE(w.store->ResolveConflict(conflicts->front().id, Answer("partial"), "alice", "agreed on the phone").ok());
+  REQUIRE(ResolveConflict(w.store->db(), conflicts->front().id, Answer("partial"), "alice", "agreed on the phone").ok());
   REQUIRE(CurrentTreeHead(w.store->db(), w.store->HeadSigner()).ok());
   {
     auto ok = VerifyAuditTrail(*w.store);

@@ -11,6 +11,7 @@
 #include "mnr/file_util.h"
 #include "server/backup.h"
 #include "server/aggregate.h"
+#include "server/merged_state.h"
 #include "server/register.h"
 #include "tests/server/fixture.h"
 
@@ -136,7 +137,7 @@ TEST_CASE("dataset: counts, denominators, regions and capabilities in place") {
   REQUIRE(back.ok());
   CHECK(DatasetCsv(*back) == csv);
   auto countries = Countries(w.store->db());
-  auto answers = w.store->MergedAnswers();
+  auto answers = MergedAnswers(w.store->db());
   REQUIRE(countries.ok());
   REQUIRE(answers.ok());
   for (const auto& old : Aggregate(w.store->schema(), *countries, *answers)) {
@@ -185,13 +186,13 @@ TEST_CASE("dataset: incremental counts equal a rebuild after random edit histori
         REQUIRE(ImportCountries(w.store->db(), {{code, "Placeholder " + code, incomes[pick(4)], regions[pick(5)]}}).ok());
         ++imports;
       } else if (action == 1) {
-        auto open = w.store->Conflicts(true);
+        auto open = Conflicts(w.store->db(), true);
         REQUIRE(open.ok());
         if (!open->empty()) {
           const auto& c = (*open)[static_cast<std::size_t>(pick(static_cast<int>(open->size())))];
           std::optional<std::string> v;
           if (pick(3) != 0) v = Answer(answers[pick(4)]);
-          REQUIRE(w.store->ResolveConflict(c.id, v, "tester", "random").ok());
+          REQUIRE(ResolveConflict(w.store->db(), c.id, v, "tester", "random").ok());
           ++resolutions;
         }
       } else {

@@ -18,6 +18,8 @@
 #include "mnr/file_util.h"
 #include "mnr/wall_clock.h"
 #include "server/audit_trail.h"
+#include "server/intake.h"
+#include "server/merged_state.h"
 #include "server/pull.h"
 #include "server/register.h"
 #include "server/server_store.h"
@@ -98,8 +100,8 @@ struct ServerWorld {
     return *c;
   }
 
-  ServerStore::Intake Receive(const std::string& sealed, const CredentialRecord* connection = nullptr) {
-    return store->ReceiveChangeSet(sealed, connection, NowSeconds());
+  IntakeResult Receive(const std::string& sealed, const CredentialRecord* connection = nullptr) {
+    return ReceiveChangeSet(*store, sealed, connection, NowSeconds());
   }
 
   std::int64_t Count(const std::string& table) {
@@ -121,7 +123,7 @@ struct ServerWorld {
   }
 
   std::string Hash() {
-    auto h = store->StateHash();
+    auto h = StateHash(store->db());
     REQUIRE(h.ok());
     return *h;
   }

@@ -6,6 +6,8 @@
 #include <random>
 
 #include "server/dataset.h"
+#include "server/intake.h"
+#include "server/merged_state.h"
 #include "tests/server/fixture.h"
 
 namespace mnr::server {
@@ -82,12 +84,12 @@ TEST_CASE("Two devices answering one indicator differently leave the dataset equ
       CHECK(CheckDatasetAgainstRecount(w.store->db()).ok());
     }
     CHECK(w.Field(f)->value == Answer("yes"));
-    auto open = w.store->Conflicts(true);
+    auto open = Conflicts(w.store->db(), true);
     REQUIRE(open.ok());
     REQUIRE(open->size() == 1);
 
     // A coordinator settles it, then device a edits again on top of the settled value.
-    Status resolved = w.store->ResolveConflict(open->front().id, Answer("partial"), "Ada", "confirmed");
+    Status resolved = ResolveConflict(w.store->db(), open->front().id, Answer("partial"), "Ada", "confirmed");
     INFO(resolved.message());
     REQUIRE(resolved.ok());
     CHECK(CheckDatasetAgainstRecount(w.store->db()).ok());
@@ -117,10 +119,10 @@ TEST_CASE("Acked-through counts the change-sets a device stored without a gap, a
   CHECK(send(3) == 1);
   CHECK(send(4) == 1);
   w.Reopen();
-  CHECK(w.store->AckedThrough("dev-a") == 1);
+  CHECK(AckedThrough(w.store->db(), "dev-a") == 1);
   CHECK(send(2) == 4);
-  CHECK(w.store->AckedThrough("dev-a") == 4);
-  CHECK(w.store->AckedThrough("dev-unknown") == 0);
+  CHECK(AckedThrough(w.store->db(), "dev-a") == 4);
+  CHECK(AckedThrough(w.store->db(), "dev-unknown") == 0);
 }
 
 }  // namespace mnr::server

@@ -1,3 +1,5 @@
+#include "server/intake.h"
+#include "server/merged_state.h"
 #include "server/pull.h"
 #include "server/register.h"
 #include "server/server_store.h"
@@ -103,7 +105,7 @@ TEST_CASE("server store: a change-set is stored with its signature and merged") 
   CHECK(f->value == Answer("yes", "a note, with \"quotes\""));
   CHECK(f->version == OperationVersion(T(1), "dev-a"));
 
-  auto answers = w.store->MergedAnswers();
+  auto answers = MergedAnswers(w.store->db());
   REQUIRE(answers.ok());
   REQUIRE(answers->size() == 1);
   CHECK((*answers)[0].country == "Q01");
@@ -147,7 +149,7 @@ TEST_CASE("server store: a change-set touching a country outside the credential 
   CHECK(w.Count("ops") == 0);
   CHECK(w.Count("fields") == 0);
   CHECK(w.Count("devices") == 0);
-  CHECK(w.store->AckedThrough("dev-a") == 0);
+  CHECK(AckedThrough(w.store->db(), "dev-a") == 0);
 }
 
 TEST_CASE("server store: unknown, revoked, expired, mismatched and wrongly signed change-sets are refused") {
@@ -168,7 +170,7 @@ TEST_CASE("server store: unknown, revoked, expired, mismatched and wrongly signe
     CHECK_THAT(in.refusal->reason, Catch::Contains("revoked"));
   }
   SECTION("expired") {
-    auto in = w.store->ReceiveChangeSet(sealed, nullptr, w.q01a.expires_at + 1);
+    auto in = ReceiveChangeSet(*w.store, sealed, nullptr, w.q01a.expires_at + 1);
     REQUIRE(in.refusal.has_value());
     CHECK(in.refusal->code == RefusalCode::kCredential);
     CHECK_THAT(in.refusal->reason, Catch::Contains("expired"));
@@ -239,8 +241,8 @@ TEST_CASE("server store: acked-through counts the gap-free prefix of a device's 
   CHECK(push(1) == 1);
   CHECK(push(3) == 1);
   CHECK(push(2) == 3);
-  CHECK(w.store->AckedThrough("dev-a") == 3);
-  CHECK(w.store->AckedThrough("dev-unknown") == 0);
+  CHECK(AckedThrough(w.store->db(), "dev-a") == 3);
+  CHECK(AckedThrough(w.store->db(), "dev-unknown") == 0);
 }
 
 TEST_CASE("server store: concurrent edits open a conflict, a sequential edit does not, a resolution wins") {
@@ -255,7 +257,7 @@ TEST_CASE("server store: concurrent edits open a conflict, a sequential edit doe
   CHECK(in.outcome->conflicts_opened == 1);
   CHECK(in.outcome->fields_changed == 2);
 
-  auto open = w.store->Conflicts(true);
+  auto open = Conflicts(w.store->db(), true);
   REQUIRE(open.ok());
   REQUIRE(open->size() == 1);
   const Conflict& c = (*open)[0];
@@ -273,15 +275,15 @@ TEST_CASE("server store: concurrent edits open a conflict, a sequential edit doe
   REQUIRE(before.ok());
   const std::uint64_t cursor = before->next_cursor;
 
-  REQUIRE(w.store->ResolveConflict(c.id, Answer("partial", "agreed"), "alice", "confirmed with the ministry").ok());
-  auto resolved = w.store->FindConflict(c.id);
+  REQUIRE(ResolveConflict(w.store->db(), c.id, Answer("partial", "agreed"), "alice", "confirmed with the ministry").ok());
+  auto resolved = FindConflict(w.store->db(), c.id);
   REQUIRE(resolved.ok());
   REQUIRE(resolved->has_value());
   CHECK((*resolved)->resolved);
   CHECK((*resolved)->resolved_by == "alice");
   CHECK((*resolved)->reason == "confirmed with the ministry");
-  CHECK(w.store->Conflicts(true)->empty());
-  CHECK(w.store->Conflicts(false)->size() == 1);
+  CHECK(Conflicts(w.store->db(), true)->empty());
+  CHECK(Conflicts(w.store->db(), false)->size() == 1);
 
   auto after = PullSince(w.store->db(), {"Q01"}, cursor, 100);
   REQUIRE(after.ok());
@@ -293,15 +295,15 @@ TEST_CASE("server store: concurrent edits open a conflict, a sequential edit doe
   CHECK(after->fields[0].hlc > T(2));
 
   // Resolving twice, or resolving with a value that is not an answer, is refused.
-  CHECK_FALSE(w.store->ResolveConflict(c.id, Answer("yes"), "alice", "again").ok());
-  CHECK(w.store->ResolveConflict(999, Answer("yes"), "alice", "none").code() == Status::Code::kNotFound);
+  CHECK_FALSE(ResolveConflict(w.store->db(), c.id, Answer("yes"), "alice", "again").ok());
+  CHECK(ResolveConflict(w.store->db(), 999, Answer("yes"), "alice", "none").code() == Status::Code::kNotFound);
 
   // A device that pulled the resolution edits on top of it: no new conflict.
   auto next = w.Receive(Seal(MakeChangeSet(w.q01a, "dev-a", 2, {Edit(kC00, Answer("yes"), after->fields[0].hlc + 1, "dev-a",
                                                                       {after->fields[0].version})}), w.q01a));
   REQUIRE(next.outcome.has_value());
   CHECK(next.outcome->conflicts_opened == 0);
-  CHECK(w.store->Conflicts(true)->empty());
+  CHECK(Conflicts(w.store->db(), true)->empty());
   CHECK(w.Field(kC00)->value == Answer("yes"));
 }
 
@@ -381,17 +383,17 @@ TEST_CASE("server store: the same change-sets in 30 random orders with repetitio
     REQUIRE(store.ok());
     int duplicates = 0;
     for (const auto& s : order) {
-      auto in = (*store)->ReceiveChangeSet(s, nullptr, NowSeconds());
+      auto in = ReceiveChangeSet(**store, s, nullptr, NowSeconds());
       REQUIRE_FALSE(in.refusal.has_value());
       duplicates += in.outcome->duplicate ? 1 : 0;
     }
     CHECK(duplicates == static_cast<int>(order.size() - sealed.size()));
-    auto hash = (*store)->StateHash();
+    auto hash = StateHash((*store)->db());
     REQUIRE(hash.ok());
     if (run == 0) {
       expected = *hash;
       // The set really holds conflicts: c00 (dev-a vs dev-b), c02, and Q02 (dev-c vs dev-d).
-      auto open = (*store)->Conflicts(true);
+      auto open = Conflicts((*store)->db(), true);
       REQUIRE(open.ok());
       CHECK(open->size() == 3);
       auto f = PullSince((*store)->db(), {"Q01"}, 0, 100);

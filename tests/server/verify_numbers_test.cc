@@ -10,6 +10,7 @@
 #include "mnr/file_util.h"
 #include "server/audit_trail.h"
 #include "server/dataset.h"
+#include "server/merged_state.h"
 #include "server/pull.h"
 #include "server/register.h"
 #include "server/release.h"
@@ -176,10 +177,10 @@ TEST_CASE("verify numbers: the in-memory recount, the SQL recount and the mainta
   REQUIRE(w.Receive(Seal(MakeChangeSet(q04, "dev-4", 1, {Edit(AnswerField("Q04", kHelpline), Answer("no"), T(5), "dev-4")}), q04)).outcome);
   // Cleared answer.
   REQUIRE(w.Receive(Seal(MakeChangeSet(w.q02, "dev-q", 2, {Edit(AnswerField("Q03", kHelpline), std::nullopt, T(6), "dev-q")}), w.q02)).outcome);
-  auto conflicts = w.store->Conflicts(true);
+  auto conflicts = Conflicts(w.store->db(), true);
   REQUIRE(conflicts.ok());
   REQUIRE(conflicts->size() == 1);
-  REQUIRE(w.store->ResolveConflict(conflicts->front().id, Answer("partial"), "alice", "checked").ok());
+  REQUIRE(ResolveConflict(w.store->db(), conflicts->front().id, Answer("partial"), "alice", "checked").ok());
   // Q01 moves region and income group; Q04 leaves its region.
   REQUIRE(ImportCountries(w.store->db(), {{"Q01", "Placeholder Q01", "upper_middle", "americas"}, {"Q04", "Placeholder Q04", "low", ""}}).ok());
 

@@ -977,30 +977,38 @@ Result<int> ClientStore::CutChangeSets() {
   CS_ASSIGN_OR_RETURN(HybridClock clock, LoadClock(*db_));
   CS_ASSIGN_OR_RETURN(std::uint64_t next_seq, MetaGetU64(*db_, "next_changeset_seq", 1));
 
+  // The edits not yet in a change-set are read one at a time and cut as they come, so that memory
+  // holds one change-set, not every pending edit (100,000 after a bulk import).
+  CS_ASSIGN_OR_RETURN(Statement cut_through, db_->Prepare("SELECT COALESCE(MAX(last_log_seq), 0) FROM outbox"));
+  CS_ASSIGN_OR_RETURN(bool has_row, cut_through.Step());
+  const std::int64_t after = has_row ? cut_through.Int(0) : 0;
+  CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(
+      "SELECT seq, hlc, author, field, old_value, new_value, parents FROM change_log WHERE origin = 'local' AND seq > ? ORDER BY seq"));
+  st.Bind(1, after);
   struct Row {
     std::int64_t seq;
     Operation op;
   };
-  std::vector<Row> rows;
-  {
-    CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(
-        "SELECT seq, hlc, author, field, old_value, new_value, parents FROM change_log "
-        "WHERE origin = 'local' AND seq > (SELECT COALESCE(MAX(last_log_seq), 0) FROM outbox) ORDER BY seq"));
-    for (;;) {
-      CS_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      Row r;
-      r.seq = st.Int(0);
-      r.op.hlc = static_cast<HlcTime>(st.Int(1));
-      r.op.author = st.Text(2);
-      r.op.field = st.Text(3);
-      r.op.old_value = st.OptText(4);
-      r.op.new_value = st.OptText(5);
-      if (std::string parents = st.Text(6); !parents.empty()) r.op.parents.push_back(std::move(parents));
-      rows.push_back(std::move(r));
+  std::optional<Row> next;  // the next edit to place, read ahead
+  const auto read_next = [&st, &next]() -> Status {
+    CS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      next.reset();
+      return Status::OK();
     }
-  }
-  if (rows.empty()) return 0;
+    Row r;
+    r.seq = st.Int(0);
+    r.op.hlc = static_cast<HlcTime>(st.Int(1));
+    r.op.author = st.Text(2);
+    r.op.field = st.Text(3);
+    r.op.old_value = st.OptText(4);
+    r.op.new_value = st.OptText(5);
+    if (std::string parents = st.Text(6); !parents.empty()) r.op.parents.push_back(std::move(parents));
+    next = std::move(r);
+    return Status::OK();
+  };
+  MNR_RETURN_IF_ERROR(read_next());
+  if (!next) return 0;
 
   // Every op is kept, even several of one field: the server keeps each for the field's history.
   // A change-set closes at the op limit, or before its serialized size could pass the byte limit
@@ -1013,23 +1021,22 @@ Result<int> ClientStore::CutChangeSets() {
     return n;
   };
   int cut = 0;
-  std::size_t i = 0;
-  while (i < rows.size()) {
+  while (next) {
     ChangeSet cs;
     cs.schema_version = static_cast<std::uint32_t>(schema_->version());
     cs.device_id = identity_.device_id;
     cs.credential_id = cred.id;
     cs.seq = next_seq;
-    const std::int64_t first = rows[i].seq;
+    const std::int64_t first = next->seq;
     std::int64_t last = first;
     std::size_t bytes = 0;
-    while (i < rows.size() && cs.ops.size() < limits::kOpsPerChangeSet) {
-      const std::size_t n = op_bytes(rows[i].op);
+    while (next && cs.ops.size() < limits::kOpsPerChangeSet) {
+      const std::size_t n = op_bytes(next->op);
       if (!cs.ops.empty() && bytes + n > kBudget) break;
       bytes += n;
-      last = rows[i].seq;
-      cs.ops.push_back(std::move(rows[i].op));
-      ++i;
+      last = next->seq;
+      cs.ops.push_back(std::move(next->op));
+      MNR_RETURN_IF_ERROR(read_next());
     }
     cs.created = clock.Now();
     const std::string body = SerializeChangeSet(cs);
@@ -1038,7 +1045,7 @@ Result<int> ClientStore::CutChangeSets() {
                                      " bytes, over the limit of " + std::to_string(limits::kChangeSetBytes));
     }
     CS_ASSIGN_OR_RETURN(std::string sealed, SealChangeSet(body, cred.private_key_pem, cred.sealing_public_key));
-    CS_ASSIGN_OR_RETURN(Statement ins, db_->Prepare(
+    CS_ASSIGN_OR_RETURN(Statement ins, db_->Cached(
         "INSERT INTO outbox (seq, id, sealed, first_log_seq, last_log_seq, ops, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
     ins.Bind(1, static_cast<std::int64_t>(cs.seq))
         .Bind(2, ChangeSetId(body))

@@ -147,4 +147,54 @@ TEST_CASE("server store workers: a reader refuses to write and an exception in a
   CHECK(w.Count("countries") == 4);
 }
 
+TEST_CASE("server store workers: a server that cannot sign its audit log stores nothing, and the same change-sets are stored once it can") {
+  ServerWorld w;
+  const std::string key = ReadFile(w.store->paths().server_key(), kKeyFileBytes).value();
+  const std::int64_t entries = w.Count("audit_entries");
+  std::vector<std::string> sealed = {Seal(MakeChangeSet(w.q01a, "dev-a", 1, {Edit(kC00, Answer("yes"), T(1), "dev-a")}), w.q01a),
+                                     Seal(MakeChangeSet(w.q01a, "dev-a", 2, {Edit(kC00, Answer("no"), T(2), "dev-a")}), w.q01a)};
+  {
+    // The key is read on first use and kept, so a running server keeps failing until it is restarted.
+    REQUIRE(WriteFileAtomic(w.store->paths().server_key(), "not a key\n", 0600).ok());
+    auto workers = StoreWorkers::Open(w.dir, 1);
+    REQUIRE(workers.ok());
+    Handed h;
+    {
+      asio::io_context io(1);
+      asio::co_spawn(io, HandOver(**workers, sealed, Record(w, w.q01a), 1, h), asio::detached);
+      io.run();
+    }
+    REQUIRE(h.done);
+    REQUIRE(h.received.size() == 2);
+    for (const auto& r : h.received) {
+      REQUIRE(r.intake.refusal);
+      CHECK(r.intake.refusal->code == RefusalCode::kInternal);
+      CHECK_THAT(r.intake.refusal->reason, Catch::Contains("signing the audit tree head"));
+      CHECK(r.receipt.empty());
+    }
+    CHECK_THAT(h.received[0].intake.refusal->reason, Catch::StartsWith("the server could not store change-set 1 of device dev-a"));
+  }
+  w.Reopen();
+  CHECK(StoredOfDevice(w, "dev-a") == 0);
+  CHECK(w.Count("audit_entries") == entries);
+
+  REQUIRE(WriteFileAtomic(w.store->paths().server_key(), key, 0600).ok());
+  auto workers = StoreWorkers::Open(w.dir, 1);
+  REQUIRE(workers.ok());
+  Handed again;
+  {
+    asio::io_context io(1);
+    asio::co_spawn(io, HandOver(**workers, sealed, Record(w, w.q01a), 1, again), asio::detached);
+    io.run();
+  }
+  REQUIRE(again.received.size() == 2);
+  for (const auto& r : again.received) {
+    REQUIRE(r.intake.outcome);
+    CHECK_FALSE(r.receipt.empty());
+  }
+  workers->reset();
+  w.Reopen();
+  CHECK(StoredOfDevice(w, "dev-a") == 2);
+}
+
 }  // namespace mnr::server

@@ -4,8 +4,8 @@
 # a table of every figure beside a baseline measured in the same run, with the issue's targets. The
 # figures are also written to BUILD_DIR/bench-results.json. Not run by CI.
 # Usage: tools/bench.sh [--quick] [--history N] [--history-budget SECONDS] [--only SECTIONS] [BUILD_DIR]
-# Full mode takes about 10 to 20 minutes on two cores (most of it building 1,000,000 answers and the
-# 10,000-change-set history); --quick takes about two minutes.
+# Full mode takes about 25 to 45 minutes on two cores (22 of them the 5 MiB attachment over the
+# emulated 2G link; --only skips sections); --quick takes about two minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build-release-bench

@@ -129,7 +129,9 @@ Status WriteAtomic(const std::string& path, std::string_view data, unsigned mode
     ::unlink(tmp.c_str());
     return PosixError(path + ": " + what, err);
   };
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail("cannot set the mode of " + tmp, errno);
+  // Sets the mode the umask may have narrowed. A file system without permissions (a FAT USB stick,
+  // where bundles travel) refuses it, and the file is written all the same.
+  (void)::fchmod(fd, static_cast<mode_t>(mode));
   std::size_t off = 0;
   while (off < data.size()) {
     ssize_t n = -1;
@@ -161,16 +163,17 @@ Status WriteAtomic(const std::string& path, std::string_view data, unsigned mode
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename " + tmp + " into place", errno);
   }
-  // The rename is durable only once the directory is: a failure here is reported, although the new
-  // content is already what readers see.
+  // The rename is durable only once the directory is: a failing device here is reported, although
+  // the new content is already what readers see. As in SQLite, a directory that cannot be opened, or
+  // a file system that does not sync directories (EINVAL, ENOTSUP), is not an error.
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return PosixError(path + ": cannot open its directory " + dir + " to sync it", errno);
+  if (dfd < 0) return Status::OK();
   const bool synced = step(WriteStep::kSyncDirectory, [&] { return ::fsync(dfd) == 0; });
   const int err = errno;
   ::close(dfd);
-  if (!synced) return PosixError(path + ": cannot sync its directory " + dir, err);
+  if (!synced && err != EINVAL && err != ENOTSUP && err != ENOSYS) return PosixError(path + ": cannot sync its directory " + dir, err);
   return Status::OK();
 }
 

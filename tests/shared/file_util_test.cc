@@ -118,6 +118,12 @@ TEST_CASE("file util: a write that fails at any step leaves the old file whole, 
     }
   }
 
+  // A file system that does not sync directories is not a failing device.
+  {
+    ScopedWriteFault no_directory_sync(WriteStep::kSyncDirectory, EINVAL);
+    CHECK(WriteFileAtomic(path, "on a file system without directory sync").ok());
+  }
+
   // The nth write from now on, not the next one.
   {
     ScopedWriteFault third(WriteStep::kSync, EIO, 3);

@@ -979,9 +979,12 @@ Result<int> ClientStore::CutChangeSets() {
 
   // The edits not yet in a change-set are read one at a time and cut as they come, so that memory
   // holds one change-set, not every pending edit (100,000 after a bulk import).
-  CS_ASSIGN_OR_RETURN(Statement cut_through, db_->Prepare("SELECT COALESCE(MAX(last_log_seq), 0) FROM outbox"));
-  CS_ASSIGN_OR_RETURN(bool has_row, cut_through.Step());
-  const std::int64_t after = has_row ? cut_through.Int(0) : 0;
+  std::int64_t after = 0;  // the last edit already in a change-set
+  {
+    CS_ASSIGN_OR_RETURN(Statement cut_through, db_->Prepare("SELECT COALESCE(MAX(last_log_seq), 0) FROM outbox"));
+    CS_ASSIGN_OR_RETURN(bool has_row, cut_through.Step());
+    if (has_row) after = cut_through.Int(0);
+  }
   CS_ASSIGN_OR_RETURN(Statement st, db_->Prepare(
       "SELECT seq, hlc, author, field, old_value, new_value, parents FROM change_log WHERE origin = 'local' AND seq > ? ORDER BY seq"));
   st.Bind(1, after);

@@ -1,7 +1,6 @@
 // `mnr-client dataset`: the latest dataset release (or a named one) received on sync, read offline.
 // The text view lets a country office see its own answer next to the share of "yes" in its income
 // group, among low- and middle-income countries, and among all countries.
-#include <ctime>
 #include <iostream>
 #include <map>
 
@@ -11,20 +10,12 @@
 #include "mnr/csv.h"
 #include "mnr/field.h"
 #include "mnr/i18n.h"
+#include "mnr/wall_clock.h"
 
 namespace mnr::client {
 namespace {
 
 constexpr const char* kDatasetProgram = "mnr-client dataset";
-
-std::string FormatTime(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 // The release's CSV by column name, so columns added by later dataset formats are simply ignored.
 struct Table {
@@ -151,7 +142,7 @@ int DatasetCommand(const std::vector<std::string>& argv) {
 
   const std::int64_t created = manifest.is_object() ? manifest.value("created_at", std::int64_t{0}) : 0;
   const std::string lang(MessagesLanguage());
-  std::cout << tr("Release {1} (made {2}, received {3})", r.label, FormatTime(created), FormatTime(r.received_at)) << "\n"
+  std::cout << tr("Release {1} (made {2}, received {3})", r.label, FormatUtcMinutes(created), FormatUtcMinutes(r.received_at)) << "\n"
             << "  " << tr("content sha256 {1}, signed by the server (verified)", r.content_sha256) << "\n";
   if (const auto* all = table->Find(s.schema().indicators().empty() ? "" : s.schema().indicators()[0].id, "all")) {
     if (all->count("n_countries")) std::cout << "  " << tr("{1} countries in the register", all->at("n_countries")) << "\n";

@@ -2,7 +2,6 @@
 // the published report (docs/dataset.md).
 #include <algorithm>
 #include <charconv>
-#include <ctime>
 #include <iostream>
 
 #include "mnr/cli.h"
@@ -24,18 +23,6 @@
 
 namespace mnr::server {
 namespace {
-
-
-
-
-std::string FormatTime(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 // --out FILE replaces an existing file only with --force, and never the store (file_util.h).
 OutputRules OutRules(const cli::Args& a) { return {a.Has("force"), true, {ServerPaths{*a.Get("data")}.db()}}; }
@@ -439,7 +426,7 @@ int ReleasesCommand(const std::vector<std::string>& argv) {
     for (const auto& r : *list) {
       const auto m = nlohmann::json::parse(r.manifest, nullptr, false);
       const std::uint64_t size = m.is_object() ? m["audit_tree_head"].value("size", std::uint64_t{0}) : 0;
-      std::cout << r.label << "\t" << ReleaseRound(r) << "\t" << FormatTime(r.created_at) << "\t" << r.content_sha256 << "\t" << size << "\n";
+      std::cout << r.label << "\t" << ReleaseRound(r) << "\t" << FormatUtcMinutes(r.created_at) << "\t" << r.content_sha256 << "\t" << size << "\n";
     }
     return cli::kExitOk;
   }

@@ -1,7 +1,6 @@
 #include "server/register.h"
 
 #include <algorithm>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -16,15 +15,6 @@
 namespace mnr::server {
 
 namespace {
-
-std::string FormatDate(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 std::vector<std::string> SplitCountries(const std::string& s) {
   std::vector<std::string> out;
@@ -248,7 +238,7 @@ Result<Credential> RenewCredential(Db& db, const ServerPaths& paths, const std::
     successor->Bind(1, id);
     auto row = successor->Step();
     if (!row.ok()) return row.status();
-    return Status::InvalidArgument("credential " + id + " was revoked on " + FormatDate(*before.revoked_at) +
+    return Status::InvalidArgument("credential " + id + " was revoked on " + FormatUtcMinutes(*before.revoked_at) +
                                    (*row ? " (renewed as " + successor->Text(0) + "; renew that one)" : "; a revoked credential is not renewed, issue a new one"));
   }
   return IssueOrRenew(db, paths, before.role, before.countries, before.name, lifetime_seconds, &before);
@@ -301,11 +291,11 @@ Result<std::vector<CredentialRecord>> Credentials(Db& db) {
 
 Status CheckCredentialUsable(const CredentialRecord& c, std::int64_t now) {
   if (c.revoked_at) {
-    return Status::Refused("credential " + c.id + " (" + c.name + ") was revoked on " + FormatDate(*c.revoked_at) +
+    return Status::Refused("credential " + c.id + " (" + c.name + ") was revoked on " + FormatUtcMinutes(*c.revoked_at) +
                            "; ask the coordinator for a new one");
   }
   if (now >= c.expires_at) {
-    return Status::Refused("credential " + c.id + " (" + c.name + ") expired on " + FormatDate(c.expires_at) +
+    return Status::Refused("credential " + c.id + " (" + c.name + ") expired on " + FormatUtcMinutes(c.expires_at) +
                            "; ask the coordinator for a new one");
   }
   return Status::OK();

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 namespace mnr {
@@ -45,6 +46,15 @@ std::int64_t UnixNowMillis() {
 std::int64_t UnixNow() {
   const std::int64_t ms = UnixNowMillis();
   return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
+std::string FormatUtcMinutes(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
 }
 
 ScopedWallClock::ScopedWallClock(std::function<std::int64_t()> millis)

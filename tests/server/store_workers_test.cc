@@ -24,6 +24,15 @@ asio::awaitable<void> HandOver(StoreWorkers& workers, std::vector<std::string> s
   out.done = true;
 }
 
+// One session's hand-over with nothing else running, to its end.
+Handed HandOverAlone(StoreWorkers& workers, std::vector<std::string> sealed, CredentialRecord cred, std::uint64_t session) {
+  Handed out;
+  asio::io_context io(1);
+  asio::co_spawn(io, HandOver(workers, std::move(sealed), std::move(cred), session, out), asio::detached);
+  io.run();
+  return out;
+}
+
 // Keeps the writer busy until `n` checked change-sets wait for it, so that they form one group.
 asio::awaitable<void> HoldWriterUntil(StoreWorkers& workers, std::size_t n) {
   const auto hold = [&workers, n](ServerStore&) {
@@ -158,12 +167,7 @@ TEST_CASE("server store workers: a server that cannot sign its audit log stores 
     REQUIRE(WriteFileAtomic(w.store->paths().server_key(), "not a key\n", 0600).ok());
     auto workers = StoreWorkers::Open(w.dir, 1);
     REQUIRE(workers.ok());
-    Handed h;
-    {
-      asio::io_context io(1);
-      asio::co_spawn(io, HandOver(**workers, sealed, Record(w, w.q01a), 1, h), asio::detached);
-      io.run();
-    }
+    const Handed h = HandOverAlone(**workers, sealed, Record(w, w.q01a), 1);
     REQUIRE(h.done);
     REQUIRE(h.received.size() == 2);
     for (const auto& r : h.received) {
@@ -181,12 +185,7 @@ TEST_CASE("server store workers: a server that cannot sign its audit log stores 
   REQUIRE(WriteFileAtomic(w.store->paths().server_key(), key, 0600).ok());
   auto workers = StoreWorkers::Open(w.dir, 1);
   REQUIRE(workers.ok());
-  Handed again;
-  {
-    asio::io_context io(1);
-    asio::co_spawn(io, HandOver(**workers, sealed, Record(w, w.q01a), 1, again), asio::detached);
-    io.run();
-  }
+  const Handed again = HandOverAlone(**workers, sealed, Record(w, w.q01a), 1);
   REQUIRE(again.received.size() == 2);
   for (const auto& r : again.received) {
     REQUIRE(r.intake.outcome);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace mnr {
 
@@ -16,6 +17,9 @@ namespace mnr {
 std::int64_t UnixNow();
 // Milliseconds since the Unix epoch, UTC, from the same clock as UnixNow.
 std::int64_t UnixNowMillis();
+
+// `unix_seconds` as messages and listings show it to people: "2026-12-02 04:36 UTC".
+std::string FormatUtcMinutes(std::int64_t unix_seconds);
 
 // The environment variable read once, at the first reading of the clock. A value that is not a whole
 // number of seconds within ±10 years is ignored with a warning on stderr.
